@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The one test command (README, .ci/run): installs what the tests need when it is missing, then
+# runs the Rust tests and the conformance suite (Tencent's own Python SDKs and wechatpy against
+# the embedded emulator). Safe to run again; it only installs what is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+say() { printf '\n== %s\n' "$*"; }
+
+# --- Debian packages -------------------------------------------------------------------------
+# fonts-noto-cjk: the GUI tests render Chinese; mesa-vulkan-drivers: the wgpu software renderer
+# for GUI snapshots; xvfb, xauth: a display for the real-window smoke test.
+need_pkgs=()
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need_pkgs+=(fonts-noto-cjk)
+dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || need_pkgs+=(mesa-vulkan-drivers)
+dpkg -s libvulkan1 >/dev/null 2>&1 || need_pkgs+=(libvulkan1)
+dpkg -s xvfb >/dev/null 2>&1 || need_pkgs+=(xvfb xauth)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  say "installing Debian packages: ${need_pkgs[*]}"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+# --- Python SDKs for the conformance suite -----------------------------------------------------
+venv="$root/.venv-sdk"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import qcloud_vod, qcloud_cos, tencentcloud.vod, wechatpy' 2>/dev/null; then
+  say "creating $venv with Tencent's Python SDKs and wechatpy"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check \
+    tencentcloud-sdk-python-vod cos-python-sdk-v5 vod-python-sdk wechatpy requests
+fi
+export VODDESK_SDK_PYTHON="$venv/bin/python"
+
+# --- Rust tests ----------------------------------------------------------------------------------
+if ! cargo nextest --version >/dev/null 2>&1; then
+  say "installing cargo-nextest"
+  cargo install --locked cargo-nextest
+fi
+say "cargo nextest run"
+cargo nextest run --no-fail-fast --failure-output immediate-final "$@"

@@ -1,0 +1,209 @@
+//! The `voddesk` command line: flags, environment variables and subcommands.
+//!
+//! Exit codes: 0 success, 1 a failure the message explains, 2 bad usage. Errors are one or two
+//! lines on stderr in plain words.
+
+mod sign;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Endpoints, ServiceConfig, WeComCredentials, default_data_dir};
+use crate::tencent::Credentials;
+
+/// Exit code of a failure the message explains.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code of bad usage.
+pub const EXIT_USAGE: u8 = 2;
+
+/// VodDesk: upload manager for Tencent Cloud VOD and WeChat publishing.
+#[derive(Debug, Parser)]
+#[command(name = "voddesk", version, about, long_about = None)]
+pub struct Cli {
+    /// Service settings shared by every subcommand.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do; without one, the desktop app opens.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags that mirror the environment variables of the product specification.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// API SecretId.
+    #[arg(
+        long,
+        env = "TENCENTCLOUD_SECRET_ID",
+        global = true,
+        hide_env_values = true
+    )]
+    pub secret_id: Option<String>,
+    /// API SecretKey.
+    #[arg(
+        long,
+        env = "TENCENTCLOUD_SECRET_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub secret_key: Option<String>,
+    /// STS session token for temporary credentials.
+    #[arg(
+        long,
+        env = "TENCENTCLOUD_SESSION_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub session_token: Option<String>,
+    /// Region for API calls.
+    #[arg(long, env = "TENCENTCLOUD_REGION", global = true)]
+    pub region: Option<String>,
+    /// Base URL of the VOD API 3.0.
+    #[arg(long, env = "VODDESK_VOD_ENDPOINT", global = true)]
+    pub vod_endpoint: Option<String>,
+    /// When set, COS requests go to {this}/{key}.
+    #[arg(long, env = "VODDESK_COS_ENDPOINT", global = true)]
+    pub cos_endpoint: Option<String>,
+    /// Base URL of the client-upload API.
+    #[arg(long, env = "VODDESK_UGC_ENDPOINT", global = true)]
+    pub ugc_endpoint: Option<String>,
+    /// Base URL of the WeCom API.
+    #[arg(long, env = "VODDESK_WECOM_ENDPOINT", global = true)]
+    pub wecom_endpoint: Option<String>,
+    /// Signature service; when set, uploads use signature mode.
+    #[arg(long, env = "VODDESK_SIGNATURE_URL", global = true)]
+    pub signature_url: Option<String>,
+    /// VOD sub-application id.
+    #[arg(long, env = "VODDESK_SUB_APP_ID", global = true)]
+    pub sub_app_id: Option<u64>,
+    /// WeCom CorpID.
+    #[arg(long, env = "WECOM_CORP_ID", global = true)]
+    pub wecom_corp_id: Option<String>,
+    /// WeCom application secret.
+    #[arg(long, env = "WECOM_CORP_SECRET", global = true, hide_env_values = true)]
+    pub wecom_corp_secret: Option<String>,
+    /// Queue database, logs, emulator data in demo mode.
+    #[arg(long, env = "VODDESK_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+fn non_empty(value: Option<&String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+impl GlobalArgs {
+    /// The API key from flags or environment, when both halves are there.
+    #[must_use]
+    pub fn credentials(&self) -> Option<Credentials> {
+        let id = non_empty(self.secret_id.as_ref())?;
+        let key = non_empty(self.secret_key.as_ref())?;
+        Some(Credentials::new(id, key).with_token(non_empty(self.session_token.as_ref())))
+    }
+
+    /// The resolved service configuration (flags and environment over defaults).
+    #[must_use]
+    pub fn service_config(&self) -> ServiceConfig {
+        let defaults = Endpoints::default();
+        ServiceConfig {
+            credentials: self.credentials(),
+            region: non_empty(self.region.as_ref())
+                .unwrap_or_else(|| crate::tencent::vod::DEFAULT_REGION.to_owned()),
+            endpoints: Endpoints {
+                vod: non_empty(self.vod_endpoint.as_ref()).unwrap_or(defaults.vod),
+                cos: non_empty(self.cos_endpoint.as_ref()),
+                ugc: non_empty(self.ugc_endpoint.as_ref()).unwrap_or(defaults.ugc),
+                wecom: non_empty(self.wecom_endpoint.as_ref()).unwrap_or(defaults.wecom),
+            },
+            signature_url: non_empty(self.signature_url.as_ref()),
+            sub_app_id: self.sub_app_id,
+            wecom: match (
+                non_empty(self.wecom_corp_id.as_ref()),
+                non_empty(self.wecom_corp_secret.as_ref()),
+            ) {
+                (Some(corp_id), Some(secret)) => Some(WeComCredentials { corp_id, secret }),
+                _ => None,
+            },
+            data_dir: self.data_dir.clone().unwrap_or_else(default_data_dir),
+        }
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a client-upload signature locally (HMAC-SHA1, Base64).
+    Sign(sign::SignArgs),
+}
+
+/// An error that ends the command with a message and an exit code.
+#[derive(Debug)]
+pub struct CliError {
+    /// One or two lines in plain words.
+    pub message: String,
+    /// [`EXIT_FAILURE`] or [`EXIT_USAGE`].
+    pub code: u8,
+}
+
+impl CliError {
+    /// Bad usage (exit 2).
+    #[must_use]
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: EXIT_USAGE,
+        }
+    }
+
+    /// A failure (exit 1).
+    #[must_use]
+    pub fn failure(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: EXIT_FAILURE,
+        }
+    }
+}
+
+/// Parses the command line; usage errors print one line and exit 2.
+///
+/// # Errors
+/// The exit code to end with when parsing printed help, a version or a usage error.
+pub fn parse() -> Result<Cli, ExitCode> {
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(err) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) {
+                let _ = err.print();
+                return Err(ExitCode::SUCCESS);
+            }
+            let rendered = err.render().to_string();
+            let line = rendered
+                .lines()
+                .find(|line| line.starts_with("error:"))
+                .unwrap_or("error: bad usage; see voddesk --help");
+            eprintln!("{line}");
+            Err(ExitCode::from(EXIT_USAGE))
+        }
+    }
+}
+
+/// Runs a subcommand on `runtime`.
+pub fn run(command: Command, global: &GlobalArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
+    let _ = runtime;
+    let result = match command {
+        Command::Sign(args) => sign::run(&args, global),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", err.message);
+            ExitCode::from(err.code)
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! The engine's public contract: commands in, events out.
+//!
+//! The desktop app and the CLI both drive the engine through these types only. Commands go in
+//! over a bounded channel (`try_send` from the UI thread); events come out in order, progress
+//! coalesced to about ten a second per item, state transitions always delivered.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// A queue item's id (the row id in the queue database).
+pub type ItemId = i64;
+
+/// Which upload flow an item uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum UploadFlow {
+    /// `ApplyUploadUGC` → COS → `CommitUploadUGC` with an upload signature. The default: only
+    /// this flow renews temporary certificates for the same session, which a 1-day resume
+    /// window needs.
+    #[default]
+    ClientUpload,
+    /// `ApplyUpload` → COS → `CommitUpload` with the API key; an expired certificate restarts
+    /// the session.
+    ServerApi,
+}
+
+/// The kinds of WeCom temporary media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WeComMediaType {
+    /// JPG/PNG.
+    Image,
+    /// AMR, ≤ 2 MB, ≤ 60 s.
+    Voice,
+    /// MP4, ≤ 10 MB.
+    Video,
+    /// Anything, ≤ 20 MB.
+    File,
+}
+
+/// Where an item goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Destination {
+    /// Tencent Cloud VOD.
+    #[default]
+    Vod,
+    /// WeChat Work temporary media.
+    WeCom(WeComMediaType),
+}
+
+/// Per-item options; `None` means "the default from settings".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemOptions {
+    /// Media name; the file stem when absent.
+    pub media_name: Option<String>,
+    /// Cover image. When absent, an image of the same stem beside the file is used.
+    pub cover: Option<PathBuf>,
+    /// Task flow (`Procedure`).
+    pub procedure: Option<String>,
+    /// Category id.
+    pub class_id: Option<i64>,
+    /// Expiry, ISO 8601 / RFC 3339.
+    pub expire_time: Option<String>,
+    /// ≤ 250 characters, echoed in the upload callback.
+    pub source_context: Option<String>,
+    /// Storage region, e.g. `ap-chongqing`.
+    pub storage_region: Option<String>,
+    /// VOD sub-application.
+    pub sub_app_id: Option<u64>,
+    /// Part size in bytes; chosen automatically when absent.
+    pub part_size: Option<u64>,
+    /// Which flow; the settings' default when absent.
+    pub flow: Option<UploadFlow>,
+}
+
+/// A file to add to the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewItem {
+    /// The file.
+    pub path: PathBuf,
+    /// Where it goes.
+    pub destination: Destination,
+    /// Its options.
+    pub options: ItemOptions,
+}
+
+/// An error as a person sees it: what happened and what to do, with the service's ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserError {
+    /// One or two sentences in plain words.
+    pub message: String,
+    /// The service's code, e.g. `FailedOperation.NoPrivileges`.
+    pub code: Option<String>,
+    /// The service's RequestId, for support.
+    pub request_id: Option<String>,
+    /// Whether "Retry" may help.
+    pub retryable: bool,
+}
+
+impl std::fmt::Display for UserError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(id) = &self.request_id {
+            write!(f, " (RequestId {id})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why an item that should be moving is not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StallReason {
+    /// No network answer.
+    Offline,
+    /// A transient error; the next attempt is scheduled.
+    Retrying {
+        /// Attempt number, from 1.
+        attempt: u32,
+        /// What failed.
+        reason: String,
+    },
+    /// Renewing the temporary certificate or fetching a signature.
+    WaitingForCredentials,
+    /// The service asked to slow down.
+    RateLimited,
+}
+
+/// An item's upload state; each variant carries its data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ItemState {
+    /// Waiting for a free slot.
+    Queued,
+    /// Asking VOD for a session (ApplyUpload / ApplyUploadUGC).
+    Applying,
+    /// Sending parts.
+    Uploading {
+        /// Parts the server acknowledged.
+        parts_done: u32,
+        /// Parts in all.
+        parts_total: u32,
+    },
+    /// Completing the multipart upload and committing to VOD.
+    Committing,
+    /// Finished.
+    Done {
+        /// VOD FileId (or WeCom media_id).
+        file_id: String,
+        /// Media URL (empty for WeCom).
+        media_url: String,
+        /// Cover URL, when a cover was uploaded.
+        cover_url: Option<String>,
+    },
+    /// Paused by the user; finished parts are kept.
+    Paused,
+    /// Failed; `Retry` starts it again from its last finished part where possible.
+    Failed(UserError),
+    /// Cancelled by the user; the server-side upload was aborted.
+    Cancelled,
+}
+
+impl ItemState {
+    /// Whether the item is finished for good (done or cancelled).
+    #[must_use]
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Done { .. } | Self::Cancelled)
+    }
+
+    /// Whether the worker is (or will be) moving it.
+    #[must_use]
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self,
+            Self::Queued | Self::Applying | Self::Uploading { .. } | Self::Committing
+        )
+    }
+}
+
+/// Upload progress of one item.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Bytes the server acknowledged; never goes backwards within one session.
+    pub bytes_done: u64,
+    /// Bytes in all (media plus cover).
+    pub bytes_total: u64,
+    /// Smoothed speed, bytes per second.
+    pub speed: f64,
+    /// Estimated time left.
+    pub eta: Option<Duration>,
+    /// Why it is not moving, when it is not.
+    pub stalled: Option<StallReason>,
+}
+
+/// WeChat Mini Program publication of a finished item.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum PublishState {
+    /// Never published.
+    #[default]
+    NotPublished,
+    /// The service is reviewing (can take up to 4 hours).
+    UnderReview {
+        /// The review task.
+        task_id: String,
+        /// When it was submitted, Unix seconds.
+        since: i64,
+        /// The definition published.
+        definition: i64,
+    },
+    /// Published: `url` plays on WeChat.
+    Published {
+        /// The publishing URL.
+        url: String,
+        /// The definition published.
+        definition: i64,
+    },
+    /// The review rejected it or it failed.
+    Rejected(UserError),
+    /// Distribution is forbidden; `url` does not play until restored.
+    Suspended {
+        /// The publishing URL.
+        url: String,
+    },
+    /// The media was deleted from VOD; its URLs are gone for good.
+    Deleted,
+}
+
+/// Everything the UI shows of one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemSnapshot {
+    /// Its id.
+    pub id: ItemId,
+    /// The file.
+    pub path: PathBuf,
+    /// File size in bytes at queueing.
+    pub size: u64,
+    /// Where it goes.
+    pub destination: Destination,
+    /// Its options (cover resolved).
+    pub options: ItemOptions,
+    /// Upload state.
+    pub state: ItemState,
+    /// Upload progress.
+    pub progress: Progress,
+    /// Publication state.
+    pub publish: PublishState,
+    /// When it was queued, Unix seconds.
+    pub created_at: i64,
+}
+
+/// Settings the engine applies while running.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineTuning {
+    /// Files uploaded at once.
+    pub parallel_files: usize,
+    /// Parts in flight per file.
+    pub parallel_parts: usize,
+    /// Bytes per second for the whole app; `None` is unlimited.
+    pub bandwidth_limit: Option<u64>,
+}
+
+impl Default for EngineTuning {
+    fn default() -> Self {
+        Self {
+            parallel_files: 2,
+            parallel_parts: 4,
+            bandwidth_limit: None,
+        }
+    }
+}
+
+/// What the UI or CLI asks of the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Validate and queue files; refusals come back as [`Event::Rejected`].
+    Add(Vec<NewItem>),
+    /// Pause one item (stops within a second, keeps finished parts).
+    Pause(ItemId),
+    /// Resume a paused item.
+    Resume(ItemId),
+    /// Cancel one item and abort its multipart upload on the server.
+    Cancel(ItemId),
+    /// Start a failed or cancelled item again.
+    Retry(ItemId),
+    /// Forget an item that is not running (cancel it first if it is).
+    Remove(ItemId),
+    /// Pause every active item.
+    PauseAll,
+    /// Resume every paused item.
+    ResumeAll,
+    /// Change the options of an item that has not started.
+    UpdateOptions(ItemId, ItemOptions),
+    /// Change concurrency and bandwidth.
+    Tune(EngineTuning),
+    /// Publish a finished video to WeChat; `None` picks the definition.
+    Publish {
+        /// The item.
+        id: ItemId,
+        /// Transcode template; `None` picks the best MP4.
+        definition: Option<i64>,
+    },
+    /// Forbid distribution (`true`) or recover it (`false`).
+    Suspend {
+        /// The item.
+        id: ItemId,
+        /// Forbid or recover.
+        suspend: bool,
+    },
+    /// Delete the media from VOD for good.
+    DeleteMedia(ItemId),
+    /// Re-read an item's state from the service.
+    Refresh(ItemId),
+    /// Stop all work (pausing running items) and end the worker.
+    Shutdown,
+}
+
+/// What the engine tells the UI or CLI.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The whole queue as loaded at start.
+    Loaded(Vec<ItemSnapshot>),
+    /// A new item was queued.
+    Added(Box<ItemSnapshot>),
+    /// A file was not queued; `reason` names the rule.
+    Rejected {
+        /// The file.
+        path: PathBuf,
+        /// Why, in plain words.
+        reason: String,
+    },
+    /// An item's state changed.
+    StateChanged {
+        /// The item.
+        id: ItemId,
+        /// Its new state.
+        state: ItemState,
+    },
+    /// An item's progress (coalesced, ~10 Hz).
+    Progress {
+        /// The item.
+        id: ItemId,
+        /// Its progress.
+        progress: Progress,
+    },
+    /// An item's publication state changed.
+    PublishChanged {
+        /// The item.
+        id: ItemId,
+        /// Its new publication state.
+        publish: PublishState,
+    },
+    /// Something worth telling the user about an item (a restart, a renewal).
+    Notice {
+        /// The item.
+        id: ItemId,
+        /// In plain words.
+        message: String,
+    },
+    /// An item was removed from the queue.
+    Removed(ItemId),
+    /// No item is active any more.
+    Idle,
+}

@@ -1,0 +1,28 @@
+//! The `voddesk` binary: parse the command line, build the one tokio runtime, dispatch.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match voddesk::cli::parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("voddesk-worker")
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(voddesk::cli::EXIT_FAILURE);
+        }
+    };
+    match cli.command {
+        Some(command) => voddesk::cli::run(command, &cli.global, &runtime),
+        None => {
+            eprintln!("The desktop app is not built yet; use the subcommands (voddesk --help).");
+            ExitCode::from(voddesk::cli::EXIT_FAILURE)
+        }
+    }
+}

@@ -1,0 +1,639 @@
+//! The COS XML client for the operations an upload needs.
+//!
+//! Bodies are streamed from the file (never a whole file in memory) while their MD5 and CRC-64
+//! are computed, so every part is checked against the ETag and `x-cos-hash-crc64ecma` the
+//! server returns.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use md5::{Digest, Md5};
+use reqwest::Method;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use super::Credentials;
+use super::clock::Clock;
+use super::cos_sign::{self, KeyTime};
+use super::crc64::Crc64;
+use super::encoding;
+use super::error::{ErrorClass, TencentError};
+use super::throttle::RateLimiter;
+use super::vod::host_header;
+use super::xml::{self, XmlError};
+
+/// How long a request signature is valid (the SDK's default is 10,000 s; uploads need less).
+const SIGN_SECONDS: i64 = 3600;
+/// Chunk size of streamed bodies.
+const CHUNK: usize = 256 * 1024;
+
+/// Where objects go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CosTarget {
+    /// Full bucket name, `<name>-<appid>`.
+    pub bucket: String,
+    /// Region, e.g. `ap-chongqing`.
+    pub region: String,
+    /// When set, requests go to `{endpoint}/{key}` (the SDK's `Domain`); used for the emulator.
+    pub endpoint: Option<String>,
+}
+
+/// Digests of a body, computed while it was sent.
+#[derive(Debug, Clone)]
+pub struct SentDigest {
+    /// Lower-case hex MD5.
+    pub md5_hex: String,
+    /// CRC-64/XZ.
+    pub crc64: u64,
+    /// Bytes.
+    pub len: u64,
+}
+
+/// What the server said about a stored object or part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// ETag as received, quotes included.
+    pub etag: String,
+    /// `x-cos-hash-crc64ecma`, when sent.
+    pub crc64: Option<u64>,
+}
+
+/// A byte range of a local file to send.
+#[derive(Debug, Clone)]
+pub struct FileSlice {
+    /// The file.
+    pub path: PathBuf,
+    /// Where the range starts.
+    pub offset: u64,
+    /// How long it is.
+    pub len: u64,
+    /// Shared bandwidth limit.
+    pub limiter: Option<Arc<RateLimiter>>,
+    /// Counts bytes as they are handed to the connection (for speed display only).
+    pub sent: Option<Arc<AtomicU64>>,
+}
+
+struct DigestState {
+    md5: Md5,
+    crc: Crc64,
+}
+
+impl FileSlice {
+    /// The streaming body, and the digests that fill in as it is read.
+    fn body(&self) -> (reqwest::Body, Arc<Mutex<DigestState>>) {
+        let digest = Arc::new(Mutex::new(DigestState {
+            md5: Md5::new(),
+            crc: Crc64::new(),
+        }));
+        let state = (
+            self.clone(),
+            Arc::clone(&digest),
+            None::<tokio::fs::File>,
+            0u64,
+        );
+        let stream =
+            futures_util::stream::unfold(state, |(slice, digest, file, done)| async move {
+                if done >= slice.len {
+                    return None;
+                }
+                let mut file = match file {
+                    Some(file) => file,
+                    None => match open_at(&slice).await {
+                        Ok(file) => file,
+                        Err(err) => {
+                            let end = slice.len;
+                            return Some((Err(err), (slice, digest, None, end)));
+                        }
+                    },
+                };
+                let want = usize::try_from((slice.len - done).min(CHUNK as u64)).unwrap_or(CHUNK);
+                let mut buf = vec![0u8; want];
+                if let Err(err) = file.read_exact(&mut buf).await {
+                    let end = slice.len;
+                    return Some((Err(err), (slice, digest, None, end)));
+                }
+                if let Some(limiter) = &slice.limiter {
+                    limiter.acquire(want as u64).await;
+                }
+                if let Ok(mut state) = digest.lock() {
+                    state.md5.update(&buf);
+                    state.crc.update(&buf);
+                }
+                if let Some(sent) = &slice.sent {
+                    sent.fetch_add(want as u64, Ordering::Relaxed);
+                }
+                Some((
+                    Ok(Bytes::from(buf)),
+                    (slice, digest, Some(file), done + want as u64),
+                ))
+            });
+        (reqwest::Body::wrap_stream(stream), digest)
+    }
+}
+
+async fn open_at(slice: &FileSlice) -> std::io::Result<tokio::fs::File> {
+    let mut file = tokio::fs::File::open(&slice.path).await?;
+    file.seek(std::io::SeekFrom::Start(slice.offset)).await?;
+    Ok(file)
+}
+
+fn finish_digest(digest: &Arc<Mutex<DigestState>>) -> Option<SentDigest> {
+    let state = digest.lock().ok()?;
+    Some(SentDigest {
+        md5_hex: hex::encode(state.md5.clone().finalize()),
+        crc64: state.crc.sum(),
+        len: state.crc.len(),
+    })
+}
+
+/// Checks what the server stored against what was sent.
+///
+/// # Errors
+/// [`TencentError::Integrity`] on a length, MD5 or CRC-64 mismatch.
+pub fn verify_stored(
+    sent: &SentDigest,
+    expected_len: u64,
+    stored: &Stored,
+) -> Result<(), TencentError> {
+    if sent.len != expected_len {
+        return Err(TencentError::Integrity(format!(
+            "sent {} bytes where {expected_len} were expected (the file changed while uploading?)",
+            sent.len
+        )));
+    }
+    let etag = stored.etag.trim_matches('"');
+    if !etag.eq_ignore_ascii_case(&sent.md5_hex) {
+        return Err(TencentError::Integrity(format!(
+            "the server's ETag {etag} is not the MD5 {} of the bytes sent",
+            sent.md5_hex
+        )));
+    }
+    if let Some(crc) = stored.crc64
+        && crc != sent.crc64
+    {
+        return Err(TencentError::Integrity(format!(
+            "the server's CRC-64 {crc} is not the CRC-64 {} of the bytes sent",
+            sent.crc64
+        )));
+    }
+    Ok(())
+}
+
+/// A COS client for one bucket with one (replaceable) set of credentials.
+#[derive(Debug, Clone)]
+pub struct CosClient {
+    http: reqwest::Client,
+    target: CosTarget,
+    credentials: Arc<RwLock<Credentials>>,
+    clock: Arc<Clock>,
+}
+
+/// The result of CompleteMultipartUpload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completed {
+    /// `"<hex>-<parts>"`.
+    pub etag: String,
+    /// The whole object's CRC-64, when the server sent it.
+    pub crc64: Option<u64>,
+}
+
+/// What HEAD says of an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadInfo {
+    /// Bytes.
+    pub size: u64,
+    /// ETag.
+    pub etag: String,
+    /// Whole-object CRC-64.
+    pub crc64: Option<u64>,
+}
+
+fn header_str(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn crc_header(response: &reqwest::Response) -> Option<u64> {
+    header_str(response, "x-cos-hash-crc64ecma").and_then(|v| v.trim().parse().ok())
+}
+
+impl CosClient {
+    /// A client for `target`, signing with `credentials`.
+    #[must_use]
+    pub fn new(
+        http: reqwest::Client,
+        target: CosTarget,
+        credentials: Credentials,
+        clock: Arc<Clock>,
+    ) -> Self {
+        Self {
+            http,
+            target,
+            credentials: Arc::new(RwLock::new(credentials)),
+            clock,
+        }
+    }
+
+    /// Replaces the credentials (after a renewal) for this client and its clones.
+    pub fn set_credentials(&self, credentials: Credentials) {
+        if let Ok(mut slot) = self.credentials.write() {
+            *slot = credentials;
+        }
+    }
+
+    /// The bucket and region.
+    #[must_use]
+    pub fn target(&self) -> &CosTarget {
+        &self.target
+    }
+
+    fn url(&self, key: &str, query: &[(&str, &str)]) -> Result<reqwest::Url, TencentError> {
+        let base = match &self.target.endpoint {
+            Some(endpoint) => endpoint.trim_end_matches('/').to_owned(),
+            None => format!(
+                "https://{}.cos.{}.myqcloud.com",
+                self.target.bucket, self.target.region
+            ),
+        };
+        let mut url = format!("{base}/{}", encoding::key_path(key));
+        if !query.is_empty() {
+            let query: Vec<String> = query
+                .iter()
+                .map(|(name, value)| {
+                    if value.is_empty() {
+                        encoding::strict(name)
+                    } else {
+                        format!("{}={}", encoding::strict(name), encoding::strict(value))
+                    }
+                })
+                .collect();
+            url.push('?');
+            url.push_str(&query.join("&"));
+        }
+        reqwest::Url::parse(&url).map_err(|err| TencentError::Malformed {
+            service: "COS",
+            detail: format!("cannot build a URL for key {key:?}: {err}"),
+        })
+    }
+
+    /// Sends one signed request; non-2xx answers become errors.
+    async fn send(
+        &self,
+        method: Method,
+        key: &str,
+        query: &[(&str, &str)],
+        mut headers: Vec<(String, String)>,
+        body: Option<reqwest::Body>,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, TencentError> {
+        let url = self.url(key, query)?;
+        let credentials =
+            self.credentials
+                .read()
+                .map(|c| c.clone())
+                .map_err(|_| TencentError::Malformed {
+                    service: "COS",
+                    detail: "credentials lock poisoned".into(),
+                })?;
+        if let Some(token) = &credentials.token {
+            headers.push(("x-cos-security-token".into(), token.clone()));
+        }
+        // The SDK signs the host name without the port.
+        let host = url.host_str().unwrap_or_default().to_owned();
+        let mut signed: Vec<(&str, &str)> = headers
+            .iter()
+            .filter(|(name, _)| cos_sign::is_signed_header(name))
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        signed.push(("host", &host));
+        let authorization = cos_sign::authorization(
+            &credentials.secret_id,
+            credentials.secret_key(),
+            KeyTime::around(self.clock.now(), SIGN_SECONDS),
+            &cos_sign::SignInput {
+                method: method.as_str(),
+                key,
+                params: query,
+                headers: &signed,
+            },
+        );
+        let mut request = self
+            .http
+            .request(method, url)
+            .timeout(timeout)
+            .header("Authorization", authorization);
+        for (name, value) in &headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|err| TencentError::network("COS", &err))?;
+        if let Some(date) = header_str(&response, "date") {
+            self.clock.observe_date_header(&date);
+        }
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status().as_u16();
+        let request_id = header_str(&response, "x-cos-request-id").unwrap_or_default();
+        let text = response.text().await.unwrap_or_default();
+        match xml::parse::<xml::CosError>(&text) {
+            Err(XmlError::Service(error)) => Err(TencentError::Cos { status, error }),
+            _ => Err(TencentError::Http {
+                service: "COS",
+                status,
+                body: text.chars().take(300).collect(),
+                request_id,
+            }),
+        }
+    }
+
+    fn sized_headers(len: u64, content_type: Option<&str>) -> Vec<(String, String)> {
+        let mut headers = vec![("Content-Length".to_owned(), len.to_string())];
+        if let Some(content_type) = content_type {
+            headers.push(("Content-Type".to_owned(), content_type.to_owned()));
+        }
+        headers
+    }
+
+    /// A generous timeout for sending `len` bytes: a minute plus 64 KiB/s.
+    fn body_timeout(len: u64) -> Duration {
+        Duration::from_secs(60 + len / (64 * 1024))
+    }
+
+    /// PutObject from a file slice, checked against ETag and CRC-64.
+    ///
+    /// # Errors
+    /// Transport, service and integrity errors.
+    pub async fn put_object(
+        &self,
+        key: &str,
+        slice: &FileSlice,
+        content_type: &str,
+    ) -> Result<Stored, TencentError> {
+        let (body, digest) = slice.body();
+        let response = self
+            .send(
+                Method::PUT,
+                key,
+                &[],
+                Self::sized_headers(slice.len, Some(content_type)),
+                Some(body),
+                Self::body_timeout(slice.len),
+            )
+            .await?;
+        let stored = Stored {
+            etag: header_str(&response, "etag").unwrap_or_default(),
+            crc64: crc_header(&response),
+        };
+        let sent = finish_digest(&digest)
+            .ok_or_else(|| TencentError::Integrity("digest state lost".into()))?;
+        verify_stored(&sent, slice.len, &stored)?;
+        Ok(stored)
+    }
+
+    /// InitiateMultipartUpload; returns the upload id.
+    ///
+    /// # Errors
+    /// Transport and service errors.
+    pub async fn initiate(&self, key: &str, content_type: &str) -> Result<String, TencentError> {
+        let response = self
+            .send(
+                Method::POST,
+                key,
+                &[("uploads", "")],
+                Self::sized_headers(0, Some(content_type)),
+                Some(reqwest::Body::from(Vec::new())),
+                Duration::from_secs(60),
+            )
+            .await?;
+        let text = response
+            .text()
+            .await
+            .map_err(|err| TencentError::network("COS", &err))?;
+        let result: xml::InitiateResult = parse_xml(&text)?;
+        Ok(result.upload_id)
+    }
+
+    /// UploadPart from a file slice, checked against ETag and CRC-64.
+    ///
+    /// # Errors
+    /// Transport, service and integrity errors.
+    pub async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        slice: &FileSlice,
+    ) -> Result<(Stored, SentDigest), TencentError> {
+        let (body, digest) = slice.body();
+        let number = part_number.to_string();
+        let response = self
+            .send(
+                Method::PUT,
+                key,
+                &[("partNumber", &number), ("uploadId", upload_id)],
+                Self::sized_headers(slice.len, None),
+                Some(body),
+                Self::body_timeout(slice.len),
+            )
+            .await?;
+        let stored = Stored {
+            etag: header_str(&response, "etag").unwrap_or_default(),
+            crc64: crc_header(&response),
+        };
+        let sent = finish_digest(&digest)
+            .ok_or_else(|| TencentError::Integrity("digest state lost".into()))?;
+        verify_stored(&sent, slice.len, &stored)?;
+        Ok((stored, sent))
+    }
+
+    /// ListParts, all pages.
+    ///
+    /// # Errors
+    /// Transport and service errors (`NoSuchUpload` when the upload is gone).
+    pub async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<xml::ListedPart>, TencentError> {
+        let mut parts = Vec::new();
+        let mut marker = 0u32;
+        loop {
+            let marker_text = marker.to_string();
+            let response = self
+                .send(
+                    Method::GET,
+                    key,
+                    &[
+                        ("uploadId", upload_id),
+                        ("max-parts", "1000"),
+                        ("part-number-marker", &marker_text),
+                    ],
+                    Vec::new(),
+                    None,
+                    Duration::from_secs(60),
+                )
+                .await?;
+            let text = response
+                .text()
+                .await
+                .map_err(|err| TencentError::network("COS", &err))?;
+            let page: xml::ListPartsResult = parse_xml(&text)?;
+            let last = page.parts.last().map(|p| p.part_number);
+            parts.extend(page.parts);
+            match (page.is_truncated, page.next_part_number_marker.or(last)) {
+                (true, Some(next)) if next > marker => marker = next,
+                _ => return Ok(parts),
+            }
+        }
+    }
+
+    /// CompleteMultipartUpload with `(number, etag)` in ascending order.
+    ///
+    /// # Errors
+    /// Transport and service errors, including an `<Error>` after a 200.
+    pub async fn complete(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> Result<Completed, TencentError> {
+        let body = xml::complete_body(parts);
+        let response = self
+            .send(
+                Method::POST,
+                key,
+                &[("uploadId", upload_id)],
+                Self::sized_headers(body.len() as u64, Some("application/xml")),
+                Some(reqwest::Body::from(body)),
+                // The service merges while it keeps the connection open; the SDK allows 1200 s.
+                Duration::from_secs(1200),
+            )
+            .await?;
+        let crc64 = crc_header(&response);
+        let text = response
+            .text()
+            .await
+            .map_err(|err| TencentError::network("COS", &err))?;
+        let result = xml::parse_complete(&text).map_err(|err| xml_error(err, 200))?;
+        Ok(Completed {
+            etag: result.etag,
+            crc64,
+        })
+    }
+
+    /// AbortMultipartUpload. An upload that is already gone counts as aborted.
+    ///
+    /// # Errors
+    /// Transport and other service errors.
+    pub async fn abort(&self, key: &str, upload_id: &str) -> Result<(), TencentError> {
+        match self
+            .send(
+                Method::DELETE,
+                key,
+                &[("uploadId", upload_id)],
+                Vec::new(),
+                None,
+                Duration::from_secs(60),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(TencentError::Cos { error, .. }) if error.code == "NoSuchUpload" => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// ListMultipartUploads under a prefix (first 1000).
+    ///
+    /// # Errors
+    /// Transport and service errors.
+    pub async fn list_uploads(&self, prefix: &str) -> Result<Vec<xml::ListedUpload>, TencentError> {
+        let response = self
+            .send(
+                Method::GET,
+                "",
+                &[
+                    ("uploads", ""),
+                    ("prefix", prefix),
+                    ("max-uploads", "1000"),
+                    ("encoding-type", "url"),
+                ],
+                Vec::new(),
+                None,
+                Duration::from_secs(60),
+            )
+            .await?;
+        let text = response
+            .text()
+            .await
+            .map_err(|err| TencentError::network("COS", &err))?;
+        let mut result: xml::ListUploadsResult = parse_xml(&text)?;
+        if result.encoding_type.as_deref() == Some("url") {
+            for upload in &mut result.uploads {
+                upload.key = encoding::decode(&upload.key);
+            }
+        }
+        Ok(result.uploads)
+    }
+
+    /// HEAD of an object.
+    ///
+    /// # Errors
+    /// Transport and service errors (404 when absent).
+    pub async fn head(&self, key: &str) -> Result<HeadInfo, TencentError> {
+        let response = self
+            .send(
+                Method::HEAD,
+                key,
+                &[],
+                Vec::new(),
+                None,
+                Duration::from_secs(60),
+            )
+            .await?;
+        Ok(HeadInfo {
+            size: response.content_length().unwrap_or_default(),
+            etag: header_str(&response, "etag").unwrap_or_default(),
+            crc64: crc_header(&response),
+        })
+    }
+
+    /// The host name the SDK would sign for this target (for diagnostics).
+    #[must_use]
+    pub fn signed_host(&self) -> String {
+        self.url("", &[])
+            .map(|url| host_header(&url))
+            .unwrap_or_default()
+    }
+}
+
+fn xml_error(err: XmlError, status: u16) -> TencentError {
+    match err {
+        XmlError::Service(error) => TencentError::Cos { status, error },
+        XmlError::Malformed(detail) => TencentError::Malformed {
+            service: "COS",
+            detail,
+        },
+    }
+}
+
+fn parse_xml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, TencentError> {
+    xml::parse(text).map_err(|err| xml_error(err, 200))
+}
+
+/// Whether an error means the credentials must be renewed before going on.
+#[must_use]
+pub fn needs_new_credentials(err: &TencentError) -> bool {
+    err.class() == ErrorClass::CredentialsExpired
+}

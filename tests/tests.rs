@@ -1,0 +1,6 @@
+//! The one integration test binary (one link, as ripgrep does): each module is one area.
+
+// Helpers outside #[test] functions unwrap too; a panic is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod protocol_vectors;
