@@ -3,4 +3,5 @@
 // Helpers outside #[test] functions unwrap too; a panic is how a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli_sign;
 mod protocol_vectors;

@@ -1,0 +1,134 @@
+//! `voddesk sign` run as a user runs it: the real binary, credentials from the environment.
+
+use std::process::{Command, Output};
+
+use voddesk::tencent::ugc_sign;
+
+const ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
+const KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
+
+fn sign(args: &[&str], with_key: bool) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_voddesk"));
+    command
+        .arg("sign")
+        .args(args)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("VODDESK_DATA_DIR", dir.path());
+    if with_key {
+        command
+            .env("TENCENTCLOUD_SECRET_ID", ID)
+            .env("TENCENTCLOUD_SECRET_KEY", KEY);
+    }
+    command.output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[test]
+fn reproduces_the_first_vector() {
+    let vectors: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/signatures.json")).unwrap();
+    let expected = vectors["vod_client_upload_signature"][0]["signature"]
+        .as_str()
+        .unwrap();
+    let output = sign(
+        &["--now", "1763683200", "--random", "220625", "--valid", "86400"],
+        true,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim(), expected);
+}
+
+#[test]
+fn optional_fields_decode_to_exactly_what_was_given() {
+    let context = "编辑=张三 & id=7 +~/";
+    let output = sign(
+        &[
+            "--now",
+            "1763683200",
+            "--random",
+            "4294967295",
+            "--valid",
+            "7776000",
+            "--procedure",
+            "QCVB_SimpleProcessFile({10,20},150,10,10)",
+            "--source-context",
+            context,
+            "--one-time",
+            "--class-id",
+            "12",
+            "--sub-app-id",
+            "1500000001",
+        ],
+        true,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let decoded = ugc_sign::decode(stdout(&output).trim()).unwrap();
+    assert!(decoded.verify(KEY));
+    let params = &decoded.params;
+    assert_eq!(params.secret_id, ID);
+    assert_eq!(params.current_time, 1_763_683_200);
+    assert_eq!(params.expire_time, 1_763_683_200 + 7_776_000);
+    assert_eq!(params.random, u32::MAX);
+    assert_eq!(
+        params.procedure.as_deref(),
+        Some("QCVB_SimpleProcessFile({10,20},150,10,10)")
+    );
+    assert_eq!(params.source_context.as_deref(), Some(context));
+    assert!(params.one_time_valid);
+    assert_eq!(params.class_id, Some(12));
+    assert_eq!(params.vod_sub_app_id, Some(1_500_000_001));
+    // The four required parameters come first, in the documented order.
+    assert!(
+        decoded
+            .original
+            .starts_with(&format!("secretId={ID}&currentTimeStamp=1763683200&expireTime=1771459200&random=4294967295&"))
+    );
+    assert!(decoded.extra.is_empty());
+}
+
+#[test]
+fn random_signatures_differ_and_verify() {
+    let a = stdout(&sign(&[], true));
+    let b = stdout(&sign(&[], true));
+    assert_ne!(a, b);
+    assert!(ugc_sign::decode(a.trim()).unwrap().verify(KEY));
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let cases: &[(&[&str], bool, &str)] = &[
+        (&[], false, "no API key"),
+        (&["--valid", "7776001"], true, "90 days"),
+        (&["--valid", "0"], true, "--valid"),
+        (&["--valid", "-5"], true, "--valid"),
+        (&["--now", "-1"], true, "--now"),
+        (&["--random", "-1"], true, "--random"),
+        (&["--random", "4294967296"], true, "--random"),
+        (&["--class-id", "-3"], true, "--class-id"),
+        (&["--valid", "abc"], true, "invalid value"),
+        (&["--nonsense"], true, "unexpected argument"),
+    ];
+    for (args, with_key, needle) in cases {
+        let output = sign(args, *with_key);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains(KEY), "{args:?}: the secret leaked: {err}");
+        assert!(stdout(&output).is_empty());
+    }
+    let long = "字".repeat(251);
+    let output = sign(&["--source-context", &long], true);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("250"));
+}
