@@ -17,12 +17,14 @@
 //! | [`cli`] | the `voddesk` subcommands over the engine |
 //! | [`gui`] | the eframe desktop application |
 //! | [`config`] | settings, credentials and the environment variables that override them |
+//! | [`qr`] | QR codes for publishing URLs, as pixels or terminal text |
 
 pub mod cli;
 pub mod config;
 pub mod emulator;
 pub mod engine;
 pub mod gui;
+pub mod qr;
 pub mod store;
 pub mod tencent;
 pub mod wecom;

@@ -40,7 +40,14 @@ fn reproduces_the_first_vector() {
         .as_str()
         .unwrap();
     let output = sign(
-        &["--now", "1763683200", "--random", "220625", "--valid", "86400"],
+        &[
+            "--now",
+            "1763683200",
+            "--random",
+            "220625",
+            "--valid",
+            "86400",
+        ],
         true,
     );
     assert!(output.status.success(), "{}", stderr(&output));
@@ -87,11 +94,9 @@ fn optional_fields_decode_to_exactly_what_was_given() {
     assert_eq!(params.class_id, Some(12));
     assert_eq!(params.vod_sub_app_id, Some(1_500_000_001));
     // The four required parameters come first, in the documented order.
-    assert!(
-        decoded
-            .original
-            .starts_with(&format!("secretId={ID}&currentTimeStamp=1763683200&expireTime=1771459200&random=4294967295&"))
-    );
+    assert!(decoded.original.starts_with(&format!(
+        "secretId={ID}&currentTimeStamp=1763683200&expireTime=1771459200&random=4294967295&"
+    )));
     assert!(decoded.extra.is_empty());
 }
 

@@ -3,3 +3,4 @@
 //! See [`api`] for the contract the desktop app and the CLI use.
 
 pub mod api;
+pub mod publish;
