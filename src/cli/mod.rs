@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 a failure the message explains, 2 bad usage. Errors are one or two
 //! lines on stderr in plain words.
 
+mod publish;
 mod sign;
 
 use std::path::PathBuf;
@@ -135,6 +136,14 @@ impl GlobalArgs {
 pub enum Command {
     /// Make a client-upload signature locally (HMAC-SHA1, Base64).
     Sign(sign::SignArgs),
+    /// Publish a finished video to WeChat (Mini Program) and optionally wait for the review.
+    Publish(publish::PublishArgs),
+    /// Suspend distribution: the files' URLs stop playing until restored.
+    Suspend(publish::DistributionArgs),
+    /// Restore distribution of suspended files.
+    Restore(publish::DistributionArgs),
+    /// Delete files from VOD for good (asks first unless --yes).
+    Delete(publish::DeleteArgs),
 }
 
 /// An error that ends the command with a message and an exit code.
@@ -195,9 +204,12 @@ pub fn parse() -> Result<Cli, ExitCode> {
 
 /// Runs a subcommand on `runtime`.
 pub fn run(command: Command, global: &GlobalArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
-    let _ = runtime;
     let result = match command {
         Command::Sign(args) => sign::run(&args, global),
+        Command::Publish(args) => runtime.block_on(publish::publish(&args, global)),
+        Command::Suspend(args) => runtime.block_on(publish::distribution(&args, global, true)),
+        Command::Restore(args) => runtime.block_on(publish::distribution(&args, global, false)),
+        Command::Delete(args) => runtime.block_on(publish::delete(&args, global)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
