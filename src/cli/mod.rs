@@ -5,6 +5,7 @@
 
 mod publish;
 mod sign;
+mod wecom;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -144,6 +145,9 @@ pub enum Command {
     Restore(publish::DistributionArgs),
     /// Delete files from VOD for good (asks first unless --yes).
     Delete(publish::DeleteArgs),
+    /// WeChat Work temporary media.
+    #[command(subcommand)]
+    Wecom(wecom::WeComCommand),
 }
 
 /// An error that ends the command with a message and an exit code.
@@ -210,6 +214,7 @@ pub fn run(command: Command, global: &GlobalArgs, runtime: &tokio::runtime::Runt
         Command::Suspend(args) => runtime.block_on(publish::distribution(&args, global, true)),
         Command::Restore(args) => runtime.block_on(publish::distribution(&args, global, false)),
         Command::Delete(args) => runtime.block_on(publish::delete(&args, global)),
+        Command::Wecom(command) => runtime.block_on(wecom::run(&command, global)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

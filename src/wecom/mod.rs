@@ -1,1 +1,493 @@
-//! wecom: see ARCHITECTURE.md.
+//! WeChat Work (WeCom) temporary media: `gettoken`, `media/upload`, `media/get`.
+//!
+//! The access token is cached and refreshed a minute before it expires and whenever the
+//! service says it is invalid or expired (40014, 42001), with a cap on those refreshes. Limits
+//! are checked before anything is sent so the user learns the rule, not an errcode.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Mutex;
+
+use crate::engine::api::WeComMediaType;
+
+/// How long a media_id lives.
+pub const MEDIA_LIFETIME_SECONDS: i64 = 3 * 24 * 3600;
+/// The largest chunk `media/get` serves in one request.
+const GET_CHUNK: u64 = 20 * 1024 * 1024;
+/// Token refreshes forced by 40014/42001 before giving up on one call.
+const MAX_TOKEN_REFRESHES: u32 = 2;
+/// Refresh this long before the token expires.
+const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// A WeCom error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WeComError {
+    /// A rule was broken before sending.
+    #[error("{path}: {rule}")]
+    Limit {
+        /// The rule, in plain words.
+        rule: String,
+        /// The file.
+        path: String,
+    },
+    /// The service answered with a non-zero errcode.
+    #[error("WeCom error {errcode}: {message}")]
+    Service {
+        /// The errcode.
+        errcode: i64,
+        /// Plain words (the service's errmsg appended).
+        message: String,
+    },
+    /// No HTTP answer.
+    #[error("could not reach WeCom: {0}")]
+    Network(String),
+    /// An answer that could not be read.
+    #[error("WeCom answered with something this client cannot read: {0}")]
+    Malformed(String),
+    /// A local file problem.
+    #[error("{detail}: {path}")]
+    File {
+        /// What went wrong.
+        detail: String,
+        /// The path.
+        path: String,
+    },
+}
+
+/// Plain words for the documented errcodes.
+#[must_use]
+pub fn describe_errcode(errcode: i64) -> &'static str {
+    match errcode {
+        -1 => "the service is busy; try again",
+        40001 => "the application secret is wrong",
+        40004 => "the media file type is not accepted for this kind",
+        40005 => "the media type parameter is invalid",
+        40006 => "the file size is not accepted",
+        40007 => "the media_id is invalid or has expired (media live 3 days)",
+        40009 => "the image is too large",
+        40011 => "the video is too large",
+        40013 => "the CorpID is wrong",
+        40014 | 42001 => "the access token is invalid or expired",
+        41001 => "the access token is missing",
+        44001 => "the media file is empty",
+        45001 => "the media file is larger than the service allows",
+        45009 => "too many calls; the service's frequency limit was reached",
+        48002 => "this application may not call this API",
+        60020 => "this machine's IP address is not on the application's allow-list",
+        830002 => "the file is larger than 20 MB and must be fetched in ranges",
+        _ => "unknown error",
+    }
+}
+
+fn service_error(errcode: i64, errmsg: &str) -> WeComError {
+    WeComError::Service {
+        errcode,
+        message: format!("{} ({errmsg})", describe_errcode(errcode)),
+    }
+}
+
+impl WeComMediaType {
+    /// The `type` query value.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Image => "image",
+            Self::Voice => "voice",
+            Self::Video => "video",
+            Self::File => "file",
+        }
+    }
+
+    /// Parses `image|voice|video|file`.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "image" => Some(Self::Image),
+            "voice" => Some(Self::Voice),
+            "video" => Some(Self::Video),
+            "file" => Some(Self::File),
+            _ => None,
+        }
+    }
+}
+
+/// Checks the documented limits for `kind` on a file of `size` bytes named `name`.
+///
+/// # Errors
+/// [`WeComError::Limit`] naming the rule broken.
+pub fn check_limits(kind: WeComMediaType, name: &str, size: u64) -> Result<(), WeComError> {
+    const MB: u64 = 1024 * 1024;
+    let ext = Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let limit = |rule: &str| {
+        Err(WeComError::Limit {
+            rule: rule.to_owned(),
+            path: name.to_owned(),
+        })
+    };
+    if size <= 5 {
+        return limit("WeCom accepts only files larger than 5 bytes");
+    }
+    match kind {
+        WeComMediaType::Image if !matches!(ext.as_str(), "jpg" | "jpeg" | "png") => {
+            limit("WeCom images must be JPG or PNG")
+        }
+        WeComMediaType::Image if size > 2 * MB => limit("WeCom images must be at most 2 MB"),
+        WeComMediaType::Voice if ext != "amr" => limit("WeCom voice must be AMR"),
+        WeComMediaType::Voice if size > 2 * MB => {
+            limit("WeCom voice must be at most 2 MB (and 60 s)")
+        }
+        WeComMediaType::Video if ext != "mp4" => limit("WeCom video must be MP4"),
+        WeComMediaType::Video if size > 10 * MB => limit("WeCom video must be at most 10 MB"),
+        WeComMediaType::File if size > 20 * MB => limit("WeCom files must be at most 20 MB"),
+        _ => Ok(()),
+    }
+}
+
+/// Makes a server-given file name safe to write: no directories, no `..`, no control
+/// characters; empty results become `media`.
+#[must_use]
+pub fn sanitize_file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = last
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|'))
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() || cleaned == ".." {
+        "media".to_owned()
+    } else {
+        cleaned
+    }
+}
+
+/// The file name in a `Content-Disposition` header, when there is one.
+#[must_use]
+pub fn disposition_file_name(header: &str) -> Option<String> {
+    header.split(';').find_map(|part| {
+        let (key, value) = part.trim().split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("filename")
+            .then(|| value.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// The result of an upload.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Uploaded {
+    /// Valid for 3 days.
+    pub media_id: String,
+    /// `image`, `voice`, `video` or `file`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+    #[serde(default)]
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct UploadAnswer {
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+    #[serde(default)]
+    media_id: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    created_at: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct ErrorAnswer {
+    #[serde(default)]
+    errcode: i64,
+    #[serde(default)]
+    errmsg: String,
+}
+
+struct CachedToken {
+    token: String,
+    expires: Instant,
+}
+
+/// A WeCom client for one application, with a cached token.
+pub struct WeComClient {
+    http: reqwest::Client,
+    base: String,
+    corp_id: String,
+    secret: String,
+    token: Mutex<Option<CachedToken>>,
+}
+
+impl std::fmt::Debug for WeComClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeComClient")
+            .field("base", &self.base)
+            .field("corp_id", &self.corp_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn network(err: &reqwest::Error) -> WeComError {
+    WeComError::Network(err.to_string())
+}
+
+impl WeComClient {
+    /// A client for `base` (e.g. `https://qyapi.weixin.qq.com` or an emulator).
+    #[must_use]
+    pub fn new(http: reqwest::Client, base: &str, corp_id: &str, secret: &str) -> Self {
+        Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            corp_id: corp_id.to_owned(),
+            secret: secret.to_owned(),
+            token: Mutex::new(None),
+        }
+    }
+
+    /// The cached token, fetched when absent, near expiry, or `force`d.
+    async fn token(&self, force: bool) -> Result<String, WeComError> {
+        let mut slot = self.token.lock().await;
+        if !force
+            && let Some(cached) = slot.as_ref()
+            && cached.expires > Instant::now() + REFRESH_MARGIN
+        {
+            return Ok(cached.token.clone());
+        }
+        let answer: TokenAnswer = self
+            .http
+            .get(format!("{}/cgi-bin/gettoken", self.base))
+            .query(&[("corpid", &self.corp_id), ("corpsecret", &self.secret)])
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(|err| network(&err))?
+            .json()
+            .await
+            .map_err(|err| WeComError::Malformed(err.to_string()))?;
+        if answer.errcode != 0 || answer.access_token.is_empty() {
+            return Err(service_error(answer.errcode, &answer.errmsg));
+        }
+        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(7200));
+        *slot = Some(CachedToken {
+            token: answer.access_token.clone(),
+            expires: Instant::now() + lifetime,
+        });
+        Ok(answer.access_token)
+    }
+
+    /// Uploads `path` as temporary media of `kind`.
+    ///
+    /// # Errors
+    /// Limits, file, network and service errors.
+    pub async fn upload(&self, path: &Path, kind: WeComMediaType) -> Result<Uploaded, WeComError> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("media")
+            .to_owned();
+        let file_error = |err: std::io::Error| WeComError::File {
+            detail: err.to_string(),
+            path: path.display().to_string(),
+        };
+        let size = tokio::fs::metadata(path).await.map_err(file_error)?.len();
+        check_limits(kind, &name, size)?;
+        let mut refreshes = 0;
+        let mut force = false;
+        loop {
+            let token = self.token(force).await?;
+            // At most 20 MB, so reading it whole is bounded.
+            let bytes = tokio::fs::read(path).await.map_err(file_error)?;
+            let part = reqwest::multipart::Part::bytes(bytes)
+                .file_name(name.clone())
+                .mime_str("application/octet-stream")
+                .map_err(|err| WeComError::Malformed(err.to_string()))?;
+            let form = reqwest::multipart::Form::new().part("media", part);
+            let answer: UploadAnswer = self
+                .http
+                .post(format!("{}/cgi-bin/media/upload", self.base))
+                .query(&[("access_token", token.as_str()), ("type", kind.as_str())])
+                .multipart(form)
+                .timeout(Duration::from_secs(300))
+                .send()
+                .await
+                .map_err(|err| network(&err))?
+                .json()
+                .await
+                .map_err(|err| WeComError::Malformed(err.to_string()))?;
+            match answer.errcode {
+                0 => {
+                    let created_at = match &answer.created_at {
+                        serde_json::Value::String(s) => s.trim().parse().unwrap_or_default(),
+                        serde_json::Value::Number(n) => n.as_i64().unwrap_or_default(),
+                        _ => 0,
+                    };
+                    return Ok(Uploaded {
+                        media_id: answer.media_id,
+                        kind: if answer.kind.is_empty() {
+                            kind.as_str().to_owned()
+                        } else {
+                            answer.kind
+                        },
+                        created_at,
+                        expires_at: created_at + MEDIA_LIFETIME_SECONDS,
+                    });
+                }
+                40014 | 42001 if refreshes < MAX_TOKEN_REFRESHES => {
+                    refreshes += 1;
+                    force = true;
+                }
+                code => return Err(service_error(code, &answer.errmsg)),
+            }
+        }
+    }
+
+    /// Downloads `media_id` into `dir` (or to `output` when it names a file); the server's
+    /// file name is sanitised first. Returns the path written.
+    ///
+    /// # Errors
+    /// File, network and service errors.
+    pub async fn download(&self, media_id: &str, output: &Path) -> Result<PathBuf, WeComError> {
+        let mut refreshes = 0;
+        let mut force = false;
+        let mut written: Option<(PathBuf, tokio::fs::File)> = None;
+        let mut offset = 0u64;
+        loop {
+            let token = self.token(force).await?;
+            let range = format!("bytes={}-{}", offset, offset + GET_CHUNK - 1);
+            let response = self
+                .http
+                .get(format!("{}/cgi-bin/media/get", self.base))
+                .query(&[("access_token", token.as_str()), ("media_id", media_id)])
+                .header("Range", range)
+                .timeout(Duration::from_secs(300))
+                .send()
+                .await
+                .map_err(|err| network(&err))?;
+            let headers = response.headers().clone();
+            let content_type = headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let disposition = headers
+                .get("content-disposition")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            if content_type.contains("json") || content_type.starts_with("text/plain") {
+                let answer: ErrorAnswer = response
+                    .json()
+                    .await
+                    .map_err(|err| WeComError::Malformed(err.to_string()))?;
+                if matches!(answer.errcode, 40014 | 42001) && refreshes < MAX_TOKEN_REFRESHES {
+                    refreshes += 1;
+                    force = true;
+                    continue;
+                }
+                return Err(service_error(answer.errcode, &answer.errmsg));
+            }
+            let total = headers
+                .get("content-range")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit('/').next())
+                .and_then(|v| v.parse::<u64>().ok());
+            let status = response.status();
+            let body = response.bytes().await.map_err(|err| network(&err))?;
+            if written.is_none() {
+                let path = if output.is_dir() {
+                    let name = disposition
+                        .as_deref()
+                        .and_then(disposition_file_name)
+                        .unwrap_or_else(|| media_id.to_owned());
+                    output.join(sanitize_file_name(&name))
+                } else {
+                    output.to_path_buf()
+                };
+                let file =
+                    tokio::fs::File::create(&path)
+                        .await
+                        .map_err(|err| WeComError::File {
+                            detail: err.to_string(),
+                            path: path.display().to_string(),
+                        })?;
+                written = Some((path, file));
+            }
+            let Some((path, file)) = written.as_mut() else {
+                return Err(WeComError::Malformed("no output file".into()));
+            };
+            file.write_all(&body)
+                .await
+                .map_err(|err| WeComError::File {
+                    detail: err.to_string(),
+                    path: path.display().to_string(),
+                })?;
+            offset += body.len() as u64;
+            // A server without Range support answers 200 with everything at once.
+            let done = status != reqwest::StatusCode::PARTIAL_CONTENT
+                || body.is_empty()
+                || total.is_none_or(|total| offset >= total);
+            if done {
+                file.flush().await.map_err(|err| WeComError::File {
+                    detail: err.to_string(),
+                    path: path.display().to_string(),
+                })?;
+                return Ok(path.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_name_the_rule() {
+        let mb = 1024 * 1024;
+        assert!(check_limits(WeComMediaType::Video, "a.mp4", 10 * mb).is_ok());
+        let err = check_limits(WeComMediaType::Video, "a.mp4", 10 * mb + 1).unwrap_err();
+        assert!(err.to_string().contains("10 MB"), "{err}");
+        assert!(check_limits(WeComMediaType::Video, "a.mov", 100).is_err());
+        assert!(check_limits(WeComMediaType::Voice, "a.amr", 100).is_ok());
+        assert!(check_limits(WeComMediaType::Voice, "a.mp3", 100).is_err());
+        assert!(check_limits(WeComMediaType::Image, "a.PNG", 100).is_ok());
+        assert!(check_limits(WeComMediaType::Image, "a.gif", 100).is_err());
+        assert!(check_limits(WeComMediaType::File, "a.bin", 5).is_err());
+        assert!(check_limits(WeComMediaType::File, "a.bin", 20 * mb + 1).is_err());
+    }
+
+    #[test]
+    fn server_names_are_sanitised() {
+        assert_eq!(sanitize_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_file_name("..\\..\\x.jpg"), "x.jpg");
+        assert_eq!(sanitize_file_name(".."), "media");
+        assert_eq!(sanitize_file_name(""), "media");
+        assert_eq!(sanitize_file_name(".hidden"), "hidden");
+        assert_eq!(sanitize_file_name("视频 1.mp4"), "视频 1.mp4");
+        assert_eq!(
+            disposition_file_name("attachment; filename=\"MEDIA_ID.jpg\""),
+            Some("MEDIA_ID.jpg".into())
+        );
+    }
+}

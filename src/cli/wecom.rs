@@ -1,0 +1,102 @@
+//! `voddesk wecom upload|get`: WeChat Work temporary media from scripts.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::{CliError, GlobalArgs};
+use crate::engine::api::WeComMediaType;
+use crate::tencent::vod::http_client;
+use crate::wecom::WeComClient;
+
+/// `voddesk wecom …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum WeComCommand {
+    /// Upload a file as temporary media (valid 3 days).
+    Upload(UploadArgs),
+    /// Download temporary media.
+    Get(GetArgs),
+}
+
+/// Arguments of `voddesk wecom upload`.
+#[derive(Debug, Clone, Args)]
+pub struct UploadArgs {
+    /// The file.
+    pub path: PathBuf,
+    /// image, voice, video or file.
+    #[arg(long = "type", value_parser = parse_type)]
+    pub kind: WeComMediaType,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `voddesk wecom get`.
+#[derive(Debug, Clone, Args)]
+pub struct GetArgs {
+    /// The media_id from an upload.
+    pub media_id: String,
+    /// A file to write, or a directory to write into under the server's (sanitised) name.
+    #[arg(long)]
+    pub output: PathBuf,
+}
+
+fn parse_type(text: &str) -> Result<WeComMediaType, String> {
+    WeComMediaType::parse(text)
+        .ok_or_else(|| format!("{text:?} is not one of image, voice, video, file"))
+}
+
+fn client(global: &GlobalArgs) -> Result<WeComClient, CliError> {
+    let config = global.service_config();
+    let wecom = config.wecom.ok_or_else(|| {
+        CliError::usage(
+            "no WeCom application: set WECOM_CORP_ID and WECOM_CORP_SECRET (or pass --wecom-corp-id and --wecom-corp-secret)",
+        )
+    })?;
+    let http = http_client().map_err(|err| CliError::failure(err.to_string()))?;
+    Ok(WeComClient::new(
+        http,
+        &config.endpoints.wecom,
+        &wecom.corp_id,
+        &wecom.secret,
+    ))
+}
+
+/// Runs `voddesk wecom …`.
+///
+/// # Errors
+/// Usage, limit, network and service errors.
+pub async fn run(command: &WeComCommand, global: &GlobalArgs) -> Result<(), CliError> {
+    let client = client(global)?;
+    match command {
+        WeComCommand::Upload(args) => {
+            let uploaded = client
+                .upload(&args.path, args.kind)
+                .await
+                .map_err(|err| CliError::failure(err.to_string()))?;
+            if args.json {
+                let line = serde_json::to_string(&uploaded)
+                    .map_err(|err| CliError::failure(err.to_string()))?;
+                println!("{line}");
+            } else {
+                let expires = chrono::DateTime::from_timestamp(uploaded.expires_at, 0)
+                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default();
+                println!(
+                    "{}: media_id {} (expires {expires})",
+                    args.path.display(),
+                    uploaded.media_id
+                );
+            }
+            Ok(())
+        }
+        WeComCommand::Get(args) => {
+            let path = client
+                .download(&args.media_id, &args.output)
+                .await
+                .map_err(|err| CliError::failure(err.to_string()))?;
+            println!("{}", path.display());
+            Ok(())
+        }
+    }
+}
