@@ -137,3 +137,48 @@ fn bad_input_is_one_line_and_exit_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("250"));
 }
+
+#[test]
+fn sign_server_hands_out_fresh_one_time_signatures() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voddesk"))
+        .args(["sign-server", "--addr", "127.0.0.1:0", "--procedure", "P1"])
+        .env_clear()
+        .env("VODDESK_DATA_DIR", dir.path())
+        .env("TENCENTCLOUD_SECRET_ID", ID)
+        .env("TENCENTCLOUD_SECRET_KEY", KEY)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let fetch = || -> serde_json::Value {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async { reqwest::get(&url).await.unwrap().json().await.unwrap() })
+    };
+    let (a, b) = (fetch(), fetch());
+    child.kill().unwrap();
+    let _ = child.wait();
+    let sig_a = a["signature"].as_str().unwrap();
+    assert_eq!(a["data"]["signature"], a["signature"]);
+    assert_ne!(sig_a, b["signature"].as_str().unwrap());
+    let decoded = ugc_sign::decode(sig_a).unwrap();
+    assert!(decoded.verify(KEY));
+    assert!(decoded.params.one_time_valid);
+    assert_eq!(decoded.params.procedure.as_deref(), Some("P1"));
+    assert_eq!(
+        a["expires_at"].as_i64().unwrap(),
+        decoded.params.expire_time
+    );
+}

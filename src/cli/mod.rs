@@ -137,6 +137,8 @@ impl GlobalArgs {
 pub enum Command {
     /// Make a client-upload signature locally (HMAC-SHA1, Base64).
     Sign(sign::SignArgs),
+    /// Serve client-upload signatures over HTTP for a small team (loopback by default).
+    SignServer(sign::SignServerArgs),
     /// Publish a finished video to WeChat (Mini Program) and optionally wait for the review.
     Publish(publish::PublishArgs),
     /// Suspend distribution: the files' URLs stop playing until restored.
@@ -210,6 +212,7 @@ pub fn parse() -> Result<Cli, ExitCode> {
 pub fn run(command: Command, global: &GlobalArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
     let result = match command {
         Command::Sign(args) => sign::run(&args, global),
+        Command::SignServer(args) => runtime.block_on(sign::serve(&args, global)),
         Command::Publish(args) => runtime.block_on(publish::publish(&args, global)),
         Command::Suspend(args) => runtime.block_on(publish::distribution(&args, global, true)),
         Command::Restore(args) => runtime.block_on(publish::distribution(&args, global, false)),

@@ -1,5 +1,8 @@
 //! `voddesk sign`: client-upload signatures made locally, for admins and tests.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+
 use clap::Args;
 
 use super::{CliError, GlobalArgs};
@@ -98,4 +101,95 @@ pub fn run(args: &SignArgs, global: &GlobalArgs) -> Result<(), CliError> {
         .map_err(|err| CliError::usage(err.to_string()))?;
     println!("{signature}");
     Ok(())
+}
+
+/// Arguments of `voddesk sign-server`.
+#[derive(Debug, Clone, Args)]
+pub struct SignServerArgs {
+    /// Where to listen; loopback by default, since anyone who can reach it may upload.
+    #[arg(long, default_value = "127.0.0.1:8901")]
+    pub addr: SocketAddr,
+    /// Seconds each signature stays valid (at most 90 days).
+    #[arg(long, default_value_t = 3600, allow_negative_numbers = true)]
+    pub valid: i64,
+    /// Task flow to run after upload.
+    #[arg(long)]
+    pub procedure: Option<String>,
+    /// Media category.
+    #[arg(long, allow_negative_numbers = true)]
+    pub class_id: Option<i64>,
+    /// Text echoed in the upload callback (at most 250 characters).
+    #[arg(long)]
+    pub source_context: Option<String>,
+    /// Hand out signatures usable more than once (one-time is the default: safer).
+    #[arg(long)]
+    pub reusable: bool,
+}
+
+/// Serves fresh signatures on `GET /signature` (and `GET /`) as
+/// `{"signature": "...", "data": {"signature": "..."}, "expires_at": N}`, the shapes VodDesk
+/// and the official web SDK samples accept.
+///
+/// # Errors
+/// A usage error for bad options or an address that cannot be bound.
+pub async fn serve(args: &SignServerArgs, global: &GlobalArgs) -> Result<(), CliError> {
+    let template = SignArgs {
+        valid: args.valid,
+        procedure: args.procedure.clone(),
+        class_id: args.class_id,
+        source_context: args.source_context.clone(),
+        one_time: !args.reusable,
+        now: None,
+        random: None,
+    };
+    // Validate once up front so a bad option fails at start, not per request.
+    params(&template, global)?;
+    let state = Arc::new((template, global.clone()));
+    let handler = |axum::extract::State(state): axum::extract::State<
+        Arc<(SignArgs, GlobalArgs)>,
+    >| async move {
+        let (template, global) = state.as_ref();
+        match params(template, global).and_then(|(params, key)| {
+            params
+                .sign(&key)
+                .map(|signature| (signature, params.expire_time))
+                .map_err(|err| CliError::usage(err.to_string()))
+        }) {
+            Ok((signature, expires_at)) => (
+                axum::http::StatusCode::OK,
+                axum::Json(serde_json::json!({
+                    "code": 0,
+                    "signature": signature,
+                    "data": { "signature": signature },
+                    "expires_at": expires_at,
+                })),
+            ),
+            Err(err) => (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(serde_json::json!({ "code": 1, "message": err.message })),
+            ),
+        }
+    };
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(handler))
+        .route("/signature", axum::routing::get(handler))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|err| CliError::usage(format!("cannot listen on {}: {err}", args.addr)))?;
+    let local = listener
+        .local_addr()
+        .map_err(|err| CliError::failure(err.to_string()))?;
+    println!("listening on http://{local}/signature");
+    if !local.ip().is_loopback() {
+        eprintln!(
+            "warning: {local} is reachable from other machines; anyone who reaches it can upload to your VOD account"
+        );
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|err| CliError::failure(format!("the signature server stopped: {err}")))
 }
