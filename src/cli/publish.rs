@@ -2,18 +2,15 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Args;
 
 use super::{CliError, GlobalArgs};
-use crate::engine::publish::{self, ReviewOutcome};
+use crate::engine::api::UserError;
+use crate::engine::publish::ReviewOutcome;
+use crate::engine::publisher::Publisher;
 use crate::tencent::clock::Clock;
-use crate::tencent::error::TencentError;
-use crate::tencent::models::{
-    DeleteMediaRequest, DescribeMediaInfosRequest, DescribeTaskDetailRequest,
-    ForbidMediaDistributionRequest, MediaInfo, WeChatMiniProgramPublishRequest,
-};
 use crate::tencent::vod::{VodClient, http_client};
 
 /// Arguments of `voddesk publish`.
@@ -73,41 +70,12 @@ pub fn vod_client(global: &GlobalArgs) -> Result<VodClient, CliError> {
     .map_err(|err| CliError::usage(err.to_string()))
 }
 
-/// Turns a service error into a message in plain words, with the RequestId.
-#[must_use]
-pub fn explain(err: &TencentError) -> CliError {
-    let detail = match err.code().as_deref().and_then(publish::explain_code) {
-        Some(text) => text.en,
-        None => err.to_string(),
-    };
-    let message = match (err.request_id(), err.code()) {
-        (Some(id), Some(code)) if !detail.contains(id) => {
-            format!("{detail}\n  ({code}, RequestId {id})")
-        }
-        _ => detail,
-    };
-    CliError::failure(message)
+fn failure(err: &UserError) -> CliError {
+    CliError::failure(err.to_string())
 }
 
-async fn describe(client: &VodClient, file_id: &str) -> Result<MediaInfo, CliError> {
-    let answer = client
-        .call(&DescribeMediaInfosRequest {
-            file_ids: vec![file_id.to_owned()],
-            sub_app_id: None,
-            filters: None,
-        })
-        .await
-        .map_err(|err| explain(&err))?;
-    answer
-        .media_info_set
-        .into_iter()
-        .find(|m| m.file_id == file_id)
-        .ok_or_else(|| {
-            CliError::failure(format!(
-                "file {file_id} does not exist in VOD (it may have been deleted) (RequestId {})",
-                answer.request_id
-            ))
-        })
+fn publisher(global: &GlobalArgs) -> Result<Publisher, CliError> {
+    Ok(Publisher::new(vod_client(global)?, global.sub_app_id))
 }
 
 /// The result line of `publish --json`.
@@ -125,78 +93,54 @@ struct PublishLine<'a> {
 /// # Errors
 /// When the file cannot be published or the review refuses it.
 pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliError> {
-    let client = vod_client(global)?;
-    let sub_app_id = global.sub_app_id;
-    let info = describe(&client, &args.file_id).await?;
-    let definition = match args.definition {
-        Some(definition) => definition,
-        None => publish::pick_definition(&info)
-            .map_err(|err| CliError::failure(format!("{}: {err}", args.file_id)))?,
-    };
-    let submitted = client
-        .call(&WeChatMiniProgramPublishRequest {
-            file_id: args.file_id.clone(),
-            sub_app_id,
-            source_definition: Some(definition),
-        })
+    let publisher = publisher(global)?;
+    let submitted = publisher
+        .submit(&args.file_id, args.definition)
         .await
-        .map_err(|err| explain(&err))?;
-    let task_id = submitted.task_id;
+        .map_err(|err| CliError::failure(format!("{}: {err}", args.file_id)))?;
+    let task_id = submitted.task_id.as_str();
     if !args.wait {
         if args.json {
             print_json(&PublishLine {
                 file_id: &args.file_id,
-                task_id: &task_id,
+                task_id,
                 state: "under_review",
                 publish_result: None,
                 url: None,
             });
         } else {
             println!(
-                "{}: submitted for WeChat review (task {task_id}, definition {definition}); it can take up to 4 hours. Check with `voddesk info {}`.",
-                args.file_id, args.file_id
+                "{}: submitted for WeChat review (task {task_id}, definition {}); it can take up to 4 hours. Check with `voddesk info {}`.",
+                args.file_id, submitted.definition, args.file_id
             );
         }
         return Ok(());
     }
-    let started = Instant::now();
-    let mut last_note = Instant::now();
-    let outcome = loop {
-        let detail = client
-            .call(&DescribeTaskDetailRequest {
-                task_id: task_id.clone(),
-                sub_app_id,
-            })
-            .await
-            .map_err(|err| explain(&err))?;
-        match publish::review_outcome(&detail) {
-            ReviewOutcome::Pending => {}
-            outcome => break outcome,
-        }
-        if !args.json && last_note.elapsed() > Duration::from_secs(60) {
-            eprintln!(
-                "{}: under review for {} min (can take up to 4 hours)…",
-                args.file_id,
-                started.elapsed().as_secs() / 60
-            );
-            last_note = Instant::now();
-        }
-        tokio::time::sleep(publish::poll_delay(started.elapsed())).await;
-    };
+    if !args.json {
+        eprintln!(
+            "{}: under review (definition {}); this can take up to 4 hours…",
+            args.file_id, submitted.definition
+        );
+    }
+    let outcome = publisher
+        .wait_review(task_id, Duration::ZERO)
+        .await
+        .map_err(|err| failure(&err))?;
     match outcome {
         ReviewOutcome::Passed => {
-            let info = describe(&client, &args.file_id).await?;
-            let url = publish::publish_url(&info, definition);
+            let url = publisher
+                .published_url(&args.file_id, submitted.definition)
+                .await
+                .map_err(|err| failure(&err))?;
             if args.json {
                 print_json(&PublishLine {
                     file_id: &args.file_id,
-                    task_id: &task_id,
+                    task_id,
                     state: "published",
                     publish_result: Some("Pass"),
-                    url: url.as_deref(),
+                    url: Some(&url),
                 });
             } else {
-                let url = url.unwrap_or_default();
                 println!("{}: published to WeChat: {url}", args.file_id);
                 if std::io::stdout().is_terminal()
                     && let Ok(matrix) = crate::qr::QrMatrix::encode(&url)
@@ -210,7 +154,7 @@ pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliE
             if args.json {
                 print_json(&PublishLine {
                     file_id: &args.file_id,
-                    task_id: &task_id,
+                    task_id,
                     state: "rejected",
                     publish_result: Some(&result),
                     url: None,
@@ -218,7 +162,7 @@ pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliE
             }
             Err(CliError::failure(format!("{}: {message}", args.file_id)))
         }
-        ReviewOutcome::Pending => Err(CliError::failure("review still pending")),
+        ReviewOutcome::Pending => Err(CliError::failure("the review is still pending")),
     }
 }
 
@@ -229,48 +173,39 @@ fn print_json(value: &impl serde::Serialize) {
     }
 }
 
-/// Runs `voddesk suspend` (`forbid = true`) or `voddesk restore`.
+/// Runs `voddesk suspend` (`suspend = true`) or `voddesk restore`.
 ///
 /// # Errors
-/// When the service refuses, or some ids do not exist.
+/// When the service refuses one of the files (the others are still done).
 pub async fn distribution(
     args: &DistributionArgs,
     global: &GlobalArgs,
-    forbid: bool,
+    suspend: bool,
 ) -> Result<(), CliError> {
-    let client = vod_client(global)?;
-    let mut missing = Vec::new();
-    // The service takes at most 20 ids per call.
-    for chunk in args.file_ids.chunks(20) {
-        let answer = client
-            .call(&ForbidMediaDistributionRequest {
-                file_ids: chunk.to_vec(),
-                operation: if forbid { "forbid" } else { "recover" }.to_owned(),
-                sub_app_id: global.sub_app_id,
-            })
-            .await
-            .map_err(|err| explain(&err))?;
-        missing.extend(answer.not_exist_file_id_set.iter().cloned());
-        for id in chunk
-            .iter()
-            .filter(|id| !answer.not_exist_file_id_set.contains(id))
-        {
-            println!(
+    let publisher = publisher(global)?;
+    let mut failed = 0;
+    for id in &args.file_ids {
+        match publisher.set_suspended(id, suspend).await {
+            Ok(()) => println!(
                 "{id}: {}",
-                if forbid {
+                if suspend {
                     "suspended (its URLs stop playing until restored)"
                 } else {
                     "restored (its URLs play again)"
                 }
-            );
+            ),
+            Err(err) => {
+                eprintln!("error: {id}: {err}");
+                failed += 1;
+            }
         }
     }
-    if missing.is_empty() {
+    if failed == 0 {
         Ok(())
     } else {
         Err(CliError::failure(format!(
-            "these files do not exist in VOD: {}",
-            missing.join(", ")
+            "{failed} of {} files could not be changed",
+            args.file_ids.len()
         )))
     }
 }
@@ -297,36 +232,28 @@ fn confirm(file_ids: &[String]) -> Result<bool, CliError> {
 /// Runs `voddesk delete`.
 ///
 /// # Errors
-/// When not confirmed, or the service refuses.
+/// When not confirmed, or the service refuses one of the files.
 pub async fn delete(args: &DeleteArgs, global: &GlobalArgs) -> Result<(), CliError> {
-    let client = vod_client(global)?;
+    let publisher = publisher(global)?;
     if !args.yes && !confirm(&args.file_ids)? {
         return Err(CliError::failure("nothing deleted"));
     }
-    let mut failures = Vec::new();
+    let mut failed = 0;
     for id in &args.file_ids {
-        match client
-            .call(&DeleteMediaRequest {
-                file_id: id.clone(),
-                sub_app_id: global.sub_app_id,
-                delete_parts: None,
-            })
-            .await
-        {
-            Ok(_) => println!("{id}: deleted for good"),
+        match publisher.delete(id).await {
+            Ok(()) => println!("{id}: deleted for good"),
             Err(err) => {
-                let explained = explain(&err);
-                eprintln!("error: {id}: {}", explained.message);
-                failures.push(id.clone());
+                eprintln!("error: {id}: {err}");
+                failed += 1;
             }
         }
     }
-    if failures.is_empty() {
+    if failed == 0 {
         Ok(())
     } else {
         Err(CliError::failure(format!(
-            "could not delete: {}",
-            failures.join(", ")
+            "{failed} of {} files could not be deleted",
+            args.file_ids.len()
         )))
     }
 }
