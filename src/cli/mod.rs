@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 a failure the message explains, 2 bad usage. Errors are one or two
 //! lines on stderr in plain words.
 
+pub mod emulator;
 mod publish;
 mod sign;
 mod wecom;
@@ -150,6 +151,8 @@ pub enum Command {
     /// WeChat Work temporary media.
     #[command(subcommand)]
     Wecom(wecom::WeComCommand),
+    /// Run the embedded emulator of the cloud APIs until Ctrl-C.
+    Emulator(Box<emulator::EmulatorArgs>),
 }
 
 /// An error that ends the command with a message and an exit code.
@@ -218,6 +221,7 @@ pub fn run(command: Command, global: &GlobalArgs, runtime: &tokio::runtime::Runt
         Command::Restore(args) => runtime.block_on(publish::distribution(&args, global, false)),
         Command::Delete(args) => runtime.block_on(publish::delete(&args, global)),
         Command::Wecom(command) => runtime.block_on(wecom::run(&command, global)),
+        Command::Emulator(args) => emulator::run(&args, global, runtime),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
