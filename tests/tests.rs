@@ -5,3 +5,6 @@
 
 mod cli_sign;
 mod protocol_vectors;
+mod publish_e2e;
+mod support;
+mod wecom_e2e;

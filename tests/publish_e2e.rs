@@ -1,0 +1,175 @@
+//! WeChat publishing end to end against the emulator: the CLI as a user runs it, and the
+//! publisher the engine uses.
+
+use std::time::Duration;
+
+use voddesk::engine::publish::ReviewOutcome;
+use voddesk::engine::publisher::Publisher;
+use voddesk::tencent::models::DescribeMediaInfosRequest;
+
+use crate::support::{Emu, run_cli};
+
+async fn status_of(url: &str) -> u16 {
+    reqwest::get(url).await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn publish_wait_json_then_suspend_restore_delete() {
+    let emu = Emu::start(|f| f.review_delay = Duration::from_millis(600)).await;
+    let file_id = emu
+        .upload("发布会 clip", "mp4", &vec![7u8; 64 * 1024])
+        .await;
+    let env = emu.env();
+
+    let (code, out, err) = run_cli(&env, &["publish", &file_id, "--wait", "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(line["file_id"], file_id.as_str());
+    assert_eq!(line["publish_result"], "Pass");
+    assert_eq!(line["state"], "published");
+    assert!(!line["task_id"].as_str().unwrap().is_empty());
+    let url = line["url"].as_str().unwrap().to_owned();
+    assert!(url.contains(&format!("/wechat/{file_id}")), "{url}");
+    let page = reqwest::get(&url).await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("<video"));
+
+    // The QR drawn for that URL decodes back to it.
+    let image = voddesk::qr::QrMatrix::encode(&url).unwrap().to_image(4);
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    let (_, decoded) = prepared.detect_grids()[0].decode().unwrap();
+    assert_eq!(decoded, url);
+
+    let (code, _, err) = run_cli(&env, &["suspend", &file_id]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status_of(&url).await, 403);
+    let (code, _, err) = run_cli(&env, &["restore", &file_id]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(status_of(&url).await, 200);
+
+    // Without --yes and without a terminal, delete refuses (exit 2) and deletes nothing.
+    let (code, _, err) = run_cli(&env, &["delete", &file_id]).await;
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(status_of(&url).await, 200);
+    let (code, out, err) = run_cli(&env, &["delete", &file_id, "--yes"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("deleted"));
+    assert_eq!(status_of(&url).await, 410);
+
+    // Acting on a deleted file is a clear failure, not a crash.
+    let (code, _, err) = run_cli(&env, &["suspend", &file_id]).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("no longer exists") || err.contains("not exist"),
+        "{err}"
+    );
+    emu.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn auto_pick_chooses_the_highest_bitrate_mp4() {
+    let emu = Emu::start(|f| f.review_delay = Duration::from_millis(300)).await;
+    let file_id = emu.upload("source", "mov", &vec![1u8; 10_000]).await;
+    let infos = emu
+        .vod()
+        .call(&DescribeMediaInfosRequest {
+            file_ids: vec![file_id.clone()],
+            sub_app_id: None,
+            filters: None,
+        })
+        .await
+        .unwrap();
+    let outputs = &infos.media_info_set[0]
+        .transcode_info
+        .as_ref()
+        .unwrap()
+        .transcode_set;
+    let best_mp4 = outputs
+        .iter()
+        .filter(|t| t.definition != 0 && t.container.eq_ignore_ascii_case("mp4"))
+        .max_by_key(|t| t.bitrate)
+        .unwrap();
+    // The emulator offers a non-MP4 output with an even higher bitrate: it must be skipped.
+    assert!(
+        outputs
+            .iter()
+            .any(|t| !t.container.eq_ignore_ascii_case("mp4") && t.bitrate > best_mp4.bitrate),
+        "{outputs:?}"
+    );
+    let publisher = Publisher::new(emu.vod(), None);
+    let submitted = publisher.submit(&file_id, None).await.unwrap();
+    assert_eq!(submitted.definition, best_mp4.definition);
+    let outcome = publisher
+        .wait_review(&submitted.task_id, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(outcome, ReviewOutcome::Passed);
+    let url = publisher
+        .published_url(&file_id, submitted.definition)
+        .await
+        .unwrap();
+    assert!(url.contains("/wechat/"), "{url}");
+    emu.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn rejected_audio_and_unverified_are_explained() {
+    let emu = Emu::start(|f| {
+        f.review_delay = Duration::from_millis(300);
+        f.reject_publish = true;
+    })
+    .await;
+    let env = emu.env();
+    let video = emu.upload("clip", "mp4", &vec![2u8; 10_000]).await;
+    let (code, out, err) = run_cli(&env, &["publish", &video, "--wait", "--json"]).await;
+    assert_eq!(code, 1, "{err}");
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(line["publish_result"], "Rejected");
+    assert!(err.contains("rejected"), "{err}");
+
+    let audio = emu.upload("podcast", "mp3", &vec![3u8; 10_000]).await;
+    let (code, _, err) = run_cli(&env, &["publish", &audio]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("audio"), "{err}");
+    // Forcing definition 0 reaches the service, whose refusal is explained too.
+    let (code, _, err) = run_cli(&env, &["publish", &audio, "--definition", "0"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("only videos"), "{err}");
+    assert!(err.contains("RequestId"), "{err}");
+
+    emu.handle.update_faults(|f| f.unverified_account = true);
+    let (code, _, err) = run_cli(&env, &["publish", &video]).await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("Console → User Center → Account Information"),
+        "{err}"
+    );
+    assert!(err.contains("RequestId"), "{err}");
+    assert!(!err.contains(&emu.secret_key));
+    emu.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn library_lists_newest_first_with_publish_state() {
+    let emu = Emu::start(|f| f.review_delay = Duration::from_millis(200)).await;
+    let first = emu.upload("first", "mp4", &vec![4u8; 5_000]).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let second = emu.upload("second", "mp4", &vec![5u8; 5_000]).await;
+    let publisher = Publisher::new(emu.vod(), None);
+    let submitted = publisher.submit(&first, Some(0)).await.unwrap();
+    publisher
+        .wait_review(&submitted.task_id, Duration::ZERO)
+        .await
+        .unwrap();
+    let page = publisher.search(None, 0, 10).await.unwrap();
+    assert_eq!(page.total, 2);
+    assert_eq!(page.entries[0].file_id, second);
+    assert_eq!(page.entries[1].file_id, first);
+    assert!(matches!(
+        page.entries[1].publish,
+        voddesk::engine::api::PublishState::Published { .. }
+    ));
+    let named = publisher.search(Some("seco"), 0, 10).await.unwrap();
+    assert_eq!(named.entries.len(), 1);
+    emu.handle.shutdown().await;
+}

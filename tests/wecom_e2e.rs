@@ -1,0 +1,97 @@
+//! WeChat Work temporary media through the CLI against the emulator.
+
+use crate::support::{Emu, run_cli};
+
+#[tokio::test]
+async fn upload_get_and_limits() {
+    let emu = Emu::start(|_| {}).await;
+    let env = emu.env();
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("短片 clip.mp4");
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&video, &bytes).unwrap();
+
+    let (code, out, err) = run_cli(
+        &env,
+        &[
+            "wecom",
+            "upload",
+            video.to_str().unwrap(),
+            "--type",
+            "video",
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let media_id = line["media_id"].as_str().unwrap().to_owned();
+    assert_eq!(line["type"], "video");
+    let created = line["created_at"].as_i64().unwrap();
+    assert!(created > 1_700_000_000);
+    assert_eq!(
+        line["expires_at"].as_i64().unwrap(),
+        created + 3 * 24 * 3600
+    );
+
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let (code, out, err) = run_cli(
+        &env,
+        &[
+            "wecom",
+            "get",
+            &media_id,
+            "--output",
+            out_dir.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let written = std::path::PathBuf::from(out.trim());
+    assert!(written.starts_with(&out_dir), "{written:?}");
+    assert_eq!(std::fs::read(&written).unwrap(), bytes);
+
+    // Checked before sending, with the rule named.
+    let big = dir.path().join("big.mp4");
+    std::fs::write(&big, vec![0u8; 10 * 1024 * 1024 + 1]).unwrap();
+    let (code, _, err) = run_cli(
+        &env,
+        &["wecom", "upload", big.to_str().unwrap(), "--type", "video"],
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(err.contains("10 MB"), "{err}");
+
+    let (code, _, err) = run_cli(
+        &env,
+        &[
+            "wecom",
+            "get",
+            "no-such-media",
+            "--output",
+            out_dir.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(err.contains("40007"), "{err}");
+
+    let mut wrong = env.clone();
+    wrong.retain(|(name, _)| *name != "WECOM_CORP_SECRET");
+    wrong.push(("WECOM_CORP_SECRET", "wrong".into()));
+    let (code, _, err) = run_cli(
+        &wrong,
+        &[
+            "wecom",
+            "upload",
+            video.to_str().unwrap(),
+            "--type",
+            "video",
+        ],
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(err.contains("40001") && err.contains("secret"), "{err}");
+    emu.handle.shutdown().await;
+}
