@@ -3,4 +3,7 @@
 // Helpers outside #[test] functions unwrap too; a panic is how a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod gui_app;
+mod gui_settings;
+mod gui_support;
 mod protocol_vectors;
