@@ -11,7 +11,7 @@ use crate::gui::view_model::{
 
 /// Column widths after the name column, in points: size, type, state, progress, speed, ETA,
 /// actions. The name takes what is left.
-const WIDTHS: [f32; 7] = [78.0, 56.0, 150.0, 130.0, 86.0, 64.0, 150.0];
+const WIDTHS: [f32; 7] = [78.0, 56.0, 130.0, 130.0, 86.0, 64.0, 206.0];
 const ROW_HEIGHT: f32 = 24.0;
 const MIN_NAME_WIDTH: f32 = 160.0;
 
@@ -39,7 +39,7 @@ impl VodDeskApp {
 
         let name_width = (ui.available_width()
             - WIDTHS.iter().sum::<f32>()
-            - ui.spacing().item_spacing.x * WIDTHS.len() as f32)
+            - ui.spacing().item_spacing.x * (WIDTHS.len() + 2) as f32)
             .max(MIN_NAME_WIDTH);
 
         egui::ScrollArea::horizontal()
