@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 a failure the message explains, 2 bad usage. Errors are one or two
 //! lines on stderr in plain words.
 
+pub mod emulator;
 mod sign;
 
 use std::path::PathBuf;
@@ -135,6 +136,8 @@ impl GlobalArgs {
 pub enum Command {
     /// Make a client-upload signature locally (HMAC-SHA1, Base64).
     Sign(sign::SignArgs),
+    /// Run the embedded emulator of the cloud APIs until Ctrl-C.
+    Emulator(Box<emulator::EmulatorArgs>),
 }
 
 /// An error that ends the command with a message and an exit code.
@@ -195,9 +198,9 @@ pub fn parse() -> Result<Cli, ExitCode> {
 
 /// Runs a subcommand on `runtime`.
 pub fn run(command: Command, global: &GlobalArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
-    let _ = runtime;
     let result = match command {
         Command::Sign(args) => sign::run(&args, global),
+        Command::Emulator(args) => emulator::run(&args, global, runtime),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
