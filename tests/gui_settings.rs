@@ -36,7 +36,9 @@ fn settings_validate_then_save_with_the_key_masked() {
     field(&harness, "Files at once").set_text_value_accesskit("3");
     field(&harness, "Bandwidth limit (KiB/s)").set_text_value_accesskit("2048");
     field(&harness, "SecretId").set_text_value_accesskit("AKIDexample0000000001");
-    field(&harness, "SecretKey").set_text_value_accesskit("TopSecretKeyValue12345");
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::PasswordInput, "SecretKey")
+        .set_text_value_accesskit("TopSecretKeyValue12345");
     harness.run();
     harness.get_by_label("Save").click();
     let settings_file = fake.dir.path().join("settings.json");

@@ -30,7 +30,8 @@ pub struct Fake {
     pub events: mpsc::Sender<Event>,
     pub notes: Arc<Mutex<Vec<(String, String)>>>,
     pub dir: tempfile::TempDir,
-    pub runtime: tokio::runtime::Runtime,
+    /// Kept alive for the app's background jobs.
+    pub _runtime: tokio::runtime::Runtime,
 }
 
 impl Fake {
@@ -105,7 +106,7 @@ pub fn app(lang: Lang) -> (Harness<'static, VodDeskApp>, Fake) {
             events,
             notes,
             dir,
-            runtime,
+            _runtime: runtime,
         },
     )
 }
