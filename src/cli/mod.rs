@@ -4,6 +4,7 @@
 //! lines on stderr in plain words.
 
 mod info;
+pub mod emulator;
 mod sign;
 mod upload;
 
@@ -143,6 +144,8 @@ pub enum Command {
     Queue(upload::QueueArgs),
     /// Show what VOD holds for FileIds (DescribeMediaInfos).
     Info(info::InfoArgs),
+    /// Run the embedded emulator of the cloud APIs until Ctrl-C.
+    Emulator(Box<emulator::EmulatorArgs>),
 }
 
 /// An error that ends the command with a message and an exit code.
@@ -214,6 +217,7 @@ pub fn run(command: Command, global: &GlobalArgs, runtime: &tokio::runtime::Runt
         Command::Upload(args) => upload::run_upload(&args, global, runtime),
         Command::Queue(args) => upload::run_queue(&args, global, runtime),
         Command::Info(args) => info::run(&args, global, runtime),
+        Command::Emulator(args) => emulator::run(&args, global, runtime),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

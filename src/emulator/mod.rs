@@ -1,1 +1,594 @@
-//! emulator: see ARCHITECTURE.md.
+//! An embedded emulator of the cloud APIs VodDesk talks to, on one loopback port:
+//!
+//! | path | service |
+//! |---|---|
+//! | `POST /` with `X-TC-Action` | VOD API 3.0 ([`vod`]) |
+//! | `/{key}`, `GET /?uploads` | COS XML object operations ([`cos`]) |
+//! | `/v3/index.php?Action=…` | client upload (`ApplyUploadUGC`, `CommitUploadUGC`) ([`ugc`]) |
+//! | `/cgi-bin/…` | WeCom `gettoken`, `media/upload`, `media/get` ([`wecom`]) |
+//! | `/wechat/{FileId}` | the publishing page with a `<video>` player ([`page`]) |
+//! | `/play/{FileId}/…` | unauthenticated, Range-capable media URLs ([`page`]) |
+//!
+//! State and objects live in the data directory (SQLite in WAL mode plus files) and survive a
+//! restart. Timings and faults ([`Faults`]) are set in [`EmulatorConfig`] and changed at runtime
+//! through [`EmulatorHandle`]. Start it with [`spawn`] or `voddesk emulator`.
+//!
+//! COS keys under `play/`, `wechat/`, `cgi-bin/` and `v3/index.php` are shadowed by the other
+//! services; the storage paths the emulator hands out never start with those.
+
+pub mod cos;
+pub mod faults;
+mod files;
+pub mod page;
+mod state;
+pub mod ugc;
+pub mod vod;
+pub mod wecom;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{any, get};
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use tokio_util::sync::CancellationToken;
+
+pub use faults::{Counters, Faults, UploadCounters};
+
+use faults::Dice;
+use state::Db;
+
+/// SecretId of the built-in demo key.
+pub const DEMO_SECRET_ID: &str = "AKIDvoddeskDEMO0000000000000000000000";
+/// SecretKey of the built-in demo key (the emulator's own; it protects nothing real).
+pub const DEMO_SECRET_KEY: &str = "voddeskDEMOsecretKEY0000000000000";
+/// CorpID of the built-in demo WeCom application.
+pub const DEMO_WECOM_CORP_ID: &str = "wwvoddeskdemo0000";
+/// Secret of the built-in demo WeCom application.
+pub const DEMO_WECOM_SECRET: &str = "voddesk-demo-wecom-secret";
+/// The AppId the emulated account has (the suffix of its bucket name).
+pub const DEMO_APP_ID: u64 = 1_250_000_000;
+/// Name of the emulated bucket, without the AppId.
+pub const BUCKET_NAME: &str = "voddeskemu";
+
+/// How the emulator starts.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Address to bind; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// Where state and objects live.
+    pub data_dir: PathBuf,
+    /// The API key the VOD API and the upload signatures are checked against.
+    pub secret_id: String,
+    /// Its SecretKey.
+    pub secret_key: String,
+    /// WeCom CorpID accepted by `gettoken`.
+    pub wecom_corp_id: String,
+    /// WeCom application secret accepted by `gettoken`.
+    pub wecom_secret: String,
+    /// The account's AppId.
+    pub app_id: u64,
+    /// Storage region reported when a request names none.
+    pub region: String,
+    /// Timings and faults at start.
+    pub faults: Faults,
+    /// Seed of the RNG behind fault decisions.
+    pub seed: u64,
+    /// Allow a non-loopback `addr`.
+    pub allow_remote: bool,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: crate::config::default_data_dir().join("emulator"),
+            secret_id: DEMO_SECRET_ID.to_owned(),
+            secret_key: DEMO_SECRET_KEY.to_owned(),
+            wecom_corp_id: DEMO_WECOM_CORP_ID.to_owned(),
+            wecom_secret: DEMO_WECOM_SECRET.to_owned(),
+            app_id: DEMO_APP_ID,
+            region: crate::tencent::vod::DEFAULT_REGION.to_owned(),
+            faults: Faults::default(),
+            seed: 0x5eed,
+            allow_remote: false,
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// The default configuration with its data in `data_dir`.
+    #[must_use]
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Why the emulator could not start or answer a handle call.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// The address is not loopback and remote access was not allowed.
+    #[error(
+        "refusing to listen on {0}: it is not a loopback address; pass --allow-remote to expose the emulator"
+    )]
+    NotLoopback(SocketAddr),
+    /// The port could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The data directory could not be used.
+    #[error("cannot use the emulator data directory: {source}: {}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The state database failed.
+    #[error("the emulator state database failed: {0}")]
+    Db(#[from] rusqlite::Error),
+}
+
+/// Marks the connection a request came on; cancelling it drops the connection unanswered.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnCut(pub CancellationToken);
+
+/// Directories inside the data directory.
+#[derive(Debug, Clone)]
+pub(crate) struct Dirs {
+    pub objects: PathBuf,
+    pub parts: PathBuf,
+    pub tmp: PathBuf,
+    pub wecom: PathBuf,
+}
+
+/// The shared state of a running emulator.
+pub(crate) struct Emu {
+    pub db: Db,
+    pub dirs: Dirs,
+    pub secret_id: String,
+    pub secret_key: String,
+    pub wecom_corp_id: String,
+    pub wecom_secret: String,
+    pub app_id: u64,
+    pub region: String,
+    pub local_addr: SocketAddr,
+    faults: RwLock<Faults>,
+    dice: Mutex<Dice>,
+    counters: Mutex<Counters>,
+    publish_window: Mutex<VecDeque<Instant>>,
+    pub http: reqwest::Client,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Counters and dice stay usable after a panic elsewhere; they hold no invariants.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Emu {
+    /// The current faults.
+    pub(crate) fn faults(&self) -> Faults {
+        self.faults
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The emulator's clock (Unix seconds, offset applied).
+    pub(crate) fn now(&self) -> i64 {
+        chrono::Utc::now().timestamp() + self.faults().clock_offset_secs
+    }
+
+    /// The emulator's clock in milliseconds.
+    pub(crate) fn now_ms(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis() + self.faults().clock_offset_secs * 1000
+    }
+
+    /// A fault decision.
+    pub(crate) fn roll(&self, rate: f64) -> bool {
+        lock(&self.dice).roll(rate)
+    }
+
+    /// Where a cut connection stops reading a body of `len` bytes.
+    pub(crate) fn cut_point(&self, len: u64) -> u64 {
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let at = (len as f64 * lock(&self.dice).cut_fraction()) as u64;
+        at
+    }
+
+    pub(crate) fn count_action(&self, name: &str) {
+        *lock(&self.counters)
+            .actions
+            .entry(name.to_owned())
+            .or_default() += 1;
+    }
+
+    pub(crate) fn count_part_request(&self, upload_id: &str) {
+        lock(&self.counters)
+            .uploads
+            .entry(upload_id.to_owned())
+            .or_default()
+            .part_requests += 1;
+    }
+
+    pub(crate) fn count_part_done(&self, upload_id: &str) {
+        lock(&self.counters)
+            .uploads
+            .entry(upload_id.to_owned())
+            .or_default()
+            .parts_completed += 1;
+    }
+
+    pub(crate) fn count_bytes(&self, upload_id: Option<&str>, bytes: u64) {
+        if let Some(id) = upload_id {
+            lock(&self.counters)
+                .uploads
+                .entry(id.to_owned())
+                .or_default()
+                .bytes_received += bytes;
+        }
+    }
+
+    /// Admits one call of a rate-limited publishing action; false when over the limit.
+    pub(crate) fn admit_publishing_call(&self) -> bool {
+        let limit = self.faults().publish_rate_limit as usize;
+        let mut window = lock(&self.publish_window);
+        let now = Instant::now();
+        while window
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            window.pop_front();
+        }
+        if window.len() >= limit {
+            return false;
+        }
+        window.push_back(now);
+        true
+    }
+
+    /// The base URL clients reach this emulator at, from the request's `Host`.
+    pub(crate) fn base_url(&self, headers: &HeaderMap) -> String {
+        match headers.get(header::HOST).and_then(|v| v.to_str().ok()) {
+            Some(host) if !host.is_empty() => format!("http://{host}"),
+            _ => format!("http://{}", self.local_addr),
+        }
+    }
+
+    /// The file of a stored object.
+    pub(crate) fn object_file(&self, file: &str) -> PathBuf {
+        self.dirs.objects.join(file)
+    }
+}
+
+/// A random string of ASCII letters and digits.
+pub(crate) fn random_token(len: usize) -> String {
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+/// A new request id in the services' uuid form.
+pub(crate) fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// An HTTP date (RFC 7231) of a Unix time.
+pub(crate) fn http_date(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
+}
+
+/// ISO 8601 (UTC, seconds) of a Unix time.
+pub(crate) fn iso_time(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// A running emulator.
+pub struct EmulatorHandle {
+    emu: Arc<Emu>,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// An open multipart upload, as tests inspect it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenUpload {
+    /// The object key.
+    pub key: String,
+    /// The upload id.
+    pub upload_id: String,
+    /// Stored parts as `(number, size, etag)`.
+    pub parts: Vec<(u32, u64, String)>,
+}
+
+impl EmulatorHandle {
+    /// The address it listens on.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    #[must_use]
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The faults in force.
+    #[must_use]
+    pub fn faults(&self) -> Faults {
+        self.emu.faults()
+    }
+
+    /// Replaces the faults; takes effect for the next request.
+    pub fn set_faults(&self, faults: Faults) {
+        *self
+            .emu
+            .faults
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = faults;
+    }
+
+    /// Changes some faults in place.
+    pub fn update_faults(&self, change: impl FnOnce(&mut Faults)) {
+        let mut faults = self
+            .emu
+            .faults
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        change(&mut faults);
+    }
+
+    /// Restarts the fault RNG from `seed`.
+    pub fn reseed(&self, seed: u64) {
+        *lock(&self.emu.dice) = Dice::new(seed);
+    }
+
+    /// A snapshot of the counters.
+    #[must_use]
+    pub fn counters(&self) -> Counters {
+        lock(&self.emu.counters).clone()
+    }
+
+    /// The bytes of a stored COS object (key with or without its leading `/`).
+    ///
+    /// # Errors
+    /// When the state database or the object file cannot be read.
+    pub fn object_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, EmulatorError> {
+        let Some(path) = self.object_path(key)? else {
+            return Ok(None);
+        };
+        std::fs::read(&path)
+            .map(Some)
+            .map_err(|source| EmulatorError::Io { path, source })
+    }
+
+    /// The file holding a stored COS object, for tests that hash big objects without reading
+    /// them into memory.
+    ///
+    /// # Errors
+    /// When the state database cannot be read.
+    pub fn object_path(&self, key: &str) -> Result<Option<PathBuf>, EmulatorError> {
+        let key = key.strip_prefix('/').unwrap_or(key);
+        Ok(self
+            .emu
+            .db
+            .object(key)?
+            .map(|object| self.emu.object_file(&object.file)))
+    }
+
+    /// Open multipart uploads with their stored parts.
+    ///
+    /// # Errors
+    /// When the state database cannot be read.
+    pub fn open_uploads(&self) -> Result<Vec<OpenUpload>, EmulatorError> {
+        let mut out = Vec::new();
+        for upload in self.emu.db.uploads("")? {
+            let parts = self
+                .emu
+                .db
+                .parts(&upload.upload_id)?
+                .into_iter()
+                .map(|p| (p.number, p.size, p.etag))
+                .collect();
+            out.push(OpenUpload {
+                key: upload.key,
+                upload_id: upload.upload_id,
+                parts,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Stops accepting, drops open connections and waits for the server task.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        let _ = self.task.await;
+    }
+}
+
+fn create_dir(path: &Path) -> Result<(), EmulatorError> {
+    std::fs::create_dir_all(path).map_err(|source| EmulatorError::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Starts the emulator on `config.addr`; returns the bound address and a handle.
+///
+/// # Errors
+/// When the address is not loopback (without `allow_remote`), cannot be bound, or the data
+/// directory or its database cannot be used.
+pub async fn spawn(config: EmulatorConfig) -> Result<(SocketAddr, EmulatorHandle), EmulatorError> {
+    if !config.allow_remote && !config.addr.ip().is_loopback() {
+        return Err(EmulatorError::NotLoopback(config.addr));
+    }
+    let dirs = Dirs {
+        objects: config.data_dir.join("objects"),
+        parts: config.data_dir.join("parts"),
+        tmp: config.data_dir.join("tmp"),
+        wecom: config.data_dir.join("wecom"),
+    };
+    for dir in [&dirs.objects, &dirs.parts, &dirs.tmp, &dirs.wecom] {
+        create_dir(dir)?;
+    }
+    let db = Db::open(&config.data_dir.join("emulator.db"))?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| EmulatorError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap_or_default();
+    let emu = Arc::new(Emu {
+        db,
+        dirs,
+        secret_id: config.secret_id,
+        secret_key: config.secret_key,
+        wecom_corp_id: config.wecom_corp_id,
+        wecom_secret: config.wecom_secret,
+        app_id: config.app_id,
+        region: config.region,
+        local_addr: addr,
+        faults: RwLock::new(config.faults),
+        dice: Mutex::new(Dice::new(config.seed)),
+        counters: Mutex::new(Counters::default()),
+        publish_window: Mutex::new(VecDeque::new()),
+        http,
+    });
+    emu.db.fail_unfinished_pulls(emu.now_ms())?;
+    let router = router(Arc::clone(&emu));
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(serve(listener, router, shutdown.clone()));
+    Ok((
+        addr,
+        EmulatorHandle {
+            emu,
+            addr,
+            shutdown,
+            task,
+        },
+    ))
+}
+
+/// The accept loop. It is axum's `serve` by hand so that a handler can drop its connection
+/// without answering (the cut fault), which `axum::serve` offers no way to do.
+async fn serve(listener: tokio::net::TcpListener, router: Router, shutdown: CancellationToken) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!("emulator accept failed: {err}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = shutdown.cancelled() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let cut = CancellationToken::new();
+        let service_cut = cut.clone();
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                let mut request = request.map(Body::new);
+                request
+                    .extensions_mut()
+                    .insert(ConnCut(service_cut.clone()));
+                let mut router = router.clone();
+                async move { tower_service::Service::call(&mut router, request).await }
+            });
+        let builder = builder.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = connection => {}
+                () = cut.cancelled() => {}
+                () = shutdown.cancelled() => {}
+            }
+        });
+    }
+}
+
+fn router(emu: Arc<Emu>) -> Router {
+    Router::new()
+        .route("/v3/index.php", any(ugc::handle))
+        .route("/cgi-bin/{*rest}", any(wecom::handle))
+        .route("/wechat/{file_id}", get(page::wechat_page))
+        .route("/play/{file_id}/{*name}", get(page::play))
+        .fallback(dispatch)
+        .layer(middleware::from_fn_with_state(Arc::clone(&emu), common))
+        .with_state(emu)
+}
+
+/// `POST /` is the VOD API; everything else (including `GET /?uploads`) is COS.
+async fn dispatch(State(emu): State<Arc<Emu>>, request: Request) -> Response {
+    let is_root = request.uri().path() == "/";
+    let lists_uploads = request.uri().query().is_some_and(|q| {
+        q.split('&')
+            .any(|p| p == "uploads" || p.starts_with("uploads="))
+    });
+    if is_root && !lists_uploads && request.method() == Method::POST {
+        vod::handle(emu, request).await
+    } else {
+        cos::handle(emu, request).await
+    }
+}
+
+/// Latency fault before, `Date` (on the emulator's clock) after every request.
+async fn common(State(emu): State<Arc<Emu>>, request: Request, next: Next) -> Response {
+    let latency = emu.faults().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let mut response = next.run(request).await;
+    if let Ok(date) = HeaderValue::from_str(&http_date(emu.now())) {
+        response.headers_mut().insert(header::DATE, date);
+    }
+    response
+}

@@ -1,0 +1,272 @@
+//! Streaming request bodies to disk and serving files back with Range support.
+//!
+//! Bodies are never held whole in memory: each chunk is hashed (MD5 and CRC-64) and written as
+//! it arrives, so a 4 GiB object costs a few chunks of memory.
+
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use futures_util::StreamExt;
+use md5::{Digest, Md5};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+use super::{ConnCut, Emu};
+use crate::tencent::crc64::Crc64;
+
+/// A received body in a temporary file, deleted on drop unless kept.
+#[derive(Debug)]
+pub(crate) struct Received {
+    pub path: PathBuf,
+    pub size: u64,
+    pub md5: String,
+    pub crc: u64,
+    kept: bool,
+}
+
+impl Received {
+    /// Moves the file to `dest` and stops it from being deleted on drop.
+    pub(crate) async fn keep_as(mut self, dest: &Path) -> std::io::Result<()> {
+        if let Some(parent) = dest.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        tokio::fs::rename(&self.path, dest).await?;
+        self.kept = true;
+        Ok(())
+    }
+}
+
+impl Drop for Received {
+    fn drop(&mut self) {
+        if !self.kept {
+            // Best effort: a leftover temporary file costs disk, not correctness.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Why a body could not be received.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReceiveError {
+    /// The client's stream broke off.
+    #[error("the request body broke off: {0}")]
+    Body(String),
+    /// Disk trouble.
+    #[error("the emulator cannot write its data directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Where receiving should stop and drop the connection (the cut fault).
+#[derive(Debug, Clone)]
+pub(crate) struct CutPlan {
+    pub after_bytes: u64,
+    pub cut: ConnCut,
+}
+
+/// Streams `body` into a new temporary file, throttled by the bandwidth fault, counting bytes
+/// for `upload_id`. When `cut` is set the connection is dropped after that many bytes and this
+/// future never completes (the connection task drops it).
+pub(crate) async fn receive(
+    emu: &Emu,
+    body: Body,
+    upload_id: Option<&str>,
+    cut: Option<CutPlan>,
+) -> Result<Received, ReceiveError> {
+    let path = emu.dirs.tmp.join(uuid::Uuid::new_v4().simple().to_string());
+    let mut file = tokio::fs::File::create(&path).await?;
+    let mut received = Received {
+        path,
+        size: 0,
+        md5: String::new(),
+        crc: 0,
+        kept: false,
+    };
+    let mut md5 = Md5::new();
+    let mut crc = Crc64::new();
+    let mut stream = body.into_data_stream();
+    let started = Instant::now();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|err| ReceiveError::Body(err.to_string()))?;
+        let chunk = &chunk[..];
+        if let Some(plan) = &cut {
+            let room = plan.after_bytes.saturating_sub(received.size);
+            if (chunk.len() as u64) >= room {
+                let take = usize::try_from(room).unwrap_or(chunk.len());
+                emu.count_bytes(upload_id, take as u64);
+                plan.cut.0.cancel();
+                // The connection task drops this future now; never answer.
+                std::future::pending::<()>().await;
+            }
+        }
+        md5.update(chunk);
+        crc.update(chunk);
+        file.write_all(chunk).await?;
+        received.size += chunk.len() as u64;
+        emu.count_bytes(upload_id, chunk.len() as u64);
+        if let Some(rate) = emu.faults().bandwidth.filter(|rate| *rate > 0) {
+            // Hold the reader back until the average rate is within the limit; TCP flow
+            // control then slows the sender.
+            #[allow(clippy::cast_precision_loss)]
+            let due = std::time::Duration::from_secs_f64(received.size as f64 / rate as f64);
+            let elapsed = started.elapsed();
+            if due > elapsed {
+                tokio::time::sleep(due - elapsed).await;
+            }
+        }
+    }
+    file.flush().await?;
+    file.sync_data().await?;
+    received.md5 = hex::encode(md5.finalize());
+    received.crc = crc.sum();
+    Ok(received)
+}
+
+/// A parsed `Range: bytes=…` header against an object of `size` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RangeSpec {
+    /// No (usable) Range header: the whole object.
+    Whole,
+    /// Inclusive byte range.
+    Part(u64, u64),
+    /// Not satisfiable: 416.
+    Unsatisfiable,
+}
+
+/// Parses a single-range `Range` header; multi-range requests get the whole object, as many
+/// servers do.
+pub(crate) fn parse_range(headers: &HeaderMap, size: u64) -> RangeSpec {
+    let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return RangeSpec::Whole;
+    };
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return RangeSpec::Whole;
+    };
+    if spec.contains(',') {
+        return RangeSpec::Whole;
+    }
+    let Some((start, end)) = spec.split_once('-') else {
+        return RangeSpec::Whole;
+    };
+    let (start, end) = (start.trim(), end.trim());
+    if start.is_empty() {
+        // Suffix range: the last N bytes.
+        let Ok(n) = end.parse::<u64>() else {
+            return RangeSpec::Whole;
+        };
+        if n == 0 || size == 0 {
+            return RangeSpec::Unsatisfiable;
+        }
+        return RangeSpec::Part(size.saturating_sub(n), size - 1);
+    }
+    let Ok(start) = start.parse::<u64>() else {
+        return RangeSpec::Whole;
+    };
+    if start >= size {
+        return RangeSpec::Unsatisfiable;
+    }
+    let end = if end.is_empty() {
+        size - 1
+    } else {
+        match end.parse::<u64>() {
+            Ok(end) if end >= start => end.min(size - 1),
+            _ => return RangeSpec::Whole,
+        }
+    };
+    RangeSpec::Part(start, end)
+}
+
+/// Serves `path` (of `size` bytes) honouring Range; `extra` headers go on every answer.
+pub(crate) async fn serve_file(
+    path: &Path,
+    size: u64,
+    request: &HeaderMap,
+    content_type: &str,
+    extra: &[(header::HeaderName, String)],
+    head_only: bool,
+) -> Response {
+    let range = parse_range(request, size);
+    let mut builder = Response::builder()
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(content_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        );
+    for (name, value) in extra {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            builder = builder.header(name.clone(), value);
+        }
+    }
+    let (status, start, len) = match range {
+        RangeSpec::Whole => (StatusCode::OK, 0, size),
+        RangeSpec::Part(start, end) => {
+            builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{size}"));
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+        RangeSpec::Unsatisfiable => {
+            return builder
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(header::CONTENT_RANGE, format!("bytes */{size}"))
+                .header(header::CONTENT_LENGTH, "0")
+                .body(Body::empty())
+                .unwrap_or_default();
+        }
+    };
+    builder = builder
+        .status(status)
+        .header(header::CONTENT_LENGTH, len.to_string());
+    if head_only {
+        return builder.body(Body::empty()).unwrap_or_default();
+    }
+    let file = match tokio::fs::File::open(path).await {
+        Ok(mut file) => {
+            if start > 0 && file.seek(SeekFrom::Start(start)).await.is_err() {
+                return plain(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file");
+            }
+            file
+        }
+        Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file"),
+    };
+    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), 64 * 1024);
+    builder.body(Body::from_stream(stream)).unwrap_or_default()
+}
+
+/// A short plain-text answer.
+pub(crate) fn plain(status: StatusCode, text: &str) -> Response {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(Body::from(text.to_owned()))
+        .unwrap_or_default()
+}
+
+/// Copies `parts` one after the other into a new file at `dest` (through a temporary file, so a
+/// crash never leaves half an object under its key).
+pub(crate) async fn concatenate(
+    tmp_dir: &Path,
+    parts: &[PathBuf],
+    dest: &Path,
+) -> std::io::Result<()> {
+    let tmp = tmp_dir.join(uuid::Uuid::new_v4().simple().to_string());
+    let result = async {
+        let mut out = tokio::fs::File::create(&tmp).await?;
+        for part in parts {
+            let mut input = tokio::fs::File::open(part).await?;
+            tokio::io::copy(&mut input, &mut out).await?;
+        }
+        out.flush().await?;
+        out.sync_data().await?;
+        if let Some(parent) = dest.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        tokio::fs::rename(&tmp, dest).await
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&tmp).await;
+    }
+    result
+}
