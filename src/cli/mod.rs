@@ -3,8 +3,10 @@
 //! Exit codes: 0 success, 1 a failure the message explains, 2 bad usage. Errors are one or two
 //! lines on stderr in plain words.
 
+mod info;
 pub mod emulator;
 mod sign;
+mod upload;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -136,6 +138,12 @@ impl GlobalArgs {
 pub enum Command {
     /// Make a client-upload signature locally (HMAC-SHA1, Base64).
     Sign(sign::SignArgs),
+    /// Upload files (and folders) to VOD through the queue; interrupted uploads resume.
+    Upload(upload::UploadArgs),
+    /// List the persisted queue; `queue resume` continues unfinished items.
+    Queue(upload::QueueArgs),
+    /// Show what VOD holds for FileIds (DescribeMediaInfos).
+    Info(info::InfoArgs),
     /// Run the embedded emulator of the cloud APIs until Ctrl-C.
     Emulator(Box<emulator::EmulatorArgs>),
 }
@@ -166,6 +174,12 @@ impl CliError {
             message: message.into(),
             code: EXIT_FAILURE,
         }
+    }
+
+    /// A failure whose messages were already printed (exit 1, nothing more to say).
+    #[must_use]
+    pub fn failure_quiet() -> Self {
+        Self::failure(String::new())
     }
 }
 
@@ -200,12 +214,17 @@ pub fn parse() -> Result<Cli, ExitCode> {
 pub fn run(command: Command, global: &GlobalArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
     let result = match command {
         Command::Sign(args) => sign::run(&args, global),
+        Command::Upload(args) => upload::run_upload(&args, global, runtime),
+        Command::Queue(args) => upload::run_queue(&args, global, runtime),
+        Command::Info(args) => info::run(&args, global, runtime),
         Command::Emulator(args) => emulator::run(&args, global, runtime),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", err.message);
+            if !err.message.is_empty() {
+                eprintln!("error: {}", err.message);
+            }
             ExitCode::from(err.code)
         }
     }

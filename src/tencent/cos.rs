@@ -603,7 +603,10 @@ impl CosClient {
             )
             .await?;
         Ok(HeadInfo {
-            size: response.content_length().unwrap_or_default(),
+            // A HEAD answer has no body, so reqwest's content_length() is 0: read the header.
+            size: header_str(&response, "content-length")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_default(),
             etag: header_str(&response, "etag").unwrap_or_default(),
             crc64: crc_header(&response),
         })
