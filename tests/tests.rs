@@ -3,6 +3,12 @@
 // Helpers outside #[test] functions unwrap too; a panic is how a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod conformance;
+mod emulator_cos;
+mod emulator_support;
+mod emulator_ugc;
+mod emulator_vod;
+mod emulator_wecom;
 mod gui_app;
 mod gui_settings;
 mod gui_support;
