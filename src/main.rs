@@ -20,9 +20,6 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(command) => voddesk::cli::run(command, &cli.global, &runtime),
-        None => {
-            eprintln!("The desktop app is not built yet; use the subcommands (voddesk --help).");
-            ExitCode::from(voddesk::cli::EXIT_FAILURE)
-        }
+        None => voddesk::gui::run(runtime.handle()),
     }
 }

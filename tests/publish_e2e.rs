@@ -7,7 +7,7 @@ use voddesk::engine::publish::ReviewOutcome;
 use voddesk::engine::publisher::Publisher;
 use voddesk::tencent::models::DescribeMediaInfosRequest;
 
-use crate::support::{Emu, run_cli};
+use crate::e2e_support::{Emu, run_cli};
 
 async fn status_of(url: &str) -> u16 {
     reqwest::get(url).await.unwrap().status().as_u16()

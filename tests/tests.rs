@@ -4,6 +4,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli_sign;
+mod cli_upload;
+mod conformance;
+mod e2e_support;
+mod emulator_cos;
+mod emulator_support;
+mod emulator_ugc;
+mod emulator_vod;
+mod emulator_wecom;
+mod engine_upload;
+mod gui_app;
+mod gui_settings;
+mod gui_support;
 mod protocol_vectors;
 mod publish_e2e;
 mod support;

@@ -1,6 +1,6 @@
 //! WeChat Work temporary media through the CLI against the emulator.
 
-use crate::support::{Emu, run_cli};
+use crate::e2e_support::{Emu, run_cli};
 
 #[tokio::test]
 async fn upload_get_and_limits() {

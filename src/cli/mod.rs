@@ -4,8 +4,10 @@
 //! lines on stderr in plain words.
 
 pub mod emulator;
+mod info;
 mod publish;
 mod sign;
+mod upload;
 mod wecom;
 
 use std::path::PathBuf;
@@ -151,6 +153,12 @@ pub enum Command {
     /// WeChat Work temporary media.
     #[command(subcommand)]
     Wecom(wecom::WeComCommand),
+    /// Upload files (and folders) to VOD through the queue; interrupted uploads resume.
+    Upload(upload::UploadArgs),
+    /// List the persisted queue; `queue resume` continues unfinished items.
+    Queue(upload::QueueArgs),
+    /// Show what VOD holds for FileIds (DescribeMediaInfos).
+    Info(info::InfoArgs),
     /// Run the embedded emulator of the cloud APIs until Ctrl-C.
     Emulator(Box<emulator::EmulatorArgs>),
 }
@@ -181,6 +189,12 @@ impl CliError {
             message: message.into(),
             code: EXIT_FAILURE,
         }
+    }
+
+    /// A failure whose messages were already printed (exit 1, nothing more to say).
+    #[must_use]
+    pub fn failure_quiet() -> Self {
+        Self::failure(String::new())
     }
 }
 
@@ -221,12 +235,17 @@ pub fn run(command: Command, global: &GlobalArgs, runtime: &tokio::runtime::Runt
         Command::Restore(args) => runtime.block_on(publish::distribution(&args, global, false)),
         Command::Delete(args) => runtime.block_on(publish::delete(&args, global)),
         Command::Wecom(command) => runtime.block_on(wecom::run(&command, global)),
+        Command::Upload(args) => upload::run_upload(&args, global, runtime),
+        Command::Queue(args) => upload::run_queue(&args, global, runtime),
+        Command::Info(args) => info::run(&args, global, runtime),
         Command::Emulator(args) => emulator::run(&args, global, runtime),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", err.message);
+            if !err.message.is_empty() {
+                eprintln!("error: {}", err.message);
+            }
             ExitCode::from(err.code)
         }
     }

@@ -1,7 +1,204 @@
 //! The background worker: commands in, events out.
 //!
-//! See [`api`] for the contract the desktop app and the CLI use.
+//! [`Engine::start`] spawns the worker on a runtime handle and returns an [`EngineHandle`]: a
+//! bounded command sender usable with `try_send` from a UI thread, and an event receiver that
+//! is drained without blocking ([`EngineHandle::try_recv`]) or awaited
+//! ([`EngineHandle::recv`]). After events are sent the `notify` callback runs (the desktop app
+//! passes `ctx.request_repaint`). See [`api`] for the contract.
+//!
+//! Inside: the worker task ([`worker`]) owns the queue and the state machine; each running item
+//! is a job task ([`job`]) with its own cancellation token; [`planner`] cuts files into parts;
+//! [`validate`] refuses bad input before anything is sent; [`errors`] puts errors in plain
+//! words. Everything is persisted in [`crate::store`] as it happens.
 
 pub mod api;
+pub mod errors;
+mod job;
+pub mod planner;
 pub mod publish;
 pub mod publisher;
+pub mod validate;
+mod worker;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use self::api::{Command, EngineTuning, Event, ItemOptions, UploadFlow};
+use crate::config::ServiceConfig;
+use crate::store::{Store, StoreError};
+use crate::tencent::clock::Clock;
+use crate::tencent::error::TencentError;
+use crate::tencent::retry::RetryPolicy;
+use crate::tencent::throttle::RateLimiter;
+
+pub use self::job::RESUME_WINDOW_SECONDS;
+
+/// Commands waiting for the worker; a UI that sends faster gets `Full` from `try_send`.
+pub const COMMAND_CAPACITY: usize = 256;
+/// Events waiting for the UI. Progress is dropped when full; transitions wait for room.
+pub const EVENT_CAPACITY: usize = 4096;
+
+/// How the engine is set up.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Credentials, endpoints, data directory.
+    pub service: ServiceConfig,
+    /// Files and parts in parallel, bandwidth.
+    pub tuning: EngineTuning,
+    /// The flow of items that do not choose one.
+    pub default_flow: UploadFlow,
+    /// Settings' defaults for options an item leaves unset.
+    pub defaults: ItemOptions,
+    /// Whether queued and interrupted items start on their own (the app: yes; `voddesk
+    /// upload`: no, it starts only the files it is given).
+    pub auto_resume: bool,
+    /// Retries of transient errors.
+    pub retry: RetryPolicy,
+}
+
+impl EngineConfig {
+    /// Defaults for `service`: client-upload flow, auto-resume on.
+    #[must_use]
+    pub fn new(service: ServiceConfig) -> Self {
+        Self {
+            service,
+            tuning: EngineTuning::default(),
+            default_flow: UploadFlow::default(),
+            defaults: ItemOptions::default(),
+            auto_resume: true,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Why the engine cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The queue database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The HTTP client.
+    #[error(transparent)]
+    Http(#[from] TencentError),
+}
+
+/// The engine's entry point.
+#[derive(Debug)]
+pub struct Engine;
+
+impl Engine {
+    /// Opens the queue database in the data directory and spawns the worker on `runtime`.
+    ///
+    /// The worker first sends [`Event::Loaded`]; with `auto_resume` it continues unfinished
+    /// items. `notify` is called after events are sent.
+    ///
+    /// # Errors
+    /// When the database cannot be opened or the HTTP client cannot be built.
+    pub fn start(
+        config: EngineConfig,
+        runtime: &tokio::runtime::Handle,
+        notify: Arc<dyn Fn() + Send + Sync>,
+    ) -> Result<EngineHandle, EngineError> {
+        let store = Arc::new(Store::open_in(&config.service.data_dir)?);
+        let http = crate::tencent::vod::http_client()?;
+        let shared = Arc::new(job::Shared {
+            store,
+            http,
+            clock: Arc::new(Clock::new()),
+            limiter: Arc::new(RateLimiter::new(config.tuning.bandwidth_limit)),
+            service: config.service.clone(),
+            retry: config.retry,
+            parallel_parts: AtomicUsize::new(config.tuning.parallel_parts.max(1)),
+        });
+        let (command_tx, command_rx) = mpsc::channel(COMMAND_CAPACITY);
+        let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);
+        // Jobs report state changes and progress here; sized so a burst of part completions
+        // does not stall the jobs.
+        let (job_tx, job_rx) = mpsc::channel(1024);
+        let root = CancellationToken::new();
+        let worker = worker::Worker::new(shared, config, event_tx, notify, job_tx, root.clone());
+        let task = runtime.spawn(worker.run(command_rx, job_rx));
+        Ok(EngineHandle {
+            commands: command_tx,
+            events: event_rx,
+            task,
+            _guard: root.drop_guard(),
+        })
+    }
+}
+
+/// Why a command was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The command queue is full; try again on the next frame.
+    #[error("the engine is busy; try again")]
+    Full,
+    /// The worker has stopped.
+    #[error("the engine has stopped")]
+    Closed,
+}
+
+/// The running engine. Dropping it stops every job at once (as a crash would, but cleanly:
+/// finished parts are on disk), so keep it for as long as uploads should run.
+#[derive(Debug)]
+pub struct EngineHandle {
+    commands: mpsc::Sender<Command>,
+    events: mpsc::Receiver<Event>,
+    task: tokio::task::JoinHandle<()>,
+    _guard: DropGuard,
+}
+
+impl EngineHandle {
+    /// Sends a command without waiting (for UI threads).
+    ///
+    /// # Errors
+    /// [`SendError::Full`] when the queue is full, [`SendError::Closed`] after shutdown.
+    pub fn try_send(&self, command: Command) -> Result<(), SendError> {
+        self.commands.try_send(command).map_err(|err| match err {
+            mpsc::error::TrySendError::Full(_) => SendError::Full,
+            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+        })
+    }
+
+    /// Sends a command, waiting for room.
+    ///
+    /// # Errors
+    /// [`SendError::Closed`] after shutdown.
+    pub async fn send(&self, command: Command) -> Result<(), SendError> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| SendError::Closed)
+    }
+
+    /// A clone of the command sender, for other threads.
+    #[must_use]
+    pub fn sender(&self) -> mpsc::Sender<Command> {
+        self.commands.clone()
+    }
+
+    /// The next event, without waiting; `None` when there is none now (or the worker ended).
+    pub fn try_recv(&mut self) -> Option<Event> {
+        self.events.try_recv().ok()
+    }
+
+    /// The next event; `None` once the worker has ended.
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+
+    /// Asks the worker to stop (running items continue on the next start), drains the events
+    /// that are left, and waits for it to end.
+    pub async fn shutdown(mut self) -> Vec<Event> {
+        let _ = self.commands.send(Command::Shutdown).await;
+        let mut rest = Vec::new();
+        while let Some(event) = self.events.recv().await {
+            rest.push(event);
+        }
+        let _ = (&mut self.task).await;
+        rest
+    }
+}

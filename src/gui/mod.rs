@@ -1,1 +1,323 @@
-//! gui: see ARCHITECTURE.md.
+//! The eframe desktop application.
+//!
+//! | file | role |
+//! |---|---|
+//! | [`app`] | state, `logic` (events and background jobs in) and `ui` |
+//! | `ui/*` | the panels: toolbar, queue table, details, settings window |
+//! | [`view_model`] | pure: rows, filters, sorting, totals, formatting (unit-tested) |
+//! | [`files`] | supported types, the folder walk and cover pairing |
+//! | [`settings`], [`credentials`] | `settings.json`, env overrides, the API key store |
+//! | [`fonts`], [`i18n`] | the CJK fallback font; English and 简体中文 |
+//! | [`link`] | the engine's channels and the repaint bridge |
+//! | [`sim`] | a simulated worker (no engine in this build yet; also the benchmark's) |
+
+pub mod app;
+pub mod credentials;
+pub mod files;
+pub mod fonts;
+pub mod i18n;
+pub mod link;
+pub mod settings;
+pub mod sim;
+mod ui;
+pub mod view_model;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub use app::{AppInit, BackendMode, KeyStatus, VodDeskApp};
+
+use crate::gui::credentials::CredentialStore;
+use crate::gui::i18n::Lang;
+use crate::gui::link::EngineLink;
+use crate::gui::settings::Settings;
+
+/// The log folder inside the data directory.
+#[must_use]
+pub fn log_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("logs")
+}
+
+/// The data directory: `VODDESK_DATA_DIR`, or the platform's.
+#[must_use]
+pub fn data_dir() -> PathBuf {
+    crate::config::env_var("VODDESK_DATA_DIR")
+        .map_or_else(crate::config::default_data_dir, PathBuf::from)
+}
+
+/// Whether a window can be opened at all. On Linux and the BSDs a display server must be named
+/// by `DISPLAY` or `WAYLAND_DISPLAY`; elsewhere there always is one.
+#[must_use]
+pub fn display_available() -> bool {
+    if cfg!(any(
+        target_os = "linux",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd"
+    )) {
+        ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+    } else {
+        true
+    }
+}
+
+/// The message printed when no window can be opened.
+pub const NO_DISPLAY_MESSAGE: &str = "voddesk: no display is available (neither DISPLAY nor WAYLAND_DISPLAY is set), so the desktop app cannot open.\nUse the command line instead; see `voddesk --help` (e.g. `voddesk upload FILE`).";
+
+/// Starts file logging in `data_dir/logs` (rotated daily); the guard flushes on drop.
+///
+/// Secrets never reach the log: the code logs masked ids only, and the writer also replaces
+/// the API key's SecretKey and token wherever they might appear.
+pub fn init_logging(data_dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let dir = log_dir(data_dir);
+    std::fs::create_dir_all(&dir).ok()?;
+    let appender = tracing_appender::rolling::daily(&dir, "voddesk.log");
+    let (writer, guard) = tracing_appender::non_blocking(redact::RedactingWriter::new(appender));
+    // The renderer's crates are chatty at info; their warnings are what matters.
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(tracing::Level::INFO)
+        .with_target("wgpu", tracing::Level::WARN)
+        .with_target("naga", tracing::Level::WARN)
+        .with_target("eframe", tracing::Level::WARN)
+        .with_target("egui_wgpu", tracing::Level::WARN);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false),
+        )
+        .with(filter)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
+
+pub mod redact {
+    //! A log writer that blanks registered secrets.
+
+    use std::io::Write;
+    use std::sync::{Mutex, OnceLock};
+
+    fn secrets() -> &'static Mutex<Vec<String>> {
+        static SECRETS: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+        SECRETS.get_or_init(|| Mutex::new(Vec::new()))
+    }
+
+    /// Registers a secret to blank in every later log line (ignored when shorter than 6
+    /// characters, which would blank ordinary words).
+    pub fn register(secret: &str) {
+        if secret.len() >= 6
+            && let Ok(mut list) = secrets().lock()
+            && !list.iter().any(|s| s == secret)
+        {
+            list.push(secret.to_owned());
+        }
+    }
+
+    /// Replaces every registered secret in `line` with `<redacted>`.
+    #[must_use]
+    pub fn scrub(line: &str) -> String {
+        let mut out = line.to_owned();
+        if let Ok(list) = secrets().lock() {
+            for secret in list.iter() {
+                if out.contains(secret.as_str()) {
+                    out = out.replace(secret.as_str(), "<redacted>");
+                }
+            }
+        }
+        out
+    }
+
+    /// Wraps a writer, scrubbing each write.
+    pub struct RedactingWriter<W>(W);
+
+    impl<W> RedactingWriter<W> {
+        /// Wraps `inner`.
+        pub fn new(inner: W) -> Self {
+            Self(inner)
+        }
+    }
+
+    impl<W: Write> Write for RedactingWriter<W> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let text = String::from_utf8_lossy(buf);
+            self.0.write_all(scrub(&text).as_bytes())?;
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.0.flush()
+        }
+    }
+}
+
+/// A desktop notification; failures are logged, never fatal.
+pub fn notify(summary: &str, body: &str) {
+    let summary = summary.to_owned();
+    let body = body.to_owned();
+    // Off the UI thread: notify-rust talks to D-Bus and may wait for it.
+    let spawned = std::thread::Builder::new()
+        .name("voddesk-notify".into())
+        .spawn(move || {
+            if let Err(err) = notify_rust::Notification::new()
+                .appname("VodDesk")
+                .summary(&summary)
+                .body(&body)
+                .show()
+            {
+                tracing::info!("cannot show a desktop notification: {err}");
+            }
+        });
+    if let Err(err) = spawned {
+        tracing::info!("cannot start the notification thread: {err}");
+    }
+}
+
+/// Reads the saved key with a time limit, so a stuck keyring daemon cannot hold up the start.
+fn load_key(
+    store: &CredentialStore,
+) -> Option<(crate::tencent::Credentials, credentials::KeyLocation)> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let store = store.clone();
+    std::thread::Builder::new()
+        .name("voddesk-keyring".into())
+        .spawn(move || {
+            let _ = tx.send(store.load());
+        })
+        .ok()?;
+    match rx.recv_timeout(Duration::from_secs(5)) {
+        Ok(Ok(found)) => found,
+        Ok(Err(err)) => {
+            tracing::warn!("{err}");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(
+                "the keyring did not answer within 5 seconds; starting without the saved key"
+            );
+            None
+        }
+    }
+}
+
+/// Opens the desktop app and runs it until the window closes.
+pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
+    if !display_available() {
+        eprintln!("{NO_DISPLAY_MESSAGE}");
+        return ExitCode::from(1);
+    }
+    let data_dir = data_dir();
+    let _log_guard = init_logging(&data_dir);
+    tracing::info!(
+        "VodDesk {} starting; data in {}",
+        env!("CARGO_PKG_VERSION"),
+        data_dir.display()
+    );
+
+    let saved = Settings::load(&data_dir).unwrap_or_else(|err| {
+        tracing::warn!("{err:#}");
+        Settings::default()
+    });
+    let (effective, env_overrides) = saved.with_env(crate::config::env_var);
+    let store = CredentialStore::new(&data_dir);
+    let env_key = match (
+        crate::config::env_var("TENCENTCLOUD_SECRET_ID"),
+        crate::config::env_var("TENCENTCLOUD_SECRET_KEY"),
+    ) {
+        (Some(id), Some(key)) => Some(
+            crate::tencent::Credentials::new(id, key)
+                .with_token(crate::config::env_var("TENCENTCLOUD_SESSION_TOKEN")),
+        ),
+        _ => None,
+    };
+    let (credentials, key_status) = match env_key {
+        Some(creds) => {
+            let masked_id = creds.masked_id();
+            (Some(creds), KeyStatus::Env { masked_id })
+        }
+        None => match load_key(&store) {
+            Some((creds, location)) => {
+                let masked_id = creds.masked_id();
+                (
+                    Some(creds),
+                    KeyStatus::Saved {
+                        masked_id,
+                        location,
+                    },
+                )
+            }
+            None => (None, KeyStatus::None),
+        },
+    };
+    if let Some(creds) = &credentials {
+        redact::register(creds.secret_key());
+        if let Some(token) = &creds.token {
+            redact::register(token);
+        }
+    }
+
+    let cjk = fonts::find_cjk_font();
+    match &cjk {
+        Some(font) => tracing::info!("CJK font: {}", font.path.display()),
+        None => tracing::warn!("no CJK font found; Chinese text will show as boxes"),
+    }
+
+    // The real engine and the embedded emulator are not part of this build yet: the simulated
+    // worker speaks the same contract so the app is usable end to end.
+    let (commands, engine_events) = sim::spawn(handle);
+    let mode = BackendMode::Simulated;
+    let _ = commands.try_send(crate::engine::api::Command::Tune(effective.tuning()));
+
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("VodDesk")
+            .with_app_id("voddesk")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([800.0, 480.0])
+            .with_drag_and_drop(true),
+        // Our own CJK fallback covers Chinese; the on-demand system font search would read
+        // font files from disk inside the UI pass.
+        system_font_fallback: false,
+        ..eframe::NativeOptions::default()
+    };
+    let handle = handle.clone();
+    let system_lang = Lang::system();
+    let result = eframe::run_native(
+        "VodDesk",
+        options,
+        Box::new(move |cc| {
+            fonts::install(&cc.egui_ctx, cjk.as_ref());
+            let events = link::bridge(&handle, engine_events, cc.egui_ctx.clone());
+            let app = VodDeskApp::new(AppInit {
+                link: EngineLink { commands, events },
+                handle,
+                settings: saved,
+                env_overrides,
+                data_dir,
+                credential_store: store,
+                key_status,
+                credentials,
+                mode,
+                cjk_font: cjk.is_some(),
+                system_lang,
+                notifier: Box::new(notify),
+            });
+            Ok(Box::new(app))
+        }),
+    );
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("the window could not open: {err}");
+            eprintln!(
+                "voddesk: the desktop app could not open a window: {err}\nUse the command line instead; see `voddesk --help`."
+            );
+            ExitCode::from(1)
+        }
+    }
+}

@@ -603,7 +603,11 @@ impl CosClient {
             )
             .await?;
         Ok(HeadInfo {
-            size: response.content_length().unwrap_or_default(),
+            // reqwest's content_length() is the body's size hint, which is 0 for HEAD: read
+            // the header the server sent instead.
+            size: header_str(&response, "content-length")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_default(),
             etag: header_str(&response, "etag").unwrap_or_default(),
             crc64: crc_header(&response),
         })

@@ -1,10 +1,12 @@
 //! The client-upload ("UGC") API: `ApplyUploadUGC` and `CommitUploadUGC`, authorised by an
 //! upload signature in the body (vod-js-sdk-v6's flow).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::clock::Clock;
 use super::error::TencentError;
 use super::vod::parse_endpoint;
 
@@ -138,6 +140,7 @@ struct Envelope<T> {
 pub struct UgcClient {
     http: reqwest::Client,
     endpoint: reqwest::Url,
+    clock: Option<Arc<Clock>>,
 }
 
 impl UgcClient {
@@ -149,7 +152,16 @@ impl UgcClient {
         Ok(Self {
             http,
             endpoint: parse_endpoint(endpoint)?,
+            clock: None,
         })
+    }
+
+    /// Learns the server's time from every answer's `Date` header, so that signatures made
+    /// afterwards are within the service's window even when the local clock is off.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<Clock>) -> Self {
+        self.clock = Some(clock);
+        self
     }
 
     async fn post<T: serde::de::DeserializeOwned>(
@@ -168,6 +180,15 @@ impl UgcClient {
             .send()
             .await
             .map_err(|err| TencentError::network("client upload", &err))?;
+        if let (Some(clock), Some(date)) = (
+            &self.clock,
+            response
+                .headers()
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok()),
+        ) {
+            clock.observe_date_header(date);
+        }
         let status = response.status();
         let bytes = response
             .bytes()

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Upload throughput and memory: voddesk vs Tencent's vod-python-sdk against the same embedded
+# emulator in one run.
+#
+#   scripts/bench_upload.sh [SIZE]        SIZE in bytes or with a suffix: 512M, 1G (default), 4G
+#
+# Starts `voddesk emulator` on a free loopback port, writes a file of SIZE random bytes, uploads
+# it with `voddesk upload` (release build, defaults) and with vod-python-sdk (defaults; the venv
+# .venv-sdk that scripts/test.sh creates), and prints both times, the ratio and voddesk's peak
+# RSS (GNU time -v). Only the addresses the SDK talks to are changed, as the conformance suite
+# does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+size_arg=${1:-1G}
+size=$(numfmt --from=iec "$size_arg")
+
+if [ ! -x /usr/bin/time ]; then
+  echo "installing GNU time" >&2
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get install -y -qq time >/dev/null
+fi
+venv="$root/.venv-sdk"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import qcloud_vod' 2>/dev/null; then
+  echo "creating $venv with vod-python-sdk" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check vod-python-sdk
+fi
+
+cargo build --release --quiet
+bin="$root/target/release/voddesk"
+
+work=$(mktemp -d /tmp/voddesk-bench.XXXXXX)
+emu_pid=""
+cleanup() {
+  if [ -n "$emu_pid" ]; then kill "$emu_pid" 2>/dev/null || true; wait "$emu_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The emulator, with its demo key (unset any real key so that it prints the demo one).
+env -u TENCENTCLOUD_SECRET_ID -u TENCENTCLOUD_SECRET_KEY \
+  "$bin" emulator --addr 127.0.0.1:0 --data "$work/emu" >"$work/emu.out" 2>"$work/emu.err" &
+emu_pid=$!
+for _ in $(seq 1 200); do
+  grep -q '^SecretKey:' "$work/emu.out" 2>/dev/null && break
+  sleep 0.05
+done
+base=$(sed -n 's/^listening on //p' "$work/emu.out")
+secret_id=$(sed -n 's/^SecretId: //p' "$work/emu.out")
+secret_key=$(sed -n 's/^SecretKey: //p' "$work/emu.out")
+if [ -z "$base" ] || [ -z "$secret_key" ]; then
+  echo "the emulator did not start:" >&2; cat "$work/emu.out" "$work/emu.err" >&2; exit 1
+fi
+
+file="$work/bench.mp4"
+echo "writing $size_arg ($size bytes) of random data" >&2
+head -c "$size" /dev/urandom >"$file"
+
+echo "voddesk upload …" >&2
+start=$(date +%s.%N)
+TENCENTCLOUD_SECRET_ID="$secret_id" TENCENTCLOUD_SECRET_KEY="$secret_key" \
+VODDESK_VOD_ENDPOINT="$base" VODDESK_COS_ENDPOINT="$base" VODDESK_UGC_ENDPOINT="$base" \
+VODDESK_DATA_DIR="$work/voddesk-data" \
+  /usr/bin/time -v -o "$work/time.txt" "$bin" upload "$file" --json >"$work/voddesk.json"
+end=$(date +%s.%N)
+voddesk_s=$(echo "$end - $start" | bc -l)
+rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time.txt")
+
+echo "vod-python-sdk upload …" >&2
+cat >"$work/sdk.py" <<'PY'
+import sys, time, urllib.parse
+from qcloud_cos import CosConfig
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.vod.v20180717 import vod_client
+import qcloud_vod.vod_upload_client as vuc
+from qcloud_vod.model import VodUploadRequest
+
+base, secret_id, secret_key, path = sys.argv[1:5]
+split = urllib.parse.urlsplit(base)
+hostport, scheme = split.netloc, split.scheme
+
+# Addresses only: the SDK itself is unmodified and uses its defaults.
+class ApiClient(vod_client.VodClient):
+    def __init__(self, cred, region, profile=None):
+        http = HttpProfile(endpoint=hostport, protocol=scheme)
+        http.scheme = scheme
+        super().__init__(cred, region, ClientProfile(httpProfile=http))
+
+class RoutedCosConfig(CosConfig):
+    def __init__(self, **kw):
+        kw["Scheme"] = scheme
+        kw["Domain"] = hostport
+        super().__init__(**kw)
+
+vuc.vod_client.VodClient = ApiClient
+vuc.CosConfig = RoutedCosConfig
+client = vuc.VodUploadClient(secret_id, secret_key)
+request = VodUploadRequest()
+request.MediaFilePath = path
+start = time.time()
+response = client.upload("ap-guangzhou", request)
+print("%.3f %s" % (time.time() - start, response.FileId))
+PY
+start=$(date +%s.%N)
+"$venv/bin/python" "$work/sdk.py" "$base" "$secret_id" "$secret_key" "$file" >"$work/sdk.out"
+end=$(date +%s.%N)
+sdk_s=$(echo "$end - $start" | bc -l)
+
+ratio=$(echo "$sdk_s / $voddesk_s" | bc -l)
+printf 'file size:            %s bytes (%s)\n' "$size" "$size_arg"
+printf 'voddesk upload:       %.2f s   (%s)\n' "$voddesk_s" "$(head -c 200 "$work/voddesk.json")"
+printf 'vod-python-sdk:       %.2f s   (FileId %s)\n' "$sdk_s" "$(cut -d' ' -f2 "$work/sdk.out")"
+printf 'ratio (sdk/voddesk):  %.2fx\n' "$ratio"
+printf 'voddesk peak RSS:     %.1f MiB\n' "$(echo "$rss_kb / 1024" | bc -l)"

@@ -1,0 +1,116 @@
+//! `voddesk info FILE_ID...`: what VOD says of media (`DescribeMediaInfos`).
+
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::{CliError, GlobalArgs};
+use crate::engine::errors::user_error;
+use crate::tencent::clock::Clock;
+use crate::tencent::models::{DescribeMediaInfosRequest, MediaInfo};
+use crate::tencent::vod::{VodClient, http_client};
+
+/// `voddesk info`.
+#[derive(Debug, Clone, Args)]
+pub struct InfoArgs {
+    /// The media's FileIds.
+    #[arg(required = true)]
+    pub file_ids: Vec<String>,
+    /// One JSON object per file and line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The publishing URL of a media, when a review passed.
+fn publish_url(info: &MediaInfo) -> Option<String> {
+    info.mini_program_review_info
+        .as_ref()?
+        .mini_program_review_list
+        .iter()
+        .find(|r| r.review_result.eq_ignore_ascii_case("pass") && !r.url.is_empty())
+        .map(|r| r.url.clone())
+}
+
+/// Runs `voddesk info`.
+///
+/// # Errors
+/// No credentials, a service error, or an unknown or deleted FileId (after the others print).
+pub fn run(
+    args: &InfoArgs,
+    global: &GlobalArgs,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(), CliError> {
+    let service = global.service_config();
+    let Some(credentials) = service.credentials.clone() else {
+        return Err(CliError::failure(
+            "no API key is set: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or pass --secret-id and --secret-key)",
+        ));
+    };
+    let http = http_client().map_err(|err| CliError::failure(err.to_string()))?;
+    let client = VodClient::new(
+        http,
+        &service.endpoints.vod,
+        &service.region,
+        credentials,
+        Arc::new(Clock::new()),
+    )
+    .map_err(|err| CliError::usage(err.to_string()))?;
+    let mut ok = true;
+    for chunk in args.file_ids.chunks(20) {
+        let request = DescribeMediaInfosRequest {
+            file_ids: chunk.to_vec(),
+            sub_app_id: service.sub_app_id,
+            filters: None,
+        };
+        let response = runtime.block_on(client.call(&request)).map_err(|err| {
+            CliError::failure(user_error("describing the media", &err).to_string())
+        })?;
+        for file_id in chunk {
+            if response.not_exist_file_id_set.contains(file_id) {
+                eprintln!(
+                    "error: {file_id}: no such media in VOD (it was deleted, or the FileId is wrong)"
+                );
+                ok = false;
+                continue;
+            }
+            let Some(info) = response
+                .media_info_set
+                .iter()
+                .find(|m| &m.file_id == file_id)
+            else {
+                eprintln!("error: {file_id}: VOD returned nothing for this FileId");
+                ok = false;
+                continue;
+            };
+            let basic = info.basic_info.clone().unwrap_or_default();
+            let publish = publish_url(info);
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "file_id": file_id,
+                        "name": basic.name,
+                        "status": basic.status,
+                        "media_url": basic.media_url,
+                        "cover_url": Some(basic.cover_url).filter(|u| !u.is_empty()),
+                        "publish_url": publish,
+                    })
+                );
+            } else {
+                let mut line = format!(
+                    "{file_id}\t{}\t{}\t{}",
+                    basic.status, basic.name, basic.media_url
+                );
+                if let Some(url) = publish {
+                    line.push_str(&format!("\tpublished: {url}"));
+                }
+                println!("{line}");
+            }
+        }
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::failure_quiet())
+    }
+}

@@ -1,0 +1,536 @@
+//! `voddesk upload`, `voddesk queue [resume]`: the upload engine from the command line.
+//!
+//! The same engine and queue database as the desktop app: re-running `upload` on a file whose
+//! upload was interrupted resumes it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{CliError, GlobalArgs};
+use crate::config::ServiceConfig;
+use crate::engine::api::{
+    Command, Destination, Event, ItemId, ItemOptions, ItemState, NewItem, Progress, UploadFlow,
+    UserError,
+};
+use crate::engine::{Engine, EngineConfig, EngineHandle, validate};
+use crate::store::{ItemRecord, Store};
+
+/// Which upload flow to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FlowArg {
+    /// ApplyUploadUGC → COS → CommitUploadUGC with an upload signature (the default).
+    Client,
+    /// ApplyUpload → COS → CommitUpload with the API key.
+    Server,
+}
+
+/// `voddesk upload`.
+#[derive(Debug, Clone, Args)]
+pub struct UploadArgs {
+    /// Files and folders (folders are searched recursively for supported media).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Cover image (default: an image with the same name beside each file).
+    #[arg(long)]
+    pub cover: Option<PathBuf>,
+    /// Task flow to run after upload.
+    #[arg(long)]
+    pub procedure: Option<String>,
+    /// Category id.
+    #[arg(long)]
+    pub class_id: Option<i64>,
+    /// Up to 250 characters, echoed in the upload callback.
+    #[arg(long)]
+    pub source_context: Option<String>,
+    /// Expiry time, RFC 3339 (e.g. 2030-01-01T00:00:00Z).
+    #[arg(long)]
+    pub expire_time: Option<String>,
+    /// Media name (default: the file name without extension).
+    #[arg(long)]
+    pub media_name: Option<String>,
+    /// Storage region, e.g. ap-chongqing.
+    #[arg(long)]
+    pub storage_region: Option<String>,
+    /// Part size in bytes (≥ 1 MiB; chosen automatically when absent).
+    #[arg(long)]
+    pub part_size: Option<u64>,
+    /// Parts sent at once per file.
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Upload flow.
+    #[arg(long, value_enum)]
+    pub flow: Option<FlowArg>,
+    /// One JSON object per file and line on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `voddesk queue`.
+#[derive(Debug, Clone, Args)]
+pub struct QueueArgs {
+    /// `resume`: continue every unfinished item.
+    #[command(subcommand)]
+    pub action: Option<QueueAction>,
+    /// One JSON object per item and line.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// What to do with the queue.
+#[derive(Debug, Clone, Subcommand)]
+pub enum QueueAction {
+    /// Resume every unfinished item and wait for them.
+    Resume,
+}
+
+fn engine_config(global: &GlobalArgs) -> Result<EngineConfig, CliError> {
+    let service: ServiceConfig = global.service_config();
+    if service.credentials.is_none() && service.signature_url.is_none() {
+        return Err(CliError::failure(
+            "no API key is set: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or pass --secret-id and --secret-key), or name a signature service with VODDESK_SIGNATURE_URL",
+        ));
+    }
+    Ok(EngineConfig::new(service))
+}
+
+fn start(
+    config: EngineConfig,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<EngineHandle, CliError> {
+    Engine::start(config, runtime.handle(), Arc::new(|| {}))
+        .map_err(|err| CliError::failure(format!("cannot open the upload queue: {err:#}")))
+}
+
+/// What became of one file.
+enum Outcome {
+    Done(ItemState),
+    Failed(UserError),
+    Cancelled,
+}
+
+/// Follows items to their end, printing progress on a terminal.
+struct Tracker {
+    names: HashMap<ItemId, String>,
+    sizes: HashMap<ItemId, u64>,
+    outcomes: BTreeMap<ItemId, Outcome>,
+    tty: bool,
+    progress_shown: bool,
+}
+
+impl Tracker {
+    fn new() -> Self {
+        Self {
+            names: HashMap::new(),
+            sizes: HashMap::new(),
+            outcomes: BTreeMap::new(),
+            tty: std::io::stderr().is_terminal(),
+            progress_shown: false,
+        }
+    }
+
+    fn clear_line(&mut self) {
+        if self.progress_shown {
+            eprint!("\r\x1b[K");
+            self.progress_shown = false;
+        }
+    }
+
+    fn progress(&mut self, id: ItemId, progress: &Progress) {
+        if !self.tty {
+            return;
+        }
+        let Some(name) = self.names.get(&id) else {
+            return;
+        };
+        let percent = if progress.bytes_total > 0 {
+            progress.bytes_done as f64 * 100.0 / progress.bytes_total as f64
+        } else {
+            0.0
+        };
+        let mut line = format!(
+            "{name}: {percent:.1}% of {:.1} MiB, {:.1} MiB/s",
+            progress.bytes_total as f64 / 1_048_576.0,
+            progress.speed / 1_048_576.0
+        );
+        if let Some(eta) = progress.eta {
+            line.push_str(&format!(", {} s left", eta.as_secs()));
+        }
+        if let Some(stall) = &progress.stalled {
+            line.push_str(&format!(" ({stall:?})"));
+        }
+        eprint!("\r\x1b[K{line}");
+        let _ = std::io::stderr().flush();
+        self.progress_shown = true;
+    }
+
+    /// Handles an event about a tracked item; returns whether every tracked item has ended.
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::StateChanged { id, state } if self.names.contains_key(id) => match state {
+                ItemState::Done { .. } => {
+                    self.outcomes.insert(*id, Outcome::Done(state.clone()));
+                }
+                ItemState::Failed(err) => {
+                    self.outcomes.insert(*id, Outcome::Failed(err.clone()));
+                }
+                ItemState::Cancelled => {
+                    self.outcomes.insert(*id, Outcome::Cancelled);
+                }
+                _ => {
+                    self.outcomes.remove(id);
+                }
+            },
+            Event::Progress { id, progress } => self.progress(*id, progress),
+            Event::Notice { id, message } if self.names.contains_key(id) => {
+                self.clear_line();
+                eprintln!("note: {message}");
+            }
+            _ => {}
+        }
+    }
+
+    fn all_ended(&self) -> bool {
+        self.names.keys().all(|id| self.outcomes.contains_key(id))
+    }
+}
+
+fn print_results(
+    tracker: &mut Tracker,
+    order: &[(String, Option<ItemId>, Option<String>)],
+    store: Option<&Store>,
+    json: bool,
+) -> bool {
+    tracker.clear_line();
+    let mut ok = true;
+    for (path, id, rejected) in order {
+        if let Some(reason) = rejected {
+            eprintln!("error: {path}: not uploaded: {reason}");
+            ok = false;
+            continue;
+        }
+        let Some(id) = id else {
+            continue;
+        };
+        match tracker.outcomes.get(id) {
+            Some(Outcome::Done(ItemState::Done {
+                file_id,
+                media_url,
+                cover_url,
+            })) => {
+                let record: Option<ItemRecord> = store.and_then(|s| s.item(*id).ok().flatten());
+                let size = record
+                    .as_ref()
+                    .map_or_else(|| tracker.sizes.get(id).copied().unwrap_or(0), |r| r.size);
+                let resumed = record.map_or(0, |r| r.resumed_bytes);
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "path": path,
+                            "file_id": file_id,
+                            "media_url": media_url,
+                            "cover_url": cover_url,
+                            "size": size,
+                            "resumed_bytes": resumed,
+                        })
+                    );
+                } else {
+                    let mut line = format!("{path}\t{file_id}\t{media_url}");
+                    if let Some(cover) = cover_url {
+                        line.push('\t');
+                        line.push_str(cover);
+                    }
+                    if resumed > 0 {
+                        line.push_str(&format!(
+                            "\t(resumed, {resumed} bytes were already uploaded)"
+                        ));
+                    }
+                    println!("{line}");
+                }
+            }
+            Some(Outcome::Failed(err)) => {
+                eprintln!("error: {path}: {err}");
+                ok = false;
+            }
+            Some(Outcome::Cancelled) => {
+                eprintln!("error: {path}: cancelled");
+                ok = false;
+            }
+            Some(Outcome::Done(_)) | None => {
+                eprintln!(
+                    "error: {path}: the upload stopped before it finished; run the command again to resume it"
+                );
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
+fn options_from(args: &UploadArgs) -> ItemOptions {
+    ItemOptions {
+        media_name: args.media_name.clone(),
+        cover: args.cover.clone(),
+        procedure: args.procedure.clone(),
+        class_id: args.class_id,
+        expire_time: args.expire_time.clone(),
+        source_context: args.source_context.clone(),
+        storage_region: args.storage_region.clone(),
+        sub_app_id: None,
+        part_size: args.part_size,
+        flow: args.flow.map(|f| match f {
+            FlowArg::Client => UploadFlow::ClientUpload,
+            FlowArg::Server => UploadFlow::ServerApi,
+        }),
+    }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Runs `voddesk upload`.
+///
+/// # Errors
+/// Bad usage, no credentials, or any file that did not upload (after the others finished).
+pub fn run_upload(
+    args: &UploadArgs,
+    global: &GlobalArgs,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(), CliError> {
+    if args.concurrency == Some(0) {
+        return Err(CliError::usage("--concurrency must be at least 1"));
+    }
+    let mut config = engine_config(global)?;
+    config.auto_resume = false;
+    if let Some(concurrency) = args.concurrency {
+        config.tuning.parallel_parts = concurrency;
+    }
+    let data_dir = config.service.data_dir.clone();
+    let (files, skipped) = validate::expand_paths(&args.paths);
+    for (path, reason) in &skipped {
+        eprintln!("note: skipped {}: {reason}", path.display());
+    }
+    if files.is_empty() {
+        return Err(CliError::failure("no supported media files were given"));
+    }
+    let options = options_from(args);
+    let mut engine = start(config, runtime)?;
+    let ok = runtime.block_on(async {
+        let mut tracker = Tracker::new();
+        let Some(Event::Loaded(loaded)) = engine.recv().await else {
+            return Err(CliError::failure("the upload engine did not start"));
+        };
+        let existing: HashMap<PathBuf, ItemId> = loaded
+            .iter()
+            .filter(|s| !matches!(s.state, ItemState::Done { .. } | ItemState::Cancelled))
+            .map(|s| (s.path.clone(), s.id))
+            .collect();
+        let items: Vec<NewItem> = files
+            .iter()
+            .map(|path| NewItem {
+                path: path.clone(),
+                destination: Destination::Vod,
+                options: options.clone(),
+            })
+            .collect();
+        let _ = engine.send(Command::Add(items)).await;
+        // One answer per file, in order: rejected, added, or an unfinished item resumed.
+        let mut order: Vec<(String, Option<ItemId>, Option<String>)> = Vec::new();
+        let mut waiting: Vec<&PathBuf> = files.iter().collect();
+        let mut early: Vec<Event> = Vec::new();
+        while !waiting.is_empty() {
+            let Some(event) = engine.recv().await else {
+                break;
+            };
+            let path = waiting[0];
+            let shown = path.display().to_string();
+            match &event {
+                Event::Rejected { path: rejected, .. } if rejected == path => {
+                    if let Event::Rejected { reason, .. } = event {
+                        order.push((shown, None, Some(reason)));
+                    }
+                    waiting.remove(0);
+                }
+                Event::Added(snapshot) if snapshot.path == absolute(path) => {
+                    tracker.names.insert(snapshot.id, shown.clone());
+                    tracker.sizes.insert(snapshot.id, snapshot.size);
+                    order.push((shown, Some(snapshot.id), None));
+                    waiting.remove(0);
+                }
+                Event::StateChanged { id, .. } if existing.get(&absolute(path)) == Some(id) => {
+                    tracker.names.insert(*id, shown.clone());
+                    order.push((shown, Some(*id), None));
+                    waiting.remove(0);
+                    early.push(event);
+                }
+                _ => early.push(event),
+            }
+        }
+        for event in &early {
+            tracker.event(event);
+        }
+        while !tracker.all_ended() {
+            let Some(event) = engine.recv().await else {
+                break;
+            };
+            tracker.event(&event);
+        }
+        let _ = engine.shutdown().await;
+        let store = Store::open_in(&data_dir).ok();
+        Ok(print_results(
+            &mut tracker,
+            &order,
+            store.as_ref(),
+            args.json,
+        ))
+    })?;
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::failure_quiet())
+    }
+}
+
+fn state_name(state: &ItemState) -> &'static str {
+    match state {
+        ItemState::Queued => "queued",
+        ItemState::Applying => "applying",
+        ItemState::Uploading { .. } => "uploading",
+        ItemState::Committing => "committing",
+        ItemState::Done { .. } => "done",
+        ItemState::Paused => "paused",
+        ItemState::Failed(_) => "failed",
+        ItemState::Cancelled => "cancelled",
+    }
+}
+
+/// Runs `voddesk queue` and `voddesk queue resume`.
+///
+/// # Errors
+/// When the database cannot be read, or an item failed to resume.
+pub fn run_queue(
+    args: &QueueArgs,
+    global: &GlobalArgs,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(), CliError> {
+    match args.action {
+        None => list_queue(args.json, global),
+        Some(QueueAction::Resume) => resume_queue(args.json, global, runtime),
+    }
+}
+
+fn list_queue(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
+    let data_dir = global.service_config().data_dir;
+    let store = Store::open_in(&data_dir)
+        .map_err(|err| CliError::failure(format!("cannot open the upload queue: {err:#}")))?;
+    let items = store
+        .items()
+        .map_err(|err| CliError::failure(format!("cannot read the upload queue: {err:#}")))?;
+    for item in items {
+        let (file_id, media_url, cover_url) = match &item.state {
+            ItemState::Done {
+                file_id,
+                media_url,
+                cover_url,
+            } => (
+                Some(file_id.clone()),
+                Some(media_url.clone()),
+                cover_url.clone(),
+            ),
+            _ => (None, None, None),
+        };
+        let error = match &item.state {
+            ItemState::Failed(err) => Some(err.to_string()),
+            _ => None,
+        };
+        let uploaded: u64 = store
+            .parts(item.id)
+            .map(|parts| parts.iter().map(|p| p.size).sum())
+            .unwrap_or(0);
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "id": item.id,
+                    "path": item.path.display().to_string(),
+                    "size": item.size,
+                    "state": state_name(&item.state),
+                    "uploaded_bytes": if file_id.is_some() { item.size } else { uploaded },
+                    "file_id": file_id,
+                    "media_url": media_url,
+                    "cover_url": cover_url,
+                    "error": error,
+                })
+            );
+        } else {
+            let mut line = format!(
+                "{}\t{}\t{}\t{}",
+                item.id,
+                state_name(&item.state),
+                item.size,
+                item.path.display()
+            );
+            if let Some(file_id) = file_id {
+                line.push('\t');
+                line.push_str(&file_id);
+            }
+            if let Some(error) = error {
+                line.push('\t');
+                line.push_str(&error);
+            }
+            println!("{line}");
+        }
+    }
+    Ok(())
+}
+
+fn resume_queue(
+    json: bool,
+    global: &GlobalArgs,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(), CliError> {
+    let mut config = engine_config(global)?;
+    config.auto_resume = true;
+    let data_dir = config.service.data_dir.clone();
+    let mut engine = start(config, runtime)?;
+    let ok = runtime.block_on(async {
+        let mut tracker = Tracker::new();
+        let Some(Event::Loaded(loaded)) = engine.recv().await else {
+            return Err(CliError::failure("the upload engine did not start"));
+        };
+        let mut order = Vec::new();
+        for snapshot in &loaded {
+            if snapshot.state == ItemState::Queued {
+                let shown = snapshot.path.display().to_string();
+                tracker.names.insert(snapshot.id, shown.clone());
+                tracker.sizes.insert(snapshot.id, snapshot.size);
+                order.push((shown, Some(snapshot.id), None));
+            }
+        }
+        while !tracker.all_ended() {
+            let Some(event) = engine.recv().await else {
+                break;
+            };
+            if matches!(event, Event::Idle) {
+                break;
+            }
+            tracker.event(&event);
+        }
+        let _ = engine.shutdown().await;
+        if order.is_empty() && !json {
+            eprintln!("nothing to resume");
+        }
+        let store = Store::open_in(&data_dir).ok();
+        Ok(print_results(&mut tracker, &order, store.as_ref(), json))
+    })?;
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::failure_quiet())
+    }
+}

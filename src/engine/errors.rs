@@ -1,0 +1,107 @@
+//! Errors as a person sees them: what happened, what to do, with the service's code and
+//! RequestId.
+
+use super::api::UserError;
+use crate::tencent::error::{ErrorClass, TencentError};
+
+/// Turns a service error met while `doing` something into plain words.
+#[must_use]
+pub fn user_error(doing: &str, err: &TencentError) -> UserError {
+    let code = err.code();
+    let request_id = err.request_id().map(str::to_owned);
+    let retryable = matches!(
+        err.class(),
+        ErrorClass::Retry | ErrorClass::ClockSkew | ErrorClass::CredentialsExpired
+    );
+    let message = match err {
+        TencentError::Network { service, detail } => format!(
+            "Could not reach {service} while {doing} ({detail}). Check the network connection, then Retry."
+        ),
+        TencentError::Api(api) => {
+            let advice = api_advice(&api.code);
+            format!(
+                "VOD refused {doing}: {} ({}). {advice}",
+                api.message, api.code
+            )
+        }
+        TencentError::Cos { error, status } => {
+            let advice = match error.code.as_str() {
+                "AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" => {
+                    "The temporary upload credentials were refused; Retry starts a new session."
+                }
+                "NoSuchUpload" => {
+                    "The unfinished upload is gone from the server; Retry starts it over."
+                }
+                _ => "Retry may help; if it keeps failing, contact support with the RequestId.",
+            };
+            format!(
+                "Cloud storage (COS) refused {doing}: {} {} (HTTP {status}). {advice}",
+                error.code, error.message
+            )
+        }
+        TencentError::Ugc { code, message } => format!(
+            "The client-upload service refused {doing}: {message} (code {code}). Check the upload signature settings, then Retry."
+        ),
+        TencentError::Http {
+            service, status, ..
+        } => format!(
+            "{service} answered HTTP {status} while {doing}. Retry later; if it persists, contact support."
+        ),
+        TencentError::Malformed { service, detail } => format!(
+            "{service} gave an answer VodDesk cannot read while {doing} ({detail}). Retry later."
+        ),
+        TencentError::Integrity(detail) => format!(
+            "The bytes stored on the server do not match the file ({detail}). Nothing was published; Retry to upload again."
+        ),
+        TencentError::File { detail, path } => format!(
+            "Could not read the file while {doing} ({detail}): {path}. Check that it still exists and is readable, then Retry."
+        ),
+    };
+    UserError {
+        message,
+        code,
+        request_id,
+        retryable,
+    }
+}
+
+fn api_advice(code: &str) -> &'static str {
+    match code {
+        "AuthFailure.SecretIdNotFound" | "AuthFailure.InvalidSecretId" => {
+            "The SecretId is not a valid API key: check it in settings or TENCENTCLOUD_SECRET_ID (watch for spaces)."
+        }
+        "AuthFailure.SignatureFailure" => {
+            "The SecretKey does not match the SecretId: check TENCENTCLOUD_SECRET_KEY or the settings."
+        }
+        "AuthFailure.SignatureExpire" => {
+            "The computer's clock is off by more than 5 minutes: correct it, then Retry."
+        }
+        "AuthFailure.TokenFailure" => "The session token is invalid or expired: renew it.",
+        "FailedOperation.InvalidVodUser" => {
+            "VOD is not activated for this account: activate it in the Tencent Cloud console."
+        }
+        "FailedOperation.NoPrivileges"
+        | "UnauthorizedOperation"
+        | "AuthFailure.UnauthorizedOperation" => {
+            "This key may not do that: grant the VOD permission in CAM, or complete identity verification in Console → User Center → Account Information."
+        }
+        c if c.starts_with("InvalidParameter") || c.starts_with("MissingParameter") => {
+            "Check the item's options (name, expiry, region, class, task flow), then Retry."
+        }
+        c if c.starts_with("InternalError") || c.starts_with("RequestLimitExceeded") => {
+            "The service is busy; Retry in a moment."
+        }
+        _ => "If it keeps happening, contact support with the RequestId.",
+    }
+}
+
+/// A user error that is not from a service.
+#[must_use]
+pub fn plain(message: impl Into<String>, retryable: bool) -> UserError {
+    UserError {
+        message: message.into(),
+        code: None,
+        request_id: None,
+        retryable,
+    }
+}

@@ -1,0 +1,335 @@
+//! Checks made before anything is sent: file types, readable regular non-empty files, covers,
+//! and the per-item options' rules. Every refusal names the file and the rule.
+
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use crate::engine::api::{Destination, ItemOptions, NewItem};
+use crate::tencent::ugc_sign::MAX_SOURCE_CONTEXT_CHARS;
+
+/// Video types the service accepts.
+pub const VIDEO_TYPES: &[&str] = &[
+    "mp4", "ts", "flv", "wmv", "asf", "rm", "rmvb", "mpg", "mpeg", "3gp", "mov", "webm", "mkv",
+    "avi",
+];
+/// Audio types the service accepts.
+pub const AUDIO_TYPES: &[&str] = &["mp3", "m4a", "flac", "ogg", "wav"];
+/// Cover image types the service accepts.
+pub const COVER_TYPES: &[&str] = &[
+    "jpg", "jpeg", "png", "gif", "bmp", "tiff", "ai", "cdr", "eps",
+];
+/// The longest media name, in bytes (the mobile SDKs' limit, error 1015).
+pub const MAX_MEDIA_NAME_BYTES: usize = 200;
+/// Characters a media name may not contain (the mobile SDKs' rule).
+pub const FORBIDDEN_NAME_CHARS: &[char] = &['/', '\\', ':', '*', '?', '"', '<', '>', '|'];
+
+/// The lower-case extension of a path.
+#[must_use]
+pub fn extension(path: &Path) -> Option<String> {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+}
+
+/// Whether a path has a supported media extension.
+#[must_use]
+pub fn is_media(path: &Path) -> bool {
+    extension(path)
+        .is_some_and(|e| VIDEO_TYPES.contains(&e.as_str()) || AUDIO_TYPES.contains(&e.as_str()))
+}
+
+/// Whether a path has a supported cover extension.
+#[must_use]
+pub fn is_cover(path: &Path) -> bool {
+    extension(path).is_some_and(|e| COVER_TYPES.contains(&e.as_str()))
+}
+
+/// A file's modification time in nanoseconds since the Unix epoch (0 when unknown).
+#[must_use]
+pub fn mtime_ns(metadata: &std::fs::Metadata) -> i64 {
+    metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// A file that passed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validated {
+    /// The file (absolute when it could be made so).
+    pub path: PathBuf,
+    /// Its size.
+    pub size: u64,
+    /// Its modification time, ns.
+    pub mtime_ns: i64,
+    /// Options with the cover resolved.
+    pub options: ItemOptions,
+}
+
+/// Checks that `path` is a readable, regular, non-empty file; returns its metadata.
+fn readable_file(path: &Path, what: &str) -> Result<std::fs::Metadata, String> {
+    let metadata = std::fs::metadata(path)
+        .map_err(|err| format!("{what} cannot be read ({err}); check that it exists"))?;
+    if metadata.is_dir() {
+        return Err(format!("{what} is a folder, not a file"));
+    }
+    if !metadata.is_file() {
+        return Err(format!("{what} is not a regular file"));
+    }
+    if let Err(err) = std::fs::File::open(path) {
+        return Err(format!(
+            "{what} cannot be opened for reading ({err}); check its permissions"
+        ));
+    }
+    if metadata.len() == 0 {
+        return Err(format!(
+            "{what} is empty (0 bytes); the service does not accept empty files"
+        ));
+    }
+    Ok(metadata)
+}
+
+/// The cover beside `path` with the same stem, when one exists.
+#[must_use]
+pub fn paired_cover(path: &Path) -> Option<PathBuf> {
+    let stem = path.file_stem()?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let entries = std::fs::read_dir(dir).ok()?;
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.file_stem() == Some(stem) && is_cover(p) && p.is_file())
+        .collect();
+    // Deterministic when several images share the stem: the order of COVER_TYPES.
+    found.sort_by_key(|p| extension(p).and_then(|e| COVER_TYPES.iter().position(|c| *c == e)));
+    found.into_iter().next()
+}
+
+/// Checks a media name against the service's rules.
+///
+/// # Errors
+/// The rule broken, in words.
+pub fn check_media_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("the media name is empty".to_owned());
+    }
+    if name.len() > MAX_MEDIA_NAME_BYTES {
+        return Err(format!(
+            "the media name is {} bytes long; at most {MAX_MEDIA_NAME_BYTES} are allowed",
+            name.len()
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| FORBIDDEN_NAME_CHARS.contains(c) || c.is_control())
+    {
+        return Err(format!(
+            "the media name contains {c:?}; it may not contain / \\ : * ? \" < > | or control characters"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the per-item options.
+///
+/// # Errors
+/// The rule broken, in words.
+pub fn check_options(options: &ItemOptions) -> Result<(), String> {
+    if let Some(context) = &options.source_context {
+        let len = context.chars().count();
+        if len > MAX_SOURCE_CONTEXT_CHARS {
+            return Err(format!(
+                "the source context is {len} characters long; at most {MAX_SOURCE_CONTEXT_CHARS} are allowed"
+            ));
+        }
+    }
+    if let Some(expiry) = &options.expire_time
+        && chrono::DateTime::parse_from_rfc3339(expiry.trim()).is_err()
+    {
+        return Err(format!(
+            "the expiry time {expiry:?} is not an ISO 8601 date and time such as 2030-01-01T00:00:00Z"
+        ));
+    }
+    if let Some(name) = &options.media_name {
+        check_media_name(name)?;
+    }
+    if let Some(region) = &options.storage_region
+        && (region.is_empty()
+            || !region
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    {
+        return Err(format!(
+            "the storage region {region:?} is not a region name such as ap-chongqing"
+        ));
+    }
+    if let Some(part) = options.part_size
+        && !(super::planner::MIN_PART..=super::planner::MAX_PART).contains(&part)
+    {
+        return Err(format!(
+            "the part size {part} bytes is outside 1 MiB to 5 GiB"
+        ));
+    }
+    Ok(())
+}
+
+/// Validates a new item; the error names the file and the rule.
+///
+/// # Errors
+/// The reason it is refused, in plain words.
+pub fn validate(item: &NewItem) -> Result<Validated, String> {
+    let path = std::path::absolute(&item.path).unwrap_or_else(|_| item.path.clone());
+    if !matches!(item.destination, Destination::Vod) {
+        return Err("WeChat Work uploads are not handled by the upload queue yet".to_owned());
+    }
+    if !is_media(&path) {
+        return Err(format!(
+            "its type is not supported; VOD accepts video ({}) and audio ({})",
+            VIDEO_TYPES.join(" "),
+            AUDIO_TYPES.join(" ")
+        ));
+    }
+    let metadata = readable_file(&path, "the file")?;
+    check_options(&item.options)?;
+    let mut options = item.options.clone();
+    match &options.cover {
+        Some(cover) => {
+            let cover = std::path::absolute(cover).unwrap_or_else(|_| cover.clone());
+            if !is_cover(&cover) {
+                return Err(format!(
+                    "the cover {} is not a supported image type ({})",
+                    cover.display(),
+                    COVER_TYPES.join(" ")
+                ));
+            }
+            readable_file(&cover, &format!("the cover {}", cover.display()))?;
+            options.cover = Some(cover);
+        }
+        None => options.cover = paired_cover(&path),
+    }
+    Ok(Validated {
+        size: metadata.len(),
+        mtime_ns: mtime_ns(&metadata),
+        path,
+        options,
+    })
+}
+
+/// The media files under `paths`: files as given, folders recursively (supported types only,
+/// sorted). Returns the files and a note for every entry skipped.
+#[must_use]
+pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, &mut files, &mut skipped);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    (files, skipped)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, skipped: &mut Vec<(PathBuf, String)>) {
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
+        Err(err) => {
+            skipped.push((
+                dir.to_path_buf(),
+                format!("the folder cannot be read ({err})"),
+            ));
+            return;
+        }
+    };
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            walk(&entry, files, skipped);
+        } else if is_media(&entry) {
+            files.push(entry);
+        } else if !is_cover(&entry) {
+            skipped.push((entry, "not a supported media type".to_owned()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(path: &Path) -> NewItem {
+        NewItem {
+            path: path.to_path_buf(),
+            destination: Destination::Vod,
+            options: ItemOptions::default(),
+        }
+    }
+
+    #[test]
+    fn corpus() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("讲座 talk.mp4");
+        std::fs::write(&good, b"data").unwrap();
+        std::fs::write(dir.path().join("讲座 talk.png"), b"img").unwrap();
+        let ok = validate(&item(&good)).unwrap();
+        assert_eq!(ok.size, 4);
+        assert_eq!(ok.options.cover, Some(dir.path().join("讲座 talk.png")));
+
+        let empty = dir.path().join("empty.mp4");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(validate(&item(&empty)).unwrap_err().contains("empty"));
+        let folder = dir.path().join("folder.mp4");
+        std::fs::create_dir(&folder).unwrap();
+        assert!(validate(&item(&folder)).unwrap_err().contains("folder"));
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, b"x").unwrap();
+        assert!(
+            validate(&item(&text))
+                .unwrap_err()
+                .contains("not supported")
+        );
+        assert!(
+            validate(&item(&dir.path().join("missing.mp4")))
+                .unwrap_err()
+                .contains("exists")
+        );
+
+        let mut with = item(&good);
+        with.options.cover = Some(dir.path().join("nope.jpg"));
+        assert!(validate(&with).unwrap_err().contains("cover"));
+        let mut with = item(&good);
+        with.options.source_context = Some("x".repeat(251));
+        assert!(validate(&with).unwrap_err().contains("250"));
+        with.options.source_context = Some("字".repeat(250));
+        assert!(validate(&with).is_ok());
+        let mut with = item(&good);
+        with.options.expire_time = Some("tomorrow".into());
+        assert!(validate(&with).unwrap_err().contains("ISO 8601"));
+        with.options.expire_time = Some("2030-01-01T00:00:00+08:00".into());
+        assert!(validate(&with).is_ok());
+        let mut with = item(&good);
+        with.options.media_name = Some("a/b".into());
+        assert!(validate(&with).unwrap_err().contains("media name"));
+    }
+
+    #[test]
+    fn expands_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/b.MOV"), b"x").unwrap();
+        std::fs::write(dir.path().join("a.mp3"), b"x").unwrap();
+        std::fs::write(dir.path().join("a.jpg"), b"x").unwrap();
+        std::fs::write(dir.path().join("c.doc"), b"x").unwrap();
+        let (files, skipped) = expand_paths(&[dir.path().to_path_buf()]);
+        assert_eq!(
+            files,
+            vec![dir.path().join("a.mp3"), dir.path().join("sub/b.MOV")]
+        );
+        assert_eq!(skipped.len(), 1);
+    }
+}

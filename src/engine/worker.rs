@@ -1,0 +1,659 @@
+//! The worker task: owns the queue, turns commands into job starts and stops, turns job
+//! reports into events, and persists every state transition.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::EngineConfig;
+use super::api::{
+    Command, Event, ItemId, ItemOptions, ItemSnapshot, ItemState, NewItem, Progress, PublishState,
+    UploadFlow,
+};
+use super::job::{self, AfterAbort, Job, JobMsg, JobResult, Shared};
+use super::validate;
+use crate::store::ItemRecord;
+
+/// Why a running job is being stopped; recorded before its token is cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Pause,
+    Cancel,
+    Remove,
+    Shutdown,
+}
+
+struct Running {
+    token: CancellationToken,
+    stop: Option<Stop>,
+}
+
+struct Entry {
+    record: ItemRecord,
+    progress: Progress,
+    /// Whether this engine may start it when it is queued (a CLI run only starts its own).
+    eligible: bool,
+    running: Option<Running>,
+    aborting: bool,
+}
+
+impl Entry {
+    fn snapshot(&self) -> ItemSnapshot {
+        ItemSnapshot {
+            id: self.record.id,
+            path: self.record.path.clone(),
+            size: self.record.size,
+            destination: self.record.destination,
+            options: self.record.options.clone(),
+            state: self.record.state.clone(),
+            progress: self.progress.clone(),
+            publish: PublishState::NotPublished,
+            created_at: self.record.created_at,
+        }
+    }
+}
+
+pub(crate) struct Worker {
+    pub shared: Arc<Shared>,
+    pub config: EngineConfig,
+    pub events: mpsc::Sender<Event>,
+    pub notify: Arc<dyn Fn() + Send + Sync>,
+    pub job_tx: mpsc::Sender<JobMsg>,
+    pub root: CancellationToken,
+    entries: BTreeMap<ItemId, Entry>,
+    busy: bool,
+    shutting_down: bool,
+}
+
+fn same_kind(a: &ItemState, b: &ItemState) -> bool {
+    std::mem::discriminant(a) == std::mem::discriminant(b)
+}
+
+impl Worker {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        config: EngineConfig,
+        events: mpsc::Sender<Event>,
+        notify: Arc<dyn Fn() + Send + Sync>,
+        job_tx: mpsc::Sender<JobMsg>,
+        root: CancellationToken,
+    ) -> Self {
+        Self {
+            shared,
+            config,
+            events,
+            notify,
+            job_tx,
+            root,
+            entries: BTreeMap::new(),
+            busy: true,
+            shutting_down: false,
+        }
+    }
+
+    pub(crate) async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut jobs: mpsc::Receiver<JobMsg>,
+    ) {
+        self.load().await;
+        loop {
+            self.schedule();
+            self.check_idle().await;
+            if self.shutting_down && self.quiet() {
+                break;
+            }
+            tokio::select! {
+                command = commands.recv(), if !self.shutting_down => match command {
+                    Some(command) => self.command(command).await,
+                    // Every handle is gone: stop as on Shutdown.
+                    None => self.shutdown(),
+                },
+                Some(message) = jobs.recv() => self.job_message(message).await,
+                () = self.root.cancelled(), if !self.shutting_down => self.shutdown(),
+            }
+        }
+        tracing::debug!("engine worker stopped");
+    }
+
+    async fn emit(&self, event: Event) {
+        if self.events.send(event).await.is_ok() {
+            (self.notify)();
+        }
+    }
+
+    fn persist(&self, id: ItemId, state: &ItemState) {
+        if let Err(err) = self.shared.store.set_item_state(id, state) {
+            tracing::error!(item = id, "cannot persist a state change: {err:#}");
+        }
+    }
+
+    /// Sets, persists and announces a state.
+    async fn set_state(&mut self, id: ItemId, state: ItemState) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        // Part counts change often; the database keeps the kind of state only.
+        if !same_kind(&entry.record.state, &state) || !matches!(state, ItemState::Uploading { .. })
+        {
+            self.persist(id, &state);
+        }
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.record.state = state.clone();
+            if let ItemState::Done { .. } = state {
+                entry.progress.bytes_done = entry.progress.bytes_total.max(entry.record.size);
+                entry.progress.bytes_total = entry.progress.bytes_done;
+                entry.progress.speed = 0.0;
+                entry.progress.eta = None;
+                entry.progress.stalled = None;
+            }
+        }
+        self.emit(Event::StateChanged { id, state }).await;
+    }
+
+    async fn load(&mut self) {
+        let records = match self.shared.store.items() {
+            Ok(records) => records,
+            Err(err) => {
+                tracing::error!("cannot load the queue: {err:#}");
+                Vec::new()
+            }
+        };
+        for mut record in records {
+            // Items that were moving when the last run ended continue from their session.
+            if matches!(
+                record.state,
+                ItemState::Applying | ItemState::Uploading { .. } | ItemState::Committing
+            ) {
+                record.state = ItemState::Queued;
+                self.persist(record.id, &record.state);
+            }
+            let done_bytes = match &record.state {
+                ItemState::Done { .. } => record.size,
+                _ => self
+                    .shared
+                    .store
+                    .parts(record.id)
+                    .map(|parts| parts.iter().map(|p| p.size).sum())
+                    .unwrap_or(0),
+            };
+            let eligible = self.config.auto_resume;
+            self.entries.insert(
+                record.id,
+                Entry {
+                    progress: Progress {
+                        bytes_done: done_bytes,
+                        bytes_total: record.size,
+                        ..Progress::default()
+                    },
+                    record,
+                    eligible,
+                    running: None,
+                    aborting: false,
+                },
+            );
+        }
+        let snapshots = self.entries.values().map(Entry::snapshot).collect();
+        self.emit(Event::Loaded(snapshots)).await;
+    }
+
+    fn running_count(&self) -> usize {
+        self.entries
+            .values()
+            .filter(|e| e.running.is_some())
+            .count()
+    }
+
+    fn quiet(&self) -> bool {
+        self.entries
+            .values()
+            .all(|e| e.running.is_none() && !e.aborting)
+    }
+
+    async fn check_idle(&mut self) {
+        let busy = !self.quiet()
+            || (!self.shutting_down
+                && self
+                    .entries
+                    .values()
+                    .any(|e| e.eligible && e.record.state == ItemState::Queued));
+        if self.busy && !busy {
+            self.emit(Event::Idle).await;
+        }
+        self.busy = busy;
+    }
+
+    fn flow_for(&self, options: &ItemOptions) -> UploadFlow {
+        if let Some(flow) = options.flow {
+            return flow;
+        }
+        // Without an API key only the client-upload flow (with a signature service) works.
+        if self.shared.service.credentials.is_none() {
+            return UploadFlow::ClientUpload;
+        }
+        // Only ApplyUpload carries an expiry time; the client-upload API has no such field.
+        if options.expire_time.is_some() {
+            return UploadFlow::ServerApi;
+        }
+        self.config.default_flow
+    }
+
+    fn schedule(&mut self) {
+        if self.shutting_down {
+            return;
+        }
+        let parallel = self.config.tuning.parallel_files.max(1);
+        while self.running_count() < parallel {
+            let next = self
+                .entries
+                .values()
+                .find(|e| {
+                    e.eligible
+                        && e.running.is_none()
+                        && !e.aborting
+                        && e.record.state == ItemState::Queued
+                })
+                .map(|e| e.record.id);
+            let Some(id) = next else {
+                return;
+            };
+            self.start_job(id);
+        }
+    }
+
+    fn start_job(&mut self, id: ItemId) {
+        let Some(entry) = self.entries.get(&id) else {
+            return;
+        };
+        let flow = self.flow_for(&entry.record.options);
+        let token = self.root.child_token();
+        let job = Job::new(
+            Arc::clone(&self.shared),
+            entry.record.clone(),
+            flow,
+            token.clone(),
+            self.job_tx.clone(),
+        );
+        tokio::spawn(job.run());
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.running = Some(Running { token, stop: None });
+        }
+    }
+
+    fn stop_job(&mut self, id: ItemId, stop: Stop) -> bool {
+        match self.entries.get_mut(&id).and_then(|e| e.running.as_mut()) {
+            Some(running) => {
+                // Why it stops is recorded before the token fires.
+                running.stop = Some(stop);
+                running.token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn shutdown(&mut self) {
+        self.shutting_down = true;
+        let ids: Vec<ItemId> = self.entries.keys().copied().collect();
+        for id in ids {
+            self.stop_job(id, Stop::Shutdown);
+        }
+    }
+
+    fn spawn_abort(&mut self, id: ItemId, then: AfterAbort) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        entry.aborting = true;
+        let shared = Arc::clone(&self.shared);
+        let record = entry.record.clone();
+        let tx = self.job_tx.clone();
+        tokio::spawn(async move {
+            let result = job::abort_item(&shared, &record).await.err();
+            let _ = tx.send(JobMsg::Aborted(record.id, then, result)).await;
+        });
+    }
+
+    // ----- commands ------------------------------------------------------------------------
+
+    async fn command(&mut self, command: Command) {
+        match command {
+            Command::Add(items) => {
+                for item in items {
+                    self.add(item).await;
+                }
+            }
+            Command::Pause(id) => self.pause(id).await,
+            Command::Resume(id) => self.resume(id).await,
+            Command::Cancel(id) => self.cancel(id).await,
+            Command::Retry(id) => {
+                if let Some(entry) = self.entries.get_mut(&id)
+                    && entry.running.is_none()
+                    && matches!(
+                        entry.record.state,
+                        ItemState::Failed(_) | ItemState::Cancelled
+                    )
+                {
+                    entry.eligible = true;
+                    self.set_state(id, ItemState::Queued).await;
+                }
+            }
+            Command::Remove(id) => self.remove(id).await,
+            Command::PauseAll => {
+                let ids: Vec<ItemId> = self
+                    .entries
+                    .values()
+                    .filter(|e| e.record.state.is_active())
+                    .map(|e| e.record.id)
+                    .collect();
+                for id in ids {
+                    self.pause(id).await;
+                }
+            }
+            Command::ResumeAll => {
+                let ids: Vec<ItemId> = self
+                    .entries
+                    .values()
+                    .filter(|e| e.record.state == ItemState::Paused)
+                    .map(|e| e.record.id)
+                    .collect();
+                for id in ids {
+                    self.resume(id).await;
+                }
+            }
+            Command::UpdateOptions(id, options) => self.update_options(id, options).await,
+            Command::Tune(tuning) => {
+                self.shared
+                    .parallel_parts
+                    .store(tuning.parallel_parts.max(1), Ordering::Relaxed);
+                self.shared.limiter.set_limit(tuning.bandwidth_limit);
+                self.config.tuning = tuning;
+            }
+            Command::Publish { id, .. }
+            | Command::Suspend { id, .. }
+            | Command::DeleteMedia(id)
+            | Command::Refresh(id) => {
+                self.emit(Event::Notice {
+                    id,
+                    message: "Publishing and media management are not available in this build yet."
+                        .to_owned(),
+                })
+                .await;
+            }
+            Command::Shutdown => self.shutdown(),
+        }
+    }
+
+    async fn add(&mut self, mut item: NewItem) {
+        fill_defaults(&mut item.options, &self.config.defaults);
+        let valid = match validate::validate(&item) {
+            Ok(valid) => valid,
+            Err(reason) => {
+                self.emit(Event::Rejected {
+                    path: item.path,
+                    reason,
+                })
+                .await;
+                return;
+            }
+        };
+        // The same file, unfinished, is resumed rather than queued twice; a changed file is
+        // detected by the job (size and modification time) and restarted cleanly.
+        let existing = self
+            .entries
+            .values()
+            .find(|e| {
+                e.record.path == valid.path
+                    && !matches!(
+                        e.record.state,
+                        ItemState::Done { .. } | ItemState::Cancelled
+                    )
+                    && !e.aborting
+            })
+            .map(|e| e.record.id);
+        if let Some(id) = existing {
+            if let Some(entry) = self.entries.get_mut(&id) {
+                entry.eligible = true;
+                if entry.running.is_none() && entry.record.state != ItemState::Queued {
+                    self.set_state(id, ItemState::Queued).await;
+                } else if let Some(entry) = self.entries.get(&id) {
+                    let state = entry.record.state.clone();
+                    self.emit(Event::StateChanged { id, state }).await;
+                }
+            }
+            return;
+        }
+        let record = match self.shared.store.insert_item(
+            &valid.path,
+            valid.size,
+            valid.mtime_ns,
+            item.destination,
+            &valid.options,
+        ) {
+            Ok(record) => record,
+            Err(err) => {
+                self.emit(Event::Rejected {
+                    path: item.path,
+                    reason: format!("it could not be saved in the queue ({err:#})"),
+                })
+                .await;
+                return;
+            }
+        };
+        let entry = Entry {
+            progress: Progress {
+                bytes_total: record.size,
+                ..Progress::default()
+            },
+            record,
+            eligible: true,
+            running: None,
+            aborting: false,
+        };
+        let snapshot = entry.snapshot();
+        self.entries.insert(snapshot.id, entry);
+        self.emit(Event::Added(Box::new(snapshot))).await;
+    }
+
+    async fn pause(&mut self, id: ItemId) {
+        if self.stop_job(id, Stop::Pause) {
+            return;
+        }
+        if let Some(entry) = self.entries.get(&id)
+            && entry.record.state == ItemState::Queued
+        {
+            self.set_state(id, ItemState::Paused).await;
+        }
+    }
+
+    async fn resume(&mut self, id: ItemId) {
+        if let Some(entry) = self.entries.get_mut(&id)
+            && entry.record.state == ItemState::Paused
+        {
+            entry.eligible = true;
+            self.set_state(id, ItemState::Queued).await;
+        }
+    }
+
+    async fn cancel(&mut self, id: ItemId) {
+        if self.stop_job(id, Stop::Cancel) {
+            return;
+        }
+        if let Some(entry) = self.entries.get(&id)
+            && !entry.record.state.is_terminal()
+            && !entry.aborting
+        {
+            self.spawn_abort(id, AfterAbort::Cancel);
+        }
+    }
+
+    async fn remove(&mut self, id: ItemId) {
+        if self.stop_job(id, Stop::Remove) {
+            return;
+        }
+        let Some(entry) = self.entries.get(&id) else {
+            return;
+        };
+        if entry.aborting {
+            return;
+        }
+        if entry.record.state.is_terminal() {
+            self.forget(id).await;
+        } else {
+            self.spawn_abort(id, AfterAbort::Remove);
+        }
+    }
+
+    async fn forget(&mut self, id: ItemId) {
+        if let Err(err) = self.shared.store.delete_item(id) {
+            tracing::error!(item = id, "cannot delete an item: {err:#}");
+        }
+        self.entries.remove(&id);
+        self.emit(Event::Removed(id)).await;
+    }
+
+    async fn update_options(&mut self, id: ItemId, mut options: ItemOptions) {
+        let Some(entry) = self.entries.get(&id) else {
+            return;
+        };
+        let started = self.shared.store.session(id).ok().flatten().is_some();
+        let editable = entry.running.is_none()
+            && !started
+            && matches!(
+                entry.record.state,
+                ItemState::Queued | ItemState::Paused | ItemState::Failed(_) | ItemState::Cancelled
+            );
+        let message = if editable {
+            if options.cover.is_none() {
+                options.cover = validate::paired_cover(&entry.record.path);
+            }
+            match validate::check_options(&options) {
+                Ok(()) => match self.shared.store.set_item_options(id, &options) {
+                    Ok(()) => {
+                        if let Some(entry) = self.entries.get_mut(&id) {
+                            entry.record.options = options;
+                        }
+                        return;
+                    }
+                    Err(err) => format!("The options could not be saved ({err:#})."),
+                },
+                Err(reason) => format!("The options were not changed: {reason}."),
+            }
+        } else {
+            "Options can only change before the upload starts.".to_owned()
+        };
+        self.emit(Event::Notice { id, message }).await;
+    }
+
+    // ----- job reports ---------------------------------------------------------------------
+
+    async fn job_message(&mut self, message: JobMsg) {
+        match message {
+            JobMsg::State(id, state) => {
+                // A job being stopped may still report; its stop decides the final state.
+                let stopping = self
+                    .entries
+                    .get(&id)
+                    .and_then(|e| e.running.as_ref())
+                    .is_some_and(|r| r.stop.is_some());
+                if !stopping {
+                    self.set_state(id, state).await;
+                }
+            }
+            JobMsg::Progress(id, progress) => {
+                if let Some(entry) = self.entries.get_mut(&id) {
+                    // Bytes acknowledged never go backwards within a run.
+                    let mut progress = progress;
+                    if entry.running.is_some() && progress.bytes_total == entry.progress.bytes_total
+                    {
+                        progress.bytes_done = progress.bytes_done.max(entry.progress.bytes_done);
+                    }
+                    entry.progress = progress.clone();
+                    if self
+                        .events
+                        .try_send(Event::Progress { id, progress })
+                        .is_ok()
+                    {
+                        (self.notify)();
+                    }
+                }
+            }
+            JobMsg::Notice(id, message) => self.emit(Event::Notice { id, message }).await,
+            JobMsg::Finished(id, result) => self.finished(id, result).await,
+            JobMsg::Aborted(id, then, error) => {
+                if let Some(err) = &error {
+                    tracing::warn!(item = id, "abort: {err}");
+                    self.emit(Event::Notice {
+                        id,
+                        message: format!(
+                            "The unfinished upload could not be removed from the server: {err}"
+                        ),
+                    })
+                    .await;
+                }
+                if let Err(err) = self.shared.store.delete_session(id) {
+                    tracing::error!(item = id, "cannot delete a session: {err:#}");
+                }
+                if let Some(entry) = self.entries.get_mut(&id) {
+                    entry.aborting = false;
+                    entry.progress.bytes_done = 0;
+                }
+                match then {
+                    AfterAbort::Cancel => self.set_state(id, ItemState::Cancelled).await,
+                    AfterAbort::Remove => self.forget(id).await,
+                }
+            }
+        }
+    }
+
+    async fn finished(&mut self, id: ItemId, result: JobResult) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        let stop = entry.running.take().and_then(|r| r.stop);
+        // The job may have recorded a new size and modification time for a changed file.
+        if let Ok(Some(stored)) = self.shared.store.item(id) {
+            entry.record.size = stored.size;
+            entry.record.mtime_ns = stored.mtime_ns;
+            entry.record.resumed_bytes = stored.resumed_bytes;
+        }
+        match (result, stop) {
+            (JobResult::Done(state), _) => self.set_state(id, state).await,
+            (_, Some(Stop::Pause)) => self.set_state(id, ItemState::Paused).await,
+            (_, Some(Stop::Cancel)) => self.spawn_abort(id, AfterAbort::Cancel),
+            (_, Some(Stop::Remove)) => self.spawn_abort(id, AfterAbort::Remove),
+            (_, Some(Stop::Shutdown)) | (JobResult::Stopped, None) => {
+                // Continues on the next start.
+                self.persist(id, &ItemState::Queued);
+            }
+            (JobResult::Failed(err), None) => {
+                tracing::warn!(item = id, "failed: {err}");
+                self.set_state(id, ItemState::Failed(err)).await;
+            }
+        }
+    }
+}
+
+/// Fills the options the user left to the settings.
+fn fill_defaults(options: &mut ItemOptions, defaults: &ItemOptions) {
+    macro_rules! fill {
+        ($($field:ident),*) => {$(
+            if options.$field.is_none() {
+                options.$field = defaults.$field.clone();
+            }
+        )*};
+    }
+    fill!(
+        procedure,
+        class_id,
+        expire_time,
+        source_context,
+        storage_region,
+        sub_app_id,
+        part_size,
+        flow
+    );
+}

@@ -1,0 +1,211 @@
+//! Where the API key is kept: the OS keyring when there is one, otherwise a file in the data
+//! directory that only the user can read (0600).
+//!
+//! Every call may block (the keyring talks to a D-Bus service or the OS), so the app makes
+//! them on a named thread of its own, never in the UI pass and never on a tokio worker (the
+//! Secret Service backend runs its own `block_on`, which panics inside a runtime).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::tencent::Credentials;
+
+/// The keyring service name.
+const KEYRING_SERVICE: &str = "voddesk";
+/// The keyring entry's user.
+const KEYRING_USER: &str = "tencentcloud-api-key";
+/// The fallback file's name in the data directory.
+pub const KEY_FILE: &str = "credentials.json";
+
+/// Where a key was found or put.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyLocation {
+    /// The OS keyring.
+    Keyring,
+    /// The 0600 file.
+    File,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredKey {
+    secret_id: String,
+    secret_key: String,
+}
+
+/// The key store.
+#[derive(Debug, Clone)]
+pub struct CredentialStore {
+    dir: PathBuf,
+    use_keyring: bool,
+}
+
+impl CredentialStore {
+    /// The keyring, falling back to a file in `data_dir`.
+    #[must_use]
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            dir: data_dir.to_path_buf(),
+            use_keyring: true,
+        }
+    }
+
+    /// The file in `data_dir` only (tests, and machines where the keyring misbehaves).
+    #[must_use]
+    pub fn file_only(data_dir: &Path) -> Self {
+        Self {
+            dir: data_dir.to_path_buf(),
+            use_keyring: false,
+        }
+    }
+
+    fn file(&self) -> PathBuf {
+        self.dir.join(KEY_FILE)
+    }
+
+    fn entry(&self) -> Option<keyring::Entry> {
+        if !self.use_keyring {
+            return None;
+        }
+        keyring::Entry::new(KEYRING_SERVICE, KEYRING_USER).ok()
+    }
+
+    /// The saved key and where it was, if any.
+    ///
+    /// # Errors
+    /// When the file exists but cannot be read or parsed.
+    pub fn load(&self) -> Result<Option<(Credentials, KeyLocation)>, String> {
+        if let Some(entry) = self.entry() {
+            match entry.get_password() {
+                Ok(text) => {
+                    if let Ok(stored) = serde_json::from_str::<StoredKey>(&text) {
+                        return Ok(Some((
+                            Credentials::new(stored.secret_id, stored.secret_key),
+                            KeyLocation::Keyring,
+                        )));
+                    }
+                    tracing::warn!(
+                        "the keyring entry for the API key is not readable; ignoring it"
+                    );
+                }
+                Err(keyring::Error::NoEntry) => {}
+                Err(err) => tracing::info!("no usable keyring ({err}); using the key file"),
+            }
+        }
+        let path = self.file();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let stored: StoredKey = serde_json::from_str(&text)
+                    .map_err(|err| format!("the key file {} is damaged: {err}", path.display()))?;
+                Ok(Some((
+                    Credentials::new(stored.secret_id, stored.secret_key),
+                    KeyLocation::File,
+                )))
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(format!(
+                "cannot read the key file {}: {err}",
+                path.display()
+            )),
+        }
+    }
+
+    /// Saves a key: the keyring when it works, otherwise the 0600 file.
+    ///
+    /// # Errors
+    /// When neither place can be written.
+    pub fn save(&self, secret_id: &str, secret_key: &str) -> Result<KeyLocation, String> {
+        let stored = StoredKey {
+            secret_id: secret_id.trim().to_owned(),
+            secret_key: secret_key.trim().to_owned(),
+        };
+        let text = serde_json::to_string(&stored).map_err(|err| err.to_string())?;
+        if let Some(entry) = self.entry() {
+            match entry.set_password(&text) {
+                Ok(()) => {
+                    // One place only, so a stale file cannot shadow a newer keyring entry.
+                    let _ = std::fs::remove_file(self.file());
+                    return Ok(KeyLocation::Keyring);
+                }
+                Err(err) => tracing::info!("cannot use the keyring ({err}); using the key file"),
+            }
+        }
+        write_private(&self.file(), &text)?;
+        Ok(KeyLocation::File)
+    }
+
+    /// Forgets the saved key in both places.
+    ///
+    /// # Errors
+    /// When the file exists and cannot be removed.
+    pub fn clear(&self) -> Result<(), String> {
+        if let Some(entry) = self.entry() {
+            let _ = entry.delete_credential();
+        }
+        match std::fs::remove_file(self.file()) {
+            Ok(()) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(format!("cannot remove the key file: {err}")),
+        }
+    }
+}
+
+/// Writes `text` to `path` readable by the user alone.
+fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|err| format!("cannot write the key file {}: {err}", path.display()))?;
+    #[cfg(unix)]
+    {
+        // The mode above applies only to a new file; an old one may have been wider.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
+    }
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .map_err(|err| format!("cannot write the key file {}: {err}", path.display()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_store_round_trip_is_private() {
+        let dir = std::env::temp_dir().join(format!("voddesk-cred-{}", std::process::id()));
+        let store = CredentialStore::file_only(&dir);
+        assert!(store.load().unwrap().is_none());
+        assert_eq!(
+            store.save("AKIDtest12345678", "secretsecret").unwrap(),
+            KeyLocation::File
+        );
+        let (creds, at) = store.load().unwrap().unwrap();
+        assert_eq!(
+            (creds.secret_id.as_str(), creds.secret_key(), at),
+            ("AKIDtest12345678", "secretsecret", KeyLocation::File)
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        store.clear().unwrap();
+        assert!(store.load().unwrap().is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

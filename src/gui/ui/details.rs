@@ -1,0 +1,223 @@
+//! The details panel of the selected item: cover, options (editable before the upload
+//! starts), results with copy buttons, the error with its RequestId, and the place where the
+//! WeChat publishing section goes.
+
+use std::time::{Duration, Instant};
+
+use egui::{RichText, Vec2};
+
+use crate::engine::api::ItemState;
+use crate::gui::app::{OptionsEditor, Thumbnail, VodDeskApp};
+use crate::gui::view_model::{Row, format_bytes, publish_text, state_text};
+
+const COVER_SIZE: f32 = 160.0;
+/// How long "Copied" replaces "Copy".
+const COPIED_TTL: Duration = Duration::from_secs(2);
+
+impl VodDeskApp {
+    pub(crate) fn details(&mut self, ui: &mut egui::Ui) {
+        let t = self.t();
+        ui.heading(t.details);
+        ui.separator();
+        let Some(row) = self.selected.and_then(|id| self.model.row(id)).cloned() else {
+            ui.label(RichText::new(t.no_selection).weak());
+            return;
+        };
+        ui.add(egui::Label::new(RichText::new(&row.name).strong()).wrap());
+        ui.label(
+            RichText::new(row.snap.path.display().to_string())
+                .small()
+                .weak(),
+        );
+        ui.label(format!(
+            "{} · {}",
+            format_bytes(row.snap.size),
+            state_text(&row, t)
+        ));
+        if let Some(notice) = &row.notice {
+            ui.label(format!("{}: {notice}", t.last_notice));
+        }
+        ui.add_space(6.0);
+
+        self.cover(ui, &row);
+        ui.add_space(6.0);
+        self.results(ui, &row);
+        self.options_editor(ui, &row);
+        ui.add_space(6.0);
+        self.wechat_section(ui, &row);
+    }
+
+    fn cover(&mut self, ui: &mut egui::Ui, row: &Row) {
+        let t = self.t();
+        ui.label(RichText::new(t.cover).strong());
+        let Some(path) = row.snap.options.cover.clone() else {
+            generic_tile(ui, t.no_cover);
+            return;
+        };
+        let ctx = ui.ctx().clone();
+        self.request_thumbnail(&ctx, &path);
+        match self.thumbnails.get(&path) {
+            Some(Thumbnail::Ready(texture)) => {
+                let size = texture.size_vec2();
+                let scale = (COVER_SIZE / size.x.max(size.y)).min(1.0);
+                ui.add(
+                    egui::Image::from_texture((texture.id(), size * scale))
+                        .alt_text(path.display().to_string()),
+                );
+            }
+            Some(Thumbnail::Undecodable) => generic_tile(ui, t.cover_undecodable),
+            Some(Thumbnail::Loading) | None => {
+                ui.spinner();
+            }
+        }
+        if let Some(name) = path.file_name() {
+            ui.label(RichText::new(name.to_string_lossy()).small());
+        }
+    }
+
+    fn results(&mut self, ui: &mut egui::Ui, row: &Row) {
+        let t = self.t();
+        match &row.snap.state {
+            ItemState::Done {
+                file_id,
+                media_url,
+                cover_url,
+            } => {
+                egui::Grid::new("results").num_columns(3).show(ui, |ui| {
+                    self.copy_row(ui, t.file_id, file_id);
+                    if !media_url.is_empty() {
+                        self.copy_row(ui, t.media_url, media_url);
+                    }
+                    if let Some(cover_url) = cover_url {
+                        self.copy_row(ui, t.cover_url, cover_url);
+                    }
+                });
+            }
+            ItemState::Failed(err) => {
+                ui.label(RichText::new(t.error).strong());
+                ui.colored_label(ui.visuals().error_fg_color, &err.message);
+                egui::Grid::new("error").num_columns(3).show(ui, |ui| {
+                    if let Some(code) = &err.code {
+                        self.copy_row(ui, t.error_code, code);
+                    }
+                    if let Some(request_id) = &err.request_id {
+                        self.copy_row(ui, t.request_id, request_id);
+                    }
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn copy_row(&mut self, ui: &mut egui::Ui, label: &str, value: &str) {
+        let t = self.t();
+        ui.label(label);
+        ui.add(egui::Label::new(RichText::new(value).monospace()).truncate())
+            .on_hover_text(value);
+        let just_copied = self
+            .copied
+            .as_ref()
+            .is_some_and(|(v, at)| v == value && at.elapsed() < COPIED_TTL);
+        let word = if just_copied { t.copied } else { t.copy };
+        if ui
+            .small_button(word)
+            .accessible_name(format!("{} {label}", t.copy))
+            .clicked()
+        {
+            ui.ctx().copy_text(value.to_owned());
+            self.copied = Some((value.to_owned(), Instant::now()));
+            ui.ctx().request_repaint_after(COPIED_TTL);
+        }
+        ui.end_row();
+    }
+
+    fn options_editor(&mut self, ui: &mut egui::Ui, row: &Row) {
+        let t = self.t();
+        let editable =
+            matches!(row.snap.state, ItemState::Queued | ItemState::Paused) && row.shown_done == 0;
+        egui::CollapsingHeader::new(RichText::new(t.options).strong())
+            .id_salt("options")
+            .default_open(editable)
+            .show(ui, |ui| {
+                if self.editor.as_ref().is_none_or(|e| e.id != row.snap.id) {
+                    self.editor = Some(editor_for(row));
+                }
+                let mut apply = false;
+                if let Some(editor) = &mut self.editor {
+                    ui.add_enabled_ui(editable, |ui| {
+                        egui::Grid::new("options-grid")
+                            .num_columns(2)
+                            .show(ui, |ui| {
+                                for (label, value) in [
+                                    (t.media_name, &mut editor.media_name),
+                                    (t.procedure, &mut editor.procedure),
+                                    (t.class_id, &mut editor.class_id),
+                                    (t.expire_time, &mut editor.expire_time),
+                                    (t.source_context, &mut editor.source_context),
+                                    (t.storage_region, &mut editor.storage_region),
+                                    (t.sub_app_id, &mut editor.sub_app_id),
+                                ] {
+                                    let label = ui.label(label);
+                                    ui.add(egui::TextEdit::singleline(value).desired_width(170.0))
+                                        .labelled_by(label.id);
+                                    ui.end_row();
+                                }
+                            });
+                        if let Some(error) = &editor.error {
+                            ui.colored_label(ui.visuals().error_fg_color, error);
+                        }
+                        apply = ui.button(t.apply_options).clicked();
+                    });
+                    if !editable {
+                        ui.label(RichText::new(t.options_locked).small().weak());
+                    }
+                }
+                if apply {
+                    self.apply_options();
+                }
+            });
+    }
+
+    /// The WeChat publishing section's place: the publish button, review status, URL with QR
+    /// code, suspend/restore and delete go here (`PublishState` is already in the snapshot).
+    fn wechat_section(&mut self, ui: &mut egui::Ui, row: &Row) {
+        let t = self.t();
+        ui.separator();
+        ui.label(RichText::new(t.wechat_section).strong());
+        ui.label(publish_text(&row.snap.publish, t));
+        ui.label(RichText::new(t.wechat_placeholder).small().weak());
+    }
+}
+
+fn editor_for(row: &Row) -> OptionsEditor {
+    let o = &row.snap.options;
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    OptionsEditor {
+        id: row.snap.id,
+        media_name: text(&o.media_name),
+        procedure: text(&o.procedure),
+        class_id: o.class_id.map(|v| v.to_string()).unwrap_or_default(),
+        expire_time: text(&o.expire_time),
+        source_context: text(&o.source_context),
+        storage_region: text(&o.storage_region),
+        sub_app_id: o.sub_app_id.map(|v| v.to_string()).unwrap_or_default(),
+        error: None,
+    }
+}
+
+/// A grey square with a word, for no cover or one `image` cannot decode.
+fn generic_tile(ui: &mut egui::Ui, text: &str) {
+    let (rect, _) = ui.allocate_exact_size(
+        Vec2::new(COVER_SIZE, COVER_SIZE * 0.5625),
+        egui::Sense::hover(),
+    );
+    ui.painter()
+        .rect_filled(rect, 4.0, ui.visuals().faint_bg_color);
+    ui.painter().text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        text,
+        egui::FontId::proportional(12.0),
+        ui.visuals().weak_text_color(),
+    );
+}

@@ -1,0 +1,212 @@
+//! The queue table: filter tabs, sortable header, and the rows, virtualised with
+//! `ScrollArea::show_rows` so only the visible rows cost anything.
+
+use egui::{Align, Layout, RichText, Sense, Vec2};
+
+use crate::engine::api::Command;
+use crate::gui::app::VodDeskApp;
+use crate::gui::view_model::{
+    Filter, SortKey, actions_for, format_bytes, format_eta, format_speed, kind_text, state_text,
+};
+
+/// Column widths after the name column, in points: size, type, state, progress, speed, ETA,
+/// actions. The name takes what is left.
+const WIDTHS: [f32; 7] = [78.0, 56.0, 130.0, 130.0, 86.0, 64.0, 206.0];
+const ROW_HEIGHT: f32 = 24.0;
+const MIN_NAME_WIDTH: f32 = 160.0;
+
+impl VodDeskApp {
+    pub(crate) fn queue(&mut self, ui: &mut egui::Ui) {
+        let t = self.t();
+        let totals = self.model.totals();
+        ui.horizontal(|ui| {
+            for (filter, label, count) in [
+                (Filter::All, t.filter_all, totals.count),
+                (Filter::Active, t.filter_active, totals.active),
+                (Filter::Done, t.filter_done, totals.done),
+                (Filter::Failed, t.filter_failed, totals.failed),
+            ] {
+                let selected = self.model.filter() == filter;
+                if ui
+                    .selectable_label(selected, format!("{label} ({count})"))
+                    .clicked()
+                {
+                    self.model.set_filter(filter);
+                }
+            }
+        });
+        ui.separator();
+
+        let name_width = (ui.available_width()
+            - WIDTHS.iter().sum::<f32>()
+            - ui.spacing().item_spacing.x * (WIDTHS.len() + 2) as f32)
+            .max(MIN_NAME_WIDTH);
+
+        egui::ScrollArea::horizontal()
+            .id_salt("queue-h")
+            .show(ui, |ui| {
+                self.header(ui, name_width);
+                ui.separator();
+                self.rows(ui, name_width);
+            });
+    }
+
+    fn header(&mut self, ui: &mut egui::Ui, name_width: f32) {
+        let t = self.t();
+        let (key, descending) = self.model.sort();
+        let arrow = if descending { " ▼" } else { " ▲" };
+        let columns: [(&str, Option<SortKey>, f32); 8] = [
+            (t.col_name, Some(SortKey::Name), name_width),
+            (t.col_size, Some(SortKey::Size), WIDTHS[0]),
+            (t.col_type, None, WIDTHS[1]),
+            (t.col_state, Some(SortKey::State), WIDTHS[2]),
+            (t.col_progress, Some(SortKey::Progress), WIDTHS[3]),
+            (t.col_speed, None, WIDTHS[4]),
+            (t.col_eta, None, WIDTHS[5]),
+            (t.col_actions, None, WIDTHS[6]),
+        ];
+        ui.horizontal(|ui| {
+            for (label, sort, width) in columns {
+                cell(ui, width, |ui| match sort {
+                    Some(sort) => {
+                        let text = if sort == key {
+                            format!("{label}{arrow}")
+                        } else {
+                            label.to_owned()
+                        };
+                        let response = ui
+                            .add(egui::Button::new(RichText::new(text).strong()).frame(false))
+                            .accessible_name(format!("{} {label}", sort_word(self.lang)));
+                        if response.clicked() {
+                            self.model.sort_by(sort);
+                        }
+                    }
+                    None => {
+                        ui.label(RichText::new(label).strong());
+                    }
+                });
+            }
+        });
+    }
+
+    fn rows(&mut self, ui: &mut egui::Ui, name_width: f32) {
+        let t = self.t();
+        let view: Vec<usize> = self.model.view().to_vec();
+        if view.is_empty() {
+            ui.add_space(24.0);
+            let text = if self.model.rows().is_empty() {
+                t.empty_queue
+            } else {
+                t.empty_filter
+            };
+            ui.label(RichText::new(text).weak());
+            return;
+        }
+        let mut commands = Vec::new();
+        let mut select = None;
+        egui::ScrollArea::vertical()
+            .id_salt("queue-v")
+            .auto_shrink([false, false])
+            .show_rows(ui, ROW_HEIGHT, view.len(), |ui, range| {
+                for &at in &view[range] {
+                    let row = &self.model.rows()[at];
+                    let id = row.snap.id;
+                    let selected = self.selected == Some(id);
+                    let actions = actions_for(&row.snap.state);
+                    ui.horizontal(|ui| {
+                        ui.set_height(ROW_HEIGHT);
+                        cell(ui, name_width, |ui| {
+                            let response = ui
+                                .add(
+                                    egui::Button::selectable(selected, row.name.as_str())
+                                        .truncate(),
+                                )
+                                .on_hover_text(row.snap.path.display().to_string());
+                            if response.clicked() {
+                                select = Some(id);
+                            }
+                        });
+                        cell(ui, WIDTHS[0], |ui| {
+                            ui.label(format_bytes(row.snap.size));
+                        });
+                        cell(ui, WIDTHS[1], |ui| {
+                            ui.label(kind_text(row, t));
+                        });
+                        cell(ui, WIDTHS[2], |ui| {
+                            let text = state_text(row, t);
+                            let rich = match &row.snap.state {
+                                crate::engine::api::ItemState::Failed(_) => {
+                                    RichText::new(text).color(ui.visuals().error_fg_color)
+                                }
+                                _ => RichText::new(text),
+                            };
+                            ui.add(egui::Label::new(rich).truncate());
+                        });
+                        cell(ui, WIDTHS[3], |ui| {
+                            let fraction = row.fraction();
+                            ui.add(
+                                egui::ProgressBar::new(fraction)
+                                    .desired_width(WIDTHS[3] - 4.0)
+                                    .desired_height(16.0)
+                                    .text(format!("{:.0}%", f64::from(fraction) * 100.0)),
+                            );
+                        });
+                        cell(ui, WIDTHS[4], |ui| {
+                            if row.is_running() {
+                                ui.label(format_speed(row.snap.progress.speed));
+                            }
+                        });
+                        cell(ui, WIDTHS[5], |ui| {
+                            if row.is_running() {
+                                ui.label(format_eta(row.snap.progress.eta));
+                            }
+                        });
+                        cell(ui, WIDTHS[6], |ui| {
+                            let mut button =
+                                |ui: &mut egui::Ui, show: bool, word: &str, command: Command| {
+                                    if show
+                                        && ui
+                                            .small_button(word)
+                                            .accessible_name(format!("{word} {}", row.name))
+                                            .clicked()
+                                    {
+                                        commands.push(command);
+                                    }
+                                };
+                            button(ui, actions.pause, t.pause, Command::Pause(id));
+                            button(ui, actions.resume, t.resume, Command::Resume(id));
+                            button(ui, actions.retry, t.retry, Command::Retry(id));
+                            button(ui, actions.cancel, t.cancel, Command::Cancel(id));
+                            button(ui, actions.remove, t.remove, Command::Remove(id));
+                        });
+                    });
+                }
+            });
+        if let Some(id) = select {
+            self.select(Some(id));
+        }
+        for command in commands {
+            self.send(command);
+        }
+    }
+}
+
+/// A fixed-width cell so columns line up without a grid (which would lay out every row).
+fn cell(ui: &mut egui::Ui, width: f32, add: impl FnOnce(&mut egui::Ui)) {
+    let height = ROW_HEIGHT.min(ui.available_height().max(ROW_HEIGHT));
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(width, height), Sense::hover());
+    let mut child = ui.new_child(
+        egui::UiBuilder::new()
+            .max_rect(rect)
+            .layout(Layout::left_to_right(Align::Center)),
+    );
+    child.set_clip_rect(rect.intersect(ui.clip_rect()));
+    add(&mut child);
+}
+
+fn sort_word(lang: crate::gui::i18n::Lang) -> &'static str {
+    match lang {
+        crate::gui::i18n::Lang::En => "Sort by",
+        crate::gui::i18n::Lang::Zh => "排序",
+    }
+}

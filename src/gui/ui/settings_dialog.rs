@@ -1,0 +1,324 @@
+//! The settings window: API key (masked), region and endpoints, defaults, transfer limits,
+//! language, "Test connection", validation messages and Save.
+
+use egui::RichText;
+
+use crate::engine::api::UploadFlow;
+use crate::gui::app::{KeyStatus, VodDeskApp};
+use crate::gui::credentials::KeyLocation;
+use crate::gui::i18n::Lang;
+use crate::gui::settings::Field;
+
+impl VodDeskApp {
+    pub(crate) fn settings_window(&mut self, ctx: &egui::Context) {
+        if !self.dialog.open {
+            return;
+        }
+        let t = self.t();
+        let mut open = true;
+        let mut save = false;
+        let mut test = false;
+        let mut forget = false;
+        let mut close = false;
+        egui::Window::new(t.settings_title)
+            .id(egui::Id::unique("settings-window"))
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(true)
+            .default_width(520.0)
+            .show(ctx, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("settings-scroll")
+                    .max_height(ctx.content_rect().height() - 140.0)
+                    .show(ui, |ui| {
+                        (test, forget) = self.settings_fields(ui);
+                    });
+                ui.separator();
+                if let Some(status) = &self.dialog.status {
+                    match status {
+                        Ok(text) => ui.label(text.as_str()),
+                        Err(text) => ui.colored_label(ui.visuals().error_fg_color, text.as_str()),
+                    };
+                }
+                ui.horizontal(|ui| {
+                    save = ui
+                        .add_enabled(!self.dialog.saving, egui::Button::new(t.save))
+                        .clicked();
+                    close = ui.button(t.close).clicked();
+                });
+            });
+        if save {
+            self.save_settings(ctx);
+        }
+        if test {
+            self.test_connection(ctx);
+        }
+        if forget {
+            self.forget_key(ctx);
+        }
+        if !open || close {
+            self.dialog.open = false;
+        }
+    }
+
+    /// The form; returns whether "Test connection" and "Forget saved key" were clicked.
+    fn settings_fields(&mut self, ui: &mut egui::Ui) -> (bool, bool) {
+        let t = self.t();
+        let errors = self.dialog.errors.clone();
+        let error_of = |field: Field| {
+            errors
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map(|(_, message)| message.clone())
+        };
+        let mut test = false;
+        let mut forget = false;
+        let form = &mut self.dialog.form;
+
+        ui.label(RichText::new(t.api_key).strong());
+        match &self.key_status {
+            KeyStatus::None => {
+                ui.label(t.key_none);
+            }
+            KeyStatus::Saved {
+                masked_id,
+                location,
+            } => {
+                ui.horizontal(|ui| {
+                    let place = match location {
+                        KeyLocation::Keyring => "keyring",
+                        KeyLocation::File => "file (0600)",
+                    };
+                    ui.label(format!(
+                        "{}: {masked_id} · SecretKey ******** · {place}",
+                        t.key_saved_as
+                    ));
+                    forget = ui.button(t.forget_key).clicked();
+                });
+            }
+            KeyStatus::Env { masked_id } => {
+                ui.label(format!("{masked_id} · {}", t.key_from_env));
+            }
+        }
+        egui::Grid::new("key-grid").num_columns(2).show(ui, |ui| {
+            let label = ui.label(t.secret_id);
+            ui.add(
+                egui::TextEdit::singleline(&mut form.secret_id)
+                    .hint_text(t.key_keep_hint)
+                    .desired_width(300.0),
+            )
+            .labelled_by(label.id);
+            ui.end_row();
+            let label = ui.label(t.secret_key);
+            // Typed characters are never shown: a password field.
+            ui.add(
+                egui::TextEdit::singleline(&mut form.secret_key)
+                    .password(true)
+                    .hint_text(t.key_keep_hint)
+                    .desired_width(300.0),
+            )
+            .labelled_by(label.id);
+            ui.end_row();
+        });
+        field_error(ui, error_of(Field::ApiKey));
+        ui.horizontal(|ui| {
+            let label = if self.dialog.testing {
+                t.testing
+            } else {
+                t.test_connection
+            };
+            test = ui
+                .add_enabled(!self.dialog.testing, egui::Button::new(label))
+                .clicked();
+        });
+        match &self.dialog.test_result {
+            Some(Ok(text)) => {
+                ui.colored_label(egui::Color32::from_rgb(0x2e, 0x9e, 0x4f), text.as_str());
+            }
+            Some(Err(text)) => {
+                ui.colored_label(ui.visuals().error_fg_color, text.as_str());
+            }
+            None => {}
+        }
+        ui.add_space(8.0);
+
+        ui.label(RichText::new(t.endpoints).strong());
+        egui::Grid::new("endpoint-grid")
+            .num_columns(2)
+            .show(ui, |ui| {
+                text_row(
+                    ui,
+                    t.region,
+                    &mut form.region,
+                    "ap-guangzhou",
+                    error_of(Field::Region),
+                );
+                text_row(
+                    ui,
+                    t.sub_app_id,
+                    &mut form.sub_app_id,
+                    "",
+                    error_of(Field::SubAppId),
+                );
+                text_row(
+                    ui,
+                    t.vod_endpoint,
+                    &mut form.vod_endpoint,
+                    crate::tencent::vod::DEFAULT_ENDPOINT,
+                    error_of(Field::VodEndpoint),
+                );
+                text_row(
+                    ui,
+                    t.cos_endpoint,
+                    &mut form.cos_endpoint,
+                    "https://{bucket}.cos.{region}.myqcloud.com",
+                    error_of(Field::CosEndpoint),
+                );
+                text_row(
+                    ui,
+                    t.ugc_endpoint,
+                    &mut form.ugc_endpoint,
+                    crate::tencent::ugc::DEFAULT_ENDPOINT,
+                    error_of(Field::UgcEndpoint),
+                );
+                text_row(
+                    ui,
+                    t.wecom_endpoint,
+                    &mut form.wecom_endpoint,
+                    crate::config::DEFAULT_WECOM_ENDPOINT,
+                    error_of(Field::WecomEndpoint),
+                );
+                text_row(
+                    ui,
+                    t.signature_url,
+                    &mut form.signature_url,
+                    "",
+                    error_of(Field::SignatureUrl),
+                );
+            });
+        if !self.env_overrides.is_empty() {
+            ui.label(
+                RichText::new(format!(
+                    "{}: {}",
+                    t.env_overrides,
+                    self.env_overrides.join(", ")
+                ))
+                .small()
+                .color(super::WARN),
+            );
+        }
+        ui.add_space(8.0);
+
+        ui.label(RichText::new(t.defaults).strong());
+        egui::Grid::new("defaults-grid")
+            .num_columns(2)
+            .show(ui, |ui| {
+                let label = ui.label(t.default_flow);
+                ui.label_inputs_by(label.id, |ui| {
+                    egui::ComboBox::from_id_salt("flow")
+                        .selected_text(match form.flow {
+                            UploadFlow::ClientUpload => t.flow_client,
+                            UploadFlow::ServerApi => t.flow_server,
+                        })
+                        .show_ui(ui, |ui| {
+                            ui.selectable_value(
+                                &mut form.flow,
+                                UploadFlow::ClientUpload,
+                                t.flow_client,
+                            );
+                            ui.selectable_value(
+                                &mut form.flow,
+                                UploadFlow::ServerApi,
+                                t.flow_server,
+                            );
+                        });
+                });
+                ui.end_row();
+                text_row(ui, t.procedure, &mut form.procedure, "", None);
+                text_row(
+                    ui,
+                    t.class_id,
+                    &mut form.class_id,
+                    "",
+                    error_of(Field::ClassId),
+                );
+                text_row(
+                    ui,
+                    t.default_expire,
+                    &mut form.expire_time,
+                    "2030-01-01T00:00:00+08:00",
+                    error_of(Field::ExpireTime),
+                );
+            });
+        ui.add_space(8.0);
+
+        ui.label(RichText::new(t.transfer).strong());
+        egui::Grid::new("transfer-grid")
+            .num_columns(2)
+            .show(ui, |ui| {
+                text_row(
+                    ui,
+                    t.parallel_files,
+                    &mut form.parallel_files,
+                    "2",
+                    error_of(Field::ParallelFiles),
+                );
+                text_row(
+                    ui,
+                    t.parallel_parts,
+                    &mut form.parallel_parts,
+                    "4",
+                    error_of(Field::ParallelParts),
+                );
+                text_row(
+                    ui,
+                    t.part_size,
+                    &mut form.part_size_mib,
+                    t.automatic_hint,
+                    error_of(Field::PartSize),
+                );
+                text_row(
+                    ui,
+                    t.bandwidth_limit,
+                    &mut form.bandwidth_kib,
+                    t.unlimited_hint,
+                    error_of(Field::Bandwidth),
+                );
+            });
+        ui.add_space(8.0);
+
+        ui.horizontal(|ui| {
+            let label = ui.label(RichText::new(t.language).strong());
+            ui.label_inputs_by(label.id, |ui| {
+                egui::ComboBox::from_id_salt("language")
+                    .selected_text(form.language.native_name())
+                    .show_ui(ui, |ui| {
+                        for lang in [Lang::En, Lang::Zh] {
+                            ui.selectable_value(&mut form.language, lang, lang.native_name());
+                        }
+                    });
+            });
+        });
+        (test, forget)
+    }
+}
+
+/// A labelled text field in a two-column grid, with its validation message below it.
+fn text_row(ui: &mut egui::Ui, label: &str, value: &mut String, hint: &str, error: Option<String>) {
+    let label = ui.label(label);
+    ui.vertical(|ui| {
+        let mut edit = egui::TextEdit::singleline(value).desired_width(300.0);
+        if !hint.is_empty() {
+            edit = edit.hint_text(hint);
+        }
+        ui.add(edit).labelled_by(label.id);
+        field_error(ui, error);
+    });
+    ui.end_row();
+}
+
+fn field_error(ui: &mut egui::Ui, error: Option<String>) {
+    if let Some(error) = error {
+        ui.colored_label(ui.visuals().error_fg_color, error);
+    }
+}

@@ -1,0 +1,44 @@
+//! The toolbar: add, start/pause all, filters live in the queue; settings and the log folder.
+
+use crate::engine::api::Command;
+use crate::gui::app::VodDeskApp;
+
+impl VodDeskApp {
+    pub(crate) fn toolbar(&mut self, ui: &mut egui::Ui) {
+        let t = self.t();
+        let ctx = ui.ctx().clone();
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            if ui.button(t.add_files).on_hover_text("Ctrl+O").clicked() {
+                self.open_dialog(&ctx, false);
+            }
+            if ui.button(t.add_folder).clicked() {
+                self.open_dialog(&ctx, true);
+            }
+            ui.separator();
+            if ui.button(t.start_all).clicked() {
+                self.send(Command::ResumeAll);
+            }
+            if ui.button(t.pause_all).clicked() {
+                self.send(Command::PauseAll);
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui.button(t.settings).clicked() {
+                    self.open_settings();
+                }
+                if ui.button(t.open_log_folder).clicked() {
+                    let dir = crate::gui::log_dir(&self.data_dir);
+                    // Off the UI thread: starting the desktop's opener is a process spawn.
+                    self.handle.spawn_blocking(move || {
+                        if let Err(err) =
+                            std::fs::create_dir_all(&dir).and_then(|()| open::that_detached(&dir))
+                        {
+                            tracing::warn!("cannot open the log folder {}: {err}", dir.display());
+                        }
+                    });
+                }
+            });
+        });
+        ui.add_space(2.0);
+    }
+}

@@ -1,0 +1,220 @@
+//! `voddesk upload`, `queue`, `info`: the real binary in a fresh directory against an
+//! in-process emulator.
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use voddesk::emulator::{self, Faults};
+
+use crate::support::*;
+
+fn voddesk(base: &str, data: &Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_voddesk"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TENCENTCLOUD_SECRET_ID", emulator::DEMO_SECRET_ID)
+        .env("TENCENTCLOUD_SECRET_KEY", emulator::DEMO_SECRET_KEY)
+        .env("VODDESK_VOD_ENDPOINT", base)
+        .env("VODDESK_COS_ENDPOINT", base)
+        .env("VODDESK_UGC_ENDPOINT", base)
+        .env("VODDESK_DATA_DIR", data)
+        .kill_on_drop(true);
+    command
+}
+
+async fn run(mut command: tokio::process::Command) -> Output {
+    tokio::time::timeout(Duration::from_secs(120), command.output())
+        .await
+        .expect("the command finished in time")
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    text(stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{line}: {err}")))
+        .collect()
+}
+
+fn keys(value: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_json_info_and_queue() {
+    let emu = emulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = d.join("data");
+    let media = d.join("media");
+    std::fs::create_dir(&media).unwrap();
+    let a = tmp_file(&media, "第一 clip.mp4", 200 * 1024, 21);
+    let cover = tmp_file(&media, "第一 clip.png", 10 * 1024, 22);
+    let b = tmp_file(&media, "second.m4a", 12 * MIB, 23);
+    let empty = tmp_file(d, "empty.mp4", 0, 0);
+
+    let mut command = voddesk(&emu.base, &data);
+    command.arg("upload").arg(&media).arg(&empty).args([
+        "--part-size",
+        "1048576",
+        "--json",
+        "--source-context",
+        "ci",
+    ]);
+    let out = run(command).await;
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("empty.mp4") && stderr.contains("empty"),
+        "{stderr}"
+    );
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 2, "{}", text(&out.stdout));
+    for line in &lines {
+        assert_eq!(
+            keys(line),
+            [
+                "cover_url",
+                "file_id",
+                "media_url",
+                "path",
+                "resumed_bytes",
+                "size"
+            ]
+        );
+        assert_eq!(line["resumed_bytes"], 0);
+    }
+    let first = lines
+        .iter()
+        .find(|l| l["path"].as_str().unwrap().ends_with("第一 clip.mp4"))
+        .unwrap();
+    assert_eq!(first["size"], 200 * 1024);
+    assert_same(first["media_url"].as_str().unwrap(), &a).await;
+    assert_same(first["cover_url"].as_str().unwrap(), &cover).await;
+    let second = lines
+        .iter()
+        .find(|l| l["path"].as_str().unwrap().ends_with("second.m4a"))
+        .unwrap();
+    assert!(second["cover_url"].is_null());
+    assert_same(second["media_url"].as_str().unwrap(), &b).await;
+
+    // info --json, and an unknown FileId exits 1 with a message.
+    let file_id = first["file_id"].as_str().unwrap().to_owned();
+    let mut command = voddesk(&emu.base, &data);
+    command.args(["info", &file_id, "--json"]);
+    let out = run(command).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let info = json_lines(&out.stdout);
+    assert_eq!(
+        keys(&info[0]),
+        [
+            "cover_url",
+            "file_id",
+            "media_url",
+            "name",
+            "publish_url",
+            "status"
+        ]
+    );
+    assert_eq!(info[0]["file_id"], file_id.as_str());
+    assert_eq!(info[0]["name"], "第一 clip");
+    let mut command = voddesk(&emu.base, &data);
+    command.args(["info", "999999999999", "--json"]);
+    let out = run(command).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no such media"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // queue --json lists both as done.
+    let mut command = voddesk(&emu.base, &data);
+    command.args(["queue", "--json"]);
+    let out = run(command).await;
+    assert_eq!(out.status.code(), Some(0));
+    let queue = json_lines(&out.stdout);
+    assert_eq!(queue.len(), 2);
+    assert!(queue.iter().all(|item| item["state"] == "done"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_then_upload_again_resumes() {
+    let emu = emulator(Faults {
+        bandwidth: Some(4 * MIB),
+        ..Faults::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = tmp_file(dir.path(), "killed upload.mp4", 40 * MIB, 24);
+    let mut command = voddesk(&emu.base, &data);
+    command.arg("upload").arg(&file).args([
+        "--part-size",
+        "1048576",
+        "--concurrency",
+        "4",
+        "--json",
+    ]);
+    let mut child = command.spawn().unwrap();
+    let handle = &emu.handle;
+    assert!(
+        wait_for(
+            || handle
+                .open_uploads()
+                .unwrap()
+                .first()
+                .is_some_and(|u| u.parts.len() >= 12),
+            Duration::from_secs(60)
+        )
+        .await
+    );
+    child.start_kill().unwrap(); // SIGKILL
+    child.wait().await.unwrap();
+    let upload_id = handle.open_uploads().unwrap()[0].upload_id.clone();
+
+    let mut command = voddesk(&emu.base, &data);
+    command.arg("upload").arg(&file).args([
+        "--part-size",
+        "1048576",
+        "--concurrency",
+        "4",
+        "--json",
+    ]);
+    let out = run(command).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 1);
+    let resumed = lines[0]["resumed_bytes"].as_u64().unwrap();
+    assert!(resumed >= 12 * MIB, "resumed {resumed}");
+    assert_same(lines[0]["media_url"].as_str().unwrap(), &file).await;
+    let counters = handle.counters().upload(&upload_id);
+    assert!(counters.part_requests <= 40 + 4, "{counters:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_credentials_says_how_to_set_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = tmp_file(dir.path(), "a.mp4", 10, 1);
+    let mut command = voddesk("http://127.0.0.1:9", &dir.path().join("data"));
+    command
+        .env_remove("TENCENTCLOUD_SECRET_ID")
+        .env_remove("TENCENTCLOUD_SECRET_KEY")
+        .arg("upload")
+        .arg(&file);
+    let out = run(command).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("TENCENTCLOUD_SECRET_ID"), "{stderr}");
+    let mut command = voddesk("http://127.0.0.1:9", &dir.path().join("data"));
+    command.args(["upload"]);
+    assert_eq!(run(command).await.status.code(), Some(2));
+}

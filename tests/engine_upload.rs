@@ -1,0 +1,513 @@
+//! The upload engine against the in-process emulator: both flows, resume, faults, credential
+//! lifetimes, pause/resume/cancel, bad input.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use voddesk::emulator::Faults;
+use voddesk::engine::EngineHandle;
+use voddesk::engine::api::{
+    Command, Destination, Event, ItemId, ItemOptions, ItemState, NewItem, UploadFlow,
+};
+
+use crate::support::*;
+
+const LONG: Duration = Duration::from_secs(120);
+
+fn new_item(path: &Path, options: ItemOptions) -> NewItem {
+    NewItem {
+        path: path.to_path_buf(),
+        destination: Destination::Vod,
+        options,
+    }
+}
+
+fn parts_of(bytes: u64) -> ItemOptions {
+    ItemOptions {
+        part_size: Some(bytes),
+        ..ItemOptions::default()
+    }
+}
+
+/// Adds items and returns their ids (in order); panics on a rejection.
+async fn add(engine: &mut EngineHandle, items: Vec<NewItem>) -> Vec<ItemId> {
+    let count = items.len();
+    engine.send(Command::Add(items)).await.unwrap();
+    let mut ids = Vec::new();
+    events_until(engine, LONG, |event| {
+        match event {
+            Event::Added(snapshot) => ids.push(snapshot.id),
+            Event::Rejected { path, reason } => panic!("rejected {}: {reason}", path.display()),
+            _ => {}
+        }
+        ids.len() == count
+    })
+    .await;
+    ids
+}
+
+async fn loaded(engine: &mut EngineHandle) -> Vec<voddesk::engine::api::ItemSnapshot> {
+    match engine.recv().await {
+        Some(Event::Loaded(items)) => items,
+        other => panic!("expected Loaded, got {other:?}"),
+    }
+}
+
+async fn upload_id_of(emu: &Emu, timeout: Duration) -> String {
+    let mut found = None;
+    assert!(
+        wait_for(
+            || {
+                found = emu
+                    .handle
+                    .open_uploads()
+                    .unwrap()
+                    .into_iter()
+                    .next()
+                    .map(|u| u.upload_id);
+                found.is_some()
+            },
+            timeout
+        )
+        .await,
+        "no multipart upload appeared"
+    );
+    found.unwrap()
+}
+
+async fn both_flows_round_trip(flow: UploadFlow) {
+    let emu = emulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let small = tmp_file(dir.path(), "讲座 talk one.mp4", 300 * 1024, 1);
+    let cover = tmp_file(dir.path(), "讲座 talk one.jpg", 20 * 1024, 2);
+    let big = tmp_file(dir.path(), "big file 大文件.mov", 40 * MIB + 123, 3);
+    let mut engine = start(engine_config(&emu.base, &dir.path().join("data"), flow));
+    assert!(loaded(&mut engine).await.is_empty());
+    let ids = add(
+        &mut engine,
+        vec![
+            new_item(&small, ItemOptions::default()),
+            new_item(&big, parts_of(2 * MIB)),
+        ],
+    )
+    .await;
+    let states = finish(&mut engine, &ids, LONG).await;
+    let (file_id, media_url, cover_url) = done_urls(&states[&ids[0]]);
+    assert!(!file_id.is_empty());
+    assert_same(&media_url, &small).await;
+    assert_same(&cover_url.expect("the paired cover was uploaded"), &cover).await;
+    let (big_id, big_url, big_cover) = done_urls(&states[&ids[1]]);
+    assert_ne!(big_id, file_id);
+    assert!(big_cover.is_none());
+    assert_same(&big_url, &big).await;
+    let counters = emu.handle.counters();
+    assert!(counters.action("PutObject") >= 2, "{counters:?}");
+    assert!(
+        counters.action("CompleteMultipartUpload") >= 1,
+        "{counters:?}"
+    );
+    assert!(emu.handle.open_uploads().unwrap().is_empty());
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_flow_small_with_cover_and_multipart() {
+    both_flows_round_trip(UploadFlow::ClientUpload).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_flow_small_with_cover_and_multipart() {
+    both_flows_round_trip(UploadFlow::ServerApi).await;
+}
+
+/// Part size 1 MiB, 4 parts in flight, bodies read at `rate` bytes/s each.
+fn slow(rate: u64) -> Faults {
+    Faults {
+        bandwidth: Some(rate),
+        ..Faults::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_engine_resends_only_parts_in_flight() {
+    let emu = emulator(slow(4 * MIB)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = tmp_file(dir.path(), "resume me.mp4", 40 * MIB, 4);
+    let mut engine = start(engine_config(&emu.base, &data, UploadFlow::ClientUpload));
+    loaded(&mut engine).await;
+    let ids = add(&mut engine, vec![new_item(&file, parts_of(MIB))]).await;
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { state: ItemState::Uploading { parts_done, .. }, .. } if *parts_done >= 12)
+    })
+    .await;
+    drop(engine);
+    let upload_id = upload_id_of(&emu, LONG).await;
+
+    // A new engine on the same database continues the item by itself.
+    let mut engine = start(engine_config(&emu.base, &data, UploadFlow::ClientUpload));
+    let items = loaded(&mut engine).await;
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].state, ItemState::Queued);
+    assert!(items[0].progress.bytes_done >= 12 * MIB);
+    let states = finish(&mut engine, &ids, LONG).await;
+    let (_, url, _) = done_urls(&states[&ids[0]]);
+    assert_same(&url, &file).await;
+    let counters = emu.handle.counters().upload(&upload_id);
+    // 40 parts, and at most the 4 that were in flight when the engine went away.
+    assert!(counters.part_requests <= 40 + 4, "{counters:?}");
+    assert!(counters.bytes_received <= 44 * MIB, "{counters:?}");
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_faults_end_byte_identical() {
+    let emu = emulator(Faults {
+        upload_error_rate: 0.15,
+        cut_rate: 0.05,
+        api_error_rate: 0.10,
+        ..Faults::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let small = tmp_file(dir.path(), "faulty small.mp4", 500 * 1024, 5);
+    let big = tmp_file(dir.path(), "faulty big.mp4", 24 * MIB + 7, 6);
+    for flow in [UploadFlow::ClientUpload, UploadFlow::ServerApi] {
+        let data = dir.path().join(format!("data-{flow:?}"));
+        let mut engine = start(engine_config(&emu.base, &data, flow));
+        loaded(&mut engine).await;
+        let ids = add(
+            &mut engine,
+            vec![
+                new_item(&small, ItemOptions::default()),
+                new_item(&big, parts_of(MIB)),
+            ],
+        )
+        .await;
+        let states = finish(&mut engine, &ids, LONG).await;
+        for (id, path) in ids.iter().zip([&small, &big]) {
+            let (_, url, _) = done_urls(&states[id]);
+            assert_same(&url, path).await;
+        }
+        engine.shutdown().await;
+    }
+    let counters = emu.handle.counters();
+    assert!(
+        counters.action("UploadPart") > 48,
+        "faults caused resends: {counters:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clock_ten_minutes_off_is_corrected() {
+    for offset in [600, -600] {
+        let emu = emulator(Faults {
+            clock_offset_secs: offset,
+            ..Faults::default()
+        })
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let small = tmp_file(dir.path(), "skew.mp4", 100 * 1024, 7);
+        let big = tmp_file(dir.path(), "skew big.mp4", 10 * MIB, 8);
+        for flow in [UploadFlow::ClientUpload, UploadFlow::ServerApi] {
+            let data = dir.path().join(format!("data-{flow:?}"));
+            let mut engine = start(engine_config(&emu.base, &data, flow));
+            loaded(&mut engine).await;
+            let ids = add(
+                &mut engine,
+                vec![
+                    new_item(&small, ItemOptions::default()),
+                    new_item(&big, parts_of(MIB)),
+                ],
+            )
+            .await;
+            let states = finish(&mut engine, &ids, LONG).await;
+            for (id, path) in ids.iter().zip([&small, &big]) {
+                let (_, url, _) = done_urls(&states[id]);
+                assert_same(&url, path).await;
+            }
+            engine.shutdown().await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn short_certificates_are_renewed_in_client_flow() {
+    let emu = emulator(Faults {
+        cert_lifetime: Duration::from_secs(3),
+        bandwidth: Some(2 * MIB),
+        ..Faults::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    // About 7 s at 4 × 2 MiB/s: longer than two certificate lifetimes.
+    let file = tmp_file(dir.path(), "long upload.mp4", 56 * MIB, 9);
+    let mut engine = start(engine_config(
+        &emu.base,
+        &dir.path().join("data"),
+        UploadFlow::ClientUpload,
+    ));
+    loaded(&mut engine).await;
+    let ids = add(&mut engine, vec![new_item(&file, parts_of(2 * MIB))]).await;
+    let states = finish(&mut engine, &ids, LONG).await;
+    let (_, url, _) = done_urls(&states[&ids[0]]);
+    assert_same(&url, &file).await;
+    let applies = emu.handle.counters().action("ApplyUploadUGC");
+    assert!(
+        applies >= 3,
+        "expected renewals, saw {applies} ApplyUploadUGC calls"
+    );
+    engine.shutdown().await;
+}
+
+async fn pause_longer_than_certificate(flow: UploadFlow) -> Vec<Event> {
+    let emu = emulator(Faults {
+        cert_lifetime: Duration::from_secs(2),
+        bandwidth: Some(8 * MIB),
+        ..Faults::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = tmp_file(dir.path(), "paused.mp4", 24 * MIB, 10);
+    let mut engine = start(engine_config(&emu.base, &dir.path().join("data"), flow));
+    loaded(&mut engine).await;
+    let ids = add(&mut engine, vec![new_item(&file, parts_of(MIB))]).await;
+    let id = ids[0];
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { state: ItemState::Uploading { parts_done, .. }, .. } if *parts_done >= 4)
+    })
+    .await;
+    let paused_at = std::time::Instant::now();
+    engine.send(Command::Pause(id)).await.unwrap();
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { id: i, state: ItemState::Paused } if *i == id)
+    })
+    .await;
+    assert!(
+        paused_at.elapsed() < Duration::from_secs(1),
+        "pause took {:?}",
+        paused_at.elapsed()
+    );
+    let upload_id = upload_id_of(&emu, LONG).await;
+    let kept = emu.handle.open_uploads().unwrap()[0].parts.len();
+    assert!(kept >= 4, "finished parts are kept while paused");
+    // Longer than the certificate lives.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    engine.send(Command::Resume(id)).await.unwrap();
+    let events = events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { id: i, state: ItemState::Done { .. } | ItemState::Failed(_) } if *i == id)
+    })
+    .await;
+    let Some(Event::StateChanged { state, .. }) = events.last() else {
+        unreachable!()
+    };
+    let (_, url, _) = done_urls(state);
+    assert_same(&url, &file).await;
+    if flow == UploadFlow::ClientUpload {
+        let counters = emu.handle.counters().upload(&upload_id);
+        assert!(counters.part_requests <= 24 + 4, "{counters:?}");
+    }
+    assert!(emu.handle.open_uploads().unwrap().len() <= 1);
+    engine.shutdown().await;
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_longer_than_certificate_client_flow_resumes() {
+    let events = pause_longer_than_certificate(UploadFlow::ClientUpload).await;
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Notice { message, .. } if message.contains("over"))),
+        "the client flow renews and continues: {events:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_longer_than_certificate_server_flow_restarts_with_notice() {
+    let events = pause_longer_than_certificate(UploadFlow::ServerApi).await;
+    assert!(
+        events.iter().any(|e| matches!(e, Event::Notice { message, .. } if message.contains("certificate") && message.contains("over"))),
+        "the server flow says it restarts"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_leaves_nothing_and_pause_resume_keeps_parts() {
+    let emu = emulator(slow(4 * MIB)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = tmp_file(dir.path(), "cancel me.mp4", 20 * MIB, 11);
+    let mut engine = start(engine_config(
+        &emu.base,
+        &dir.path().join("data"),
+        UploadFlow::ClientUpload,
+    ));
+    loaded(&mut engine).await;
+    let ids = add(&mut engine, vec![new_item(&a, parts_of(MIB))]).await;
+    let id = ids[0];
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { state: ItemState::Uploading { parts_done, .. }, .. } if *parts_done >= 3)
+    })
+    .await;
+    // Pause, resume: finished parts stay.
+    engine.send(Command::Pause(id)).await.unwrap();
+    events_until(&mut engine, LONG, |e| {
+        matches!(
+            e,
+            Event::StateChanged {
+                state: ItemState::Paused,
+                ..
+            }
+        )
+    })
+    .await;
+    let upload_id = upload_id_of(&emu, LONG).await;
+    let before = emu.handle.open_uploads().unwrap()[0].parts.len();
+    assert!(before >= 3);
+    engine.send(Command::Resume(id)).await.unwrap();
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { state: ItemState::Uploading { parts_done, .. }, .. } if *parts_done as usize >= before + 2)
+    })
+    .await;
+    let same = emu.handle.open_uploads().unwrap();
+    assert_eq!(same.len(), 1);
+    assert_eq!(
+        same[0].upload_id, upload_id,
+        "resume continues the same upload"
+    );
+    // Cancel: the multipart upload is aborted on the server.
+    engine.send(Command::Cancel(id)).await.unwrap();
+    events_until(&mut engine, LONG, |e| {
+        matches!(
+            e,
+            Event::StateChanged {
+                state: ItemState::Cancelled,
+                ..
+            }
+        )
+    })
+    .await;
+    assert!(emu.handle.open_uploads().unwrap().is_empty());
+    // Retry starts again and finishes; Remove forgets it.
+    engine.send(Command::Retry(id)).await.unwrap();
+    let states = finish(&mut engine, &ids, LONG).await;
+    let (_, url, _) = done_urls(&states[&id]);
+    assert_same(&url, &a).await;
+    engine.send(Command::Remove(id)).await.unwrap();
+    events_until(
+        &mut engine,
+        LONG,
+        |e| matches!(e, Event::Removed(i) if *i == id),
+    )
+    .await;
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_by_name_and_others_go_on() {
+    let emu = emulator(slow(8 * MIB)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = tmp_file(d, "good.mp3", 64 * 1024, 12);
+    let empty = tmp_file(d, "empty.mp4", 0, 0);
+    let folder = d.join("folder.mp4");
+    std::fs::create_dir(&folder).unwrap();
+    let text = tmp_file(d, "notes.txt", 10, 0);
+    let looping = d.join("loop.mp4");
+    std::os::unix::fs::symlink(&looping, &looping).unwrap();
+    let plain = tmp_file(d, "plain.mp4", 1000, 13);
+    let opts = |f: &dyn Fn(&mut ItemOptions)| {
+        let mut o = ItemOptions::default();
+        f(&mut o);
+        o
+    };
+    let batch = vec![
+        new_item(&empty, ItemOptions::default()),
+        new_item(&folder, ItemOptions::default()),
+        new_item(&text, ItemOptions::default()),
+        new_item(&looping, ItemOptions::default()),
+        new_item(&plain, opts(&|o| o.cover = Some(d.join("missing.jpg")))),
+        new_item(&plain, opts(&|o| o.source_context = Some("x".repeat(251)))),
+        new_item(
+            &plain,
+            opts(&|o| o.expire_time = Some("next tuesday".into())),
+        ),
+        new_item(&good, ItemOptions::default()),
+    ];
+    let mut engine = start(engine_config(
+        &emu.base,
+        &d.join("data"),
+        UploadFlow::ClientUpload,
+    ));
+    loaded(&mut engine).await;
+    engine.send(Command::Add(batch)).await.unwrap();
+    let mut rejected: Vec<(PathBuf, String)> = Vec::new();
+    let mut good_id = None;
+    events_until(&mut engine, LONG, |event| {
+        match event {
+            Event::Rejected { path, reason } => rejected.push((path.clone(), reason.clone())),
+            Event::Added(s) => good_id = Some(s.id),
+            _ => {}
+        }
+        rejected.len() == 7 && good_id.is_some()
+    })
+    .await;
+    let reason = |i: usize| rejected[i].1.clone();
+    assert_eq!(rejected[0].0, empty);
+    assert!(reason(0).contains("empty"), "{}", reason(0));
+    assert!(reason(1).contains("folder"), "{}", reason(1));
+    assert!(reason(2).contains("not supported"), "{}", reason(2));
+    assert!(reason(3).contains("cannot be read"), "{}", reason(3));
+    assert!(
+        reason(4).contains("cover") && reason(4).contains("missing.jpg"),
+        "{}",
+        reason(4)
+    );
+    assert!(reason(5).contains("250"), "{}", reason(5));
+    assert!(reason(6).contains("ISO 8601"), "{}", reason(6));
+    let good_id = good_id.unwrap();
+
+    // Changed and deleted while uploading: clear failures, the others unaffected.
+    let changing = tmp_file(d, "changing.mp4", 24 * MIB, 14);
+    let deleted = tmp_file(d, "deleted.mp4", 24 * MIB, 15);
+    let ids = add(
+        &mut engine,
+        vec![
+            new_item(&changing, parts_of(MIB)),
+            new_item(&deleted, parts_of(MIB)),
+        ],
+    )
+    .await;
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { state: ItemState::Uploading { parts_done, .. }, .. } if *parts_done >= 2)
+    })
+    .await;
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&changing)
+            .unwrap();
+        f.write_all(b"more").unwrap();
+    }
+    std::fs::remove_file(&deleted).unwrap();
+    let mut all = ids.clone();
+    all.push(good_id);
+    let states = finish(&mut engine, &all, LONG).await;
+    for id in &ids {
+        match &states[id] {
+            ItemState::Failed(err) => {
+                assert!(
+                    err.message.contains("changed or deleted"),
+                    "{}",
+                    err.message
+                );
+                assert!(err.retryable);
+            }
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+    let (_, url, _) = done_urls(&states[&good_id]);
+    assert_same(&url, &good).await;
+    engine.shutdown().await;
+}

@@ -1,0 +1,278 @@
+//! The desktop app through its accessibility tree, with a fake worker.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use egui_kittest::kittest::Queryable as _;
+use voddesk::engine::api::{Command, Event, ItemState, Progress, UserError};
+use voddesk::gui::i18n::Lang;
+use voddesk::gui::view_model::Filter;
+
+use crate::gui_support::{Dropped, app, snapshot, wait_for};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[test]
+fn dropping_files_and_folders_adds_supported_ones_and_reports_the_rest() {
+    let (mut harness, mut fake) = app(Lang::En);
+    let root = fake.dir.path().join("drop");
+    let folder = root.join("第一季");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(root.join("talk.mp4"), b"video bytes").unwrap();
+    std::fs::write(root.join("talk.jpg"), b"not really a jpeg").unwrap();
+    std::fs::write(folder.join("演讲.mov"), b"video bytes").unwrap();
+    std::fs::write(folder.join("music.flac"), b"audio bytes").unwrap();
+    std::fs::write(folder.join("readme.txt"), b"text").unwrap();
+
+    harness.input_mut().dropped_files = vec![
+        Arc::new(Dropped(root.join("talk.mp4"))),
+        Arc::new(Dropped(folder.clone())),
+        Arc::new(Dropped(root.join("readme-missing.docx"))),
+    ];
+    let mut added = None;
+    wait_for(&mut harness, WAIT, |_| {
+        for command in fake.take_commands() {
+            if let Command::Add(items) = command {
+                added = Some(items);
+            }
+        }
+        added.is_some()
+    });
+    let items = added.unwrap();
+    let names: Vec<_> = items
+        .iter()
+        .map(|i| i.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["talk.mp4", "music.flac", "演讲.mov"]);
+    assert_eq!(items[0].options.cover, Some(root.join("talk.jpg")));
+
+    // The engine answers; the rows appear, Chinese names drawn with the CJK font (the harness
+    // panics on a glyph no font has).
+    for (id, item) in items.iter().enumerate() {
+        fake.send(Event::Added(Box::new(snapshot(
+            id as i64 + 1,
+            &item.path,
+            ItemState::Queued,
+        ))));
+    }
+    harness.run();
+    harness.get_by_label("演讲.mov");
+    harness.get_by_label("talk.mp4");
+    assert_eq!(harness.state().model().rows().len(), 3);
+    // The skipped summary names what was left out.
+    harness.get_by_label_contains("Some files were not added (2)");
+    harness.get_by_label_contains("1 type not supported (.txt)");
+    harness.get_by_label_contains("1 cannot be read");
+}
+
+#[test]
+fn row_buttons_send_commands_and_follow_the_events() {
+    let (mut harness, mut fake) = app(Lang::En);
+    let dir = fake.dir.path().to_path_buf();
+    fake.send(Event::Loaded(vec![
+        snapshot(
+            1,
+            &dir.join("a.mp4"),
+            ItemState::Uploading {
+                parts_done: 1,
+                parts_total: 4,
+            },
+        ),
+        snapshot(
+            2,
+            &dir.join("b.mp4"),
+            ItemState::Failed(UserError {
+                message: "The key may not upload.".into(),
+                code: Some("UnauthorizedOperation".into()),
+                request_id: Some("req-123".into()),
+                retryable: true,
+            }),
+        ),
+    ]));
+    harness.run();
+
+    harness.get_by_label("Pause a.mp4").click();
+    harness.run();
+    assert_eq!(fake.take_commands(), [Command::Pause(1)]);
+    assert!(harness.query_by_label("Resume a.mp4").is_none());
+
+    fake.send(Event::StateChanged {
+        id: 1,
+        state: ItemState::Paused,
+    });
+    harness.run();
+    harness.get_by_label("Resume a.mp4").click();
+    harness.run();
+    assert_eq!(fake.take_commands(), [Command::Resume(1)]);
+
+    fake.send(Event::StateChanged {
+        id: 1,
+        state: ItemState::Queued,
+    });
+    harness.run();
+    harness.get_by_label("Cancel a.mp4").click();
+    harness.run();
+    assert_eq!(fake.take_commands(), [Command::Cancel(1)]);
+
+    harness.get_by_label("Retry b.mp4").click();
+    harness.run();
+    assert_eq!(fake.take_commands(), [Command::Retry(2)]);
+    harness.get_by_label("Remove b.mp4").click();
+    harness.run();
+    assert_eq!(fake.take_commands(), [Command::Remove(2)]);
+    fake.send(Event::Removed(2));
+    harness.run();
+    assert!(harness.query_by_label("b.mp4").is_none());
+
+    // Failures are notified.
+    fake.send(Event::StateChanged {
+        id: 1,
+        state: ItemState::Failed(UserError {
+            message: "Network down.".into(),
+            code: None,
+            request_id: Some("req-9".into()),
+            retryable: true,
+        }),
+    });
+    harness.run();
+    assert!(
+        fake.notes
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(s, b)| s.contains("a.mp4") && b.contains("req-9"))
+    );
+
+    // Toolbar.
+    harness.get_by_label("Pause all").click();
+    harness.run();
+    harness.get_by_label("Start all").click();
+    harness.run();
+    assert_eq!(
+        fake.take_commands(),
+        [Command::PauseAll, Command::ResumeAll]
+    );
+}
+
+#[test]
+fn details_show_the_error_with_its_request_id_and_progress_never_goes_back() {
+    let (mut harness, fake) = app(Lang::En);
+    let dir = fake.dir.path().to_path_buf();
+    fake.send(Event::Loaded(vec![
+        snapshot(
+            1,
+            &dir.join("a.mp4"),
+            ItemState::Uploading {
+                parts_done: 0,
+                parts_total: 4,
+            },
+        ),
+        snapshot(
+            2,
+            &dir.join("b.mp4"),
+            ItemState::Failed(UserError {
+                message: "The key may not upload.".into(),
+                code: Some("UnauthorizedOperation".into()),
+                request_id: Some("req-123".into()),
+                retryable: false,
+            }),
+        ),
+        snapshot(
+            3,
+            &dir.join("c.mp4"),
+            ItemState::Done {
+                file_id: "5285890799999".into(),
+                media_url: "http://example.invalid/c.mp4".into(),
+                cover_url: None,
+            },
+        ),
+    ]));
+    let progress = |done| Progress {
+        bytes_done: done,
+        bytes_total: 1000,
+        speed: 500.0,
+        eta: Some(Duration::from_secs(1)),
+        stalled: None,
+    };
+    fake.send(Event::Progress {
+        id: 1,
+        progress: progress(600),
+    });
+    fake.send(Event::Progress {
+        id: 1,
+        progress: progress(300),
+    });
+    harness.run();
+    let row = harness.state().model().row(1).unwrap();
+    assert!((row.fraction() - 0.6).abs() < 1e-6);
+    harness.get_by_label_contains("60%");
+
+    harness.get_by_label("b.mp4").click();
+    harness.run();
+    harness.get_by_label("The key may not upload.");
+    harness.get_by_label("req-123");
+    harness.get_by_label("Copy RequestId");
+
+    harness.get_by_label("c.mp4").click();
+    harness.run();
+    harness.get_by_label("5285890799999");
+    harness.get_by_label("Copy FileId").click();
+    harness.run();
+    harness.get_by_label("WeChat publishing");
+
+    // Filter tabs.
+    harness.get_by_label("Failed (1)").click();
+    harness.run();
+    assert_eq!(harness.state().model().filter(), Filter::Failed);
+    assert!(harness.query_by_label("a.mp4").is_none());
+    harness.get_by_label("b.mp4");
+}
+
+#[test]
+fn keyboard_space_pauses_and_resumes_delete_removes() {
+    let (mut harness, mut fake) = app(Lang::En);
+    let dir = fake.dir.path().to_path_buf();
+    fake.send(Event::Loaded(vec![snapshot(
+        7,
+        &dir.join("k.mp4"),
+        ItemState::Queued,
+    )]));
+    harness.run();
+    harness.get_by_label("k.mp4").click();
+    harness.run();
+    harness.key_press(egui::Key::Space);
+    harness.run();
+    assert_eq!(fake.take_commands(), [Command::Pause(7)]);
+    fake.send(Event::StateChanged {
+        id: 7,
+        state: ItemState::Paused,
+    });
+    harness.run();
+    harness.key_press(egui::Key::Space);
+    harness.run();
+    harness.key_press(egui::Key::Delete);
+    harness.run();
+    assert_eq!(
+        fake.take_commands(),
+        [Command::Resume(7), Command::Remove(7)]
+    );
+}
+
+#[test]
+fn the_chinese_ui_renders() {
+    let (mut harness, fake) = app(Lang::Zh);
+    let dir = fake.dir.path().to_path_buf();
+    fake.send(Event::Loaded(vec![snapshot(
+        1,
+        &dir.join("发布会 回放.mp4"),
+        ItemState::Paused,
+    )]));
+    harness.run();
+    harness.get_by_label("添加文件");
+    harness.get_by_label("全部暂停");
+    harness.get_by_label("继续 发布会 回放.mp4");
+    harness.get_by_label_contains("演示模式");
+    harness.get_by_label("发布会 回放.mp4").click();
+    harness.run();
+    harness.get_by_label("微信发布");
+}

@@ -1,0 +1,95 @@
+//! The settings window: validation messages, saving, the masked key.
+
+use std::time::Duration;
+
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use voddesk::gui::i18n::Lang;
+use voddesk::gui::settings::Settings;
+
+use crate::gui_support::{app, wait_for};
+
+/// The text field named `name` (its label is a separate node with the same name).
+fn field<'h>(
+    harness: &'h egui_kittest::Harness<'static, voddesk::gui::VodDeskApp>,
+    name: &'h str,
+) -> egui_kittest::Node<'h> {
+    harness.get_by_role_and_label(egui::accesskit::Role::TextInput, name)
+}
+
+#[test]
+fn settings_validate_then_save_with_the_key_masked() {
+    let (mut harness, fake) = app(Lang::En);
+    harness.get_by_label("Settings").click();
+    harness.run();
+
+    field(&harness, "Region").set_text_value_accesskit("Guangzhou!");
+    field(&harness, "Files at once").set_text_value_accesskit("0");
+    harness.run();
+    harness.get_by_label("Save").click();
+    harness.run();
+    harness.get_by_label("Fix the fields marked in red, then save.");
+    harness.get_by_label_contains("a region looks like ap-guangzhou");
+    harness.get_by_label("enter a whole number from 1 to 16");
+    assert!(!fake.dir.path().join("settings.json").exists());
+
+    field(&harness, "Region").set_text_value_accesskit("ap-chongqing");
+    field(&harness, "Files at once").set_text_value_accesskit("3");
+    field(&harness, "Bandwidth limit (KiB/s)").set_text_value_accesskit("2048");
+    field(&harness, "SecretId").set_text_value_accesskit("AKIDexample0000000001");
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::PasswordInput, "SecretKey")
+        .set_text_value_accesskit("TopSecretKeyValue12345");
+    harness.run();
+    harness.get_by_label("Save").click();
+    let settings_file = fake.dir.path().join("settings.json");
+    wait_for(&mut harness, Duration::from_secs(10), |h| {
+        h.query_by_label_contains("Settings saved.").is_some()
+    });
+    let saved = Settings::load(fake.dir.path()).unwrap();
+    assert_eq!(saved.region, "ap-chongqing");
+    assert_eq!(saved.parallel_files, 3);
+    assert_eq!(saved.bandwidth_kib, Some(2048));
+    assert!(settings_file.exists());
+    // The key went to the 0600 file, not into settings.json.
+    let text = std::fs::read_to_string(&settings_file).unwrap();
+    assert!(!text.contains("TopSecretKeyValue12345"));
+    let key_file = fake.dir.path().join(voddesk::gui::credentials::KEY_FILE);
+    assert!(key_file.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // Shown masked, never in full.
+    harness.get_by_label_contains("AKID*************0001");
+    let full_key_shown = harness
+        .root()
+        .query_all_by_label_contains("TopSecretKeyValue12345")
+        .next()
+        .is_some();
+    assert!(!full_key_shown, "the SecretKey must never be shown");
+    let full_id_shown = harness
+        .root()
+        .query_all_by_label_contains("AKIDexample0000000001")
+        .next()
+        .is_some();
+    assert!(!full_id_shown, "the SecretId is shown masked");
+    // A tuning change reaches the engine.
+    let _ = harness.get_by_label("Close").accesskit_node().label();
+}
+
+#[test]
+fn test_connection_reports_in_words() {
+    let (mut harness, _fake) = app(Lang::En);
+    harness.get_by_label("Settings").click();
+    harness.run();
+    harness.get_by_label("Test connection").click();
+    // The demo URL points at a closed port: the answer is a sentence, not a hang or a panic.
+    wait_for(&mut harness, Duration::from_secs(30), |h| {
+        h.query_by_label_contains("Enter a SecretId").is_some()
+            || h.query_by_label_contains("could not reach").is_some()
+    });
+}

@@ -1,0 +1,161 @@
+//! Shared set-up for the GUI tests: a fake worker that records commands and feeds events, a
+//! data directory of its own, the CJK font, and a harness around the real app.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use tokio::sync::mpsc;
+use voddesk::engine::api::{
+    Command, Destination, Event, ItemId, ItemOptions, ItemSnapshot, ItemState, Progress,
+    PublishState,
+};
+use voddesk::gui::credentials::CredentialStore;
+use voddesk::gui::fonts::{self, CjkFont};
+use voddesk::gui::i18n::Lang;
+use voddesk::gui::link::EngineLink;
+use voddesk::gui::settings::Settings;
+use voddesk::gui::{AppInit, BackendMode, KeyStatus, VodDeskApp};
+
+/// The CJK font, read once per test binary.
+pub fn cjk_font() -> Option<CjkFont> {
+    static FONT: OnceLock<Option<CjkFont>> = OnceLock::new();
+    FONT.get_or_init(fonts::find_cjk_font).clone()
+}
+
+/// The fake worker's ends and everything the test owns.
+pub struct Fake {
+    pub commands: mpsc::Receiver<Command>,
+    pub events: mpsc::Sender<Event>,
+    pub notes: Arc<Mutex<Vec<(String, String)>>>,
+    pub dir: tempfile::TempDir,
+    /// Kept alive for the app's background jobs.
+    pub _runtime: tokio::runtime::Runtime,
+}
+
+impl Fake {
+    /// Every command sent so far.
+    pub fn take_commands(&mut self) -> Vec<Command> {
+        let mut out = Vec::new();
+        while let Ok(command) = self.commands.try_recv() {
+            out.push(command);
+        }
+        out
+    }
+
+    /// Feeds one event to the app.
+    pub fn send(&self, event: Event) {
+        self.events.try_send(event).unwrap();
+    }
+}
+
+/// The app in a 1280×800 harness, English unless told, with a fake worker.
+pub fn app(lang: Lang) -> (Harness<'static, VodDeskApp>, Fake) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (commands_tx, commands) = mpsc::channel(64);
+    let (events, events_rx) = mpsc::channel(1024);
+    let notes = Arc::new(Mutex::new(Vec::new()));
+    let recorded = notes.clone();
+    let settings = Settings {
+        language: Some(lang),
+        ..Settings::default()
+    };
+    let app = VodDeskApp::new(AppInit {
+        link: EngineLink {
+            commands: commands_tx,
+            events: events_rx,
+        },
+        handle: runtime.handle().clone(),
+        settings,
+        env_overrides: Vec::new(),
+        data_dir: dir.path().to_path_buf(),
+        credential_store: CredentialStore::file_only(dir.path()),
+        key_status: KeyStatus::None,
+        credentials: None,
+        mode: BackendMode::Demo {
+            url: "http://127.0.0.1:9".into(),
+        },
+        cjk_font: true,
+        system_lang: Lang::En,
+        notifier: Box::new(move |summary: &str, body: &str| {
+            recorded
+                .lock()
+                .unwrap()
+                .push((summary.to_owned(), body.to_owned()));
+        }),
+    });
+    let font = cjk_font();
+    assert!(
+        font.is_some(),
+        "the GUI tests need a CJK font: install fonts-noto-cjk (scripts/test.sh does)"
+    );
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .with_context_setup(move |ctx| fonts::install(ctx, font.as_ref()))
+        .build_ui_state(|ui, app: &mut VodDeskApp| app.run_frame(ui), app);
+    (
+        harness,
+        Fake {
+            commands,
+            events,
+            notes,
+            dir,
+            _runtime: runtime,
+        },
+    )
+}
+
+/// Steps the harness until `done` holds, or panics after `timeout`.
+pub fn wait_for(
+    harness: &mut Harness<'static, VodDeskApp>,
+    timeout: Duration,
+    mut done: impl FnMut(&mut Harness<'static, VodDeskApp>) -> bool,
+) {
+    let start = Instant::now();
+    loop {
+        harness.step();
+        if done(harness) {
+            return;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "condition not met within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A snapshot of a queued VOD item.
+pub fn snapshot(id: ItemId, path: &Path, state: ItemState) -> ItemSnapshot {
+    ItemSnapshot {
+        id,
+        path: path.to_path_buf(),
+        size: 10 * 1024 * 1024,
+        destination: Destination::Vod,
+        options: ItemOptions::default(),
+        state,
+        progress: Progress::default(),
+        publish: PublishState::NotPublished,
+        created_at: 1_700_000_000 + id,
+    }
+}
+
+/// A file dropped on the window.
+#[derive(Debug)]
+pub struct Dropped(pub PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|err| err.to_string())
+    }
+}
