@@ -12,6 +12,7 @@ mod emulator_support;
 mod emulator_ugc;
 mod emulator_vod;
 mod emulator_wecom;
+mod engine_publish;
 mod engine_upload;
 mod gui_app;
 mod gui_settings;

@@ -223,6 +223,55 @@ pub enum PublishState {
     Deleted,
 }
 
+/// One file of the account's media library (uploaded by anyone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LibraryEntry {
+    /// The media.
+    pub file_id: String,
+    /// Its name.
+    pub name: String,
+    /// `Normal`, `Forbidden`, `SystemForbidden`, …
+    pub status: String,
+    /// ISO 8601.
+    pub create_time: String,
+    /// `Video`, `Audio`, `Image`.
+    pub category: String,
+    /// URL of the original.
+    pub media_url: String,
+    /// Cover URL.
+    pub cover_url: String,
+    /// Publication state as the service's data shows it.
+    pub publish: PublishState,
+}
+
+/// A page of the library, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LibraryPage {
+    /// The name filter asked for.
+    pub name: Option<String>,
+    /// Where this page starts.
+    pub offset: u64,
+    /// All matches (the service caps it at 5000).
+    pub total: u64,
+    /// This page.
+    pub entries: Vec<LibraryEntry>,
+}
+
+/// What to do to a library file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LibraryAction {
+    /// Publish to WeChat; `None` picks the definition.
+    Publish(Option<i64>),
+    /// Forbid distribution.
+    Suspend,
+    /// Recover distribution.
+    Restore,
+    /// Delete for good.
+    Delete,
+    /// Re-read from the service.
+    Refresh,
+}
+
 /// Everything the UI shows of one item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemSnapshot {
@@ -308,6 +357,23 @@ pub enum Command {
     DeleteMedia(ItemId),
     /// Re-read an item's state from the service.
     Refresh(ItemId),
+    /// List the account's media (newest first); answered by [`Event::Library`].
+    SearchLibrary {
+        /// Fuzzy name filter.
+        name: Option<String>,
+        /// Page start.
+        offset: u64,
+        /// Page size (at most 100).
+        limit: u64,
+    },
+    /// Act on a library file, which need not be in the queue; answered by
+    /// [`Event::LibraryUpdated`] (and [`Event::PublishChanged`] for a queue item of that file).
+    Library {
+        /// The media.
+        file_id: String,
+        /// What to do.
+        action: LibraryAction,
+    },
     /// Stop all work (pausing running items) and end the worker.
     Shutdown,
 }
@@ -356,6 +422,12 @@ pub enum Event {
     },
     /// An item was removed from the queue.
     Removed(ItemId),
+    /// A page of the account's media library.
+    Library(LibraryPage),
+    /// One library file changed (after an action or a finished review).
+    LibraryUpdated(Box<LibraryEntry>),
+    /// A library request failed.
+    LibraryError(UserError),
     /// No item is active any more.
     Idle,
 }

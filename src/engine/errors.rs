@@ -66,25 +66,14 @@ pub fn user_error(doing: &str, err: &TencentError) -> UserError {
 }
 
 fn api_advice(code: &str) -> &'static str {
+    if let Some(text) = super::publish::explain_code(code) {
+        return text.en;
+    }
     match code {
-        "AuthFailure.SecretIdNotFound" | "AuthFailure.InvalidSecretId" => {
-            "The SecretId is not a valid API key: check it in settings or TENCENTCLOUD_SECRET_ID (watch for spaces)."
-        }
-        "AuthFailure.SignatureFailure" => {
-            "The SecretKey does not match the SecretId: check TENCENTCLOUD_SECRET_KEY or the settings."
-        }
         "AuthFailure.SignatureExpire" => {
             "The computer's clock is off by more than 5 minutes: correct it, then Retry."
         }
         "AuthFailure.TokenFailure" => "The session token is invalid or expired: renew it.",
-        "FailedOperation.InvalidVodUser" => {
-            "VOD is not activated for this account: activate it in the Tencent Cloud console."
-        }
-        "FailedOperation.NoPrivileges"
-        | "UnauthorizedOperation"
-        | "AuthFailure.UnauthorizedOperation" => {
-            "This key may not do that: grant the VOD permission in CAM, or complete identity verification in Console → User Center → Account Information."
-        }
         c if c.starts_with("InvalidParameter") || c.starts_with("MissingParameter") => {
             "Check the item's options (name, expiry, region, class, task flow), then Retry."
         }

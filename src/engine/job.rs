@@ -16,7 +16,9 @@ use md5::{Digest, Md5};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::api::{ItemId, ItemState, Progress, StallReason, UploadFlow, UserError};
+use super::api::{
+    Event, ItemId, ItemState, Progress, PublishState, StallReason, UploadFlow, UserError,
+};
 use super::errors::{plain, user_error};
 use super::planner::{self, PartPlan, Plan, PlanError};
 use super::validate;
@@ -65,6 +67,10 @@ pub(crate) enum JobMsg {
     Finished(ItemId, JobResult),
     /// A background abort (cancel or remove of an item that was not running) ended.
     Aborted(ItemId, AfterAbort, Option<UserError>),
+    /// A publishing task learned an item's new publication state.
+    Publish(ItemId, PublishState),
+    /// A publishing task has an event for the UI (library pages and updates, notices).
+    Event(Event),
 }
 
 /// What to do once an item's server-side upload is aborted.

@@ -185,9 +185,9 @@ pub fn poll_delay(elapsed: Duration) -> Duration {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Explanation {
     /// English.
-    pub en: String,
+    pub en: &'static str,
     /// 简体中文.
-    pub zh: String,
+    pub zh: &'static str,
 }
 
 /// Explains a VOD error code met while publishing or managing media; `None` for codes that
@@ -235,10 +235,7 @@ pub fn explain_code(code: &str) -> Option<Explanation> {
         ),
         _ => return None,
     };
-    Some(Explanation {
-        en: en.to_owned(),
-        zh: zh.to_owned(),
-    })
+    Some(Explanation { en, zh })
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::api::{PublishState, UserError};
+use super::api::{LibraryEntry, LibraryPage, PublishState, UserError};
+use super::errors::user_error;
 use super::publish::{self, ReviewOutcome};
-use crate::tencent::error::{ErrorClass, TencentError};
 use crate::tencent::models::{
     Action, DeleteMediaRequest, DescribeMediaInfosRequest, DescribeTaskDetailRequest,
     ForbidMediaDistributionRequest, MediaInfo, SearchMediaRequest, SortBy,
@@ -21,25 +21,6 @@ use crate::tencent::vod::VodClient;
 
 /// Requests per second for all publishing calls of this app together.
 pub const REQUESTS_PER_SECOND: u64 = 50;
-
-/// Turns a service error into words a person can act on, with code and RequestId.
-#[must_use]
-pub fn user_error(err: &TencentError) -> UserError {
-    let code = err.code();
-    let message = code
-        .as_deref()
-        .and_then(publish::explain_code)
-        .map_or_else(|| err.to_string(), |text| text.en);
-    UserError {
-        message,
-        code,
-        request_id: err.request_id().map(str::to_owned),
-        retryable: matches!(
-            err.class(),
-            ErrorClass::Retry | ErrorClass::ClockSkew | ErrorClass::CredentialsExpired
-        ),
-    }
-}
 
 fn plain(message: impl Into<String>) -> UserError {
     UserError {
@@ -71,36 +52,6 @@ pub enum MediaStatus {
     },
 }
 
-/// One entry of the Library view.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LibraryEntry {
-    /// The media.
-    pub file_id: String,
-    /// Its name.
-    pub name: String,
-    /// `Normal`, `Forbidden`, `SystemForbidden`, …
-    pub status: String,
-    /// ISO 8601.
-    pub create_time: String,
-    /// `Video`, `Audio`, `Image`.
-    pub category: String,
-    /// URL of the original.
-    pub media_url: String,
-    /// Cover URL.
-    pub cover_url: String,
-    /// Publication state derived from the service's data.
-    pub publish: PublishState,
-}
-
-/// A page of the Library.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LibraryPage {
-    /// All matches (capped at 5000 by the service).
-    pub total: u64,
-    /// This page, newest first.
-    pub entries: Vec<LibraryEntry>,
-}
-
 /// The publication state the service's data implies (no local history needed).
 #[must_use]
 pub fn derive_publish_state(info: &MediaInfo) -> PublishState {
@@ -126,6 +77,22 @@ pub fn derive_publish_state(info: &MediaInfo) -> PublishState {
     }
 }
 
+/// A library entry from the service's data.
+#[must_use]
+pub fn library_entry(info: &MediaInfo) -> LibraryEntry {
+    let basic = info.basic_info.clone().unwrap_or_default();
+    LibraryEntry {
+        file_id: info.file_id.clone(),
+        name: basic.name,
+        status: basic.status,
+        create_time: basic.create_time,
+        category: basic.category,
+        media_url: basic.media_url,
+        cover_url: basic.cover_url,
+        publish: derive_publish_state(info),
+    }
+}
+
 /// Publishing calls for one account.
 #[derive(Debug, Clone)]
 pub struct Publisher {
@@ -145,9 +112,12 @@ impl Publisher {
         }
     }
 
-    async fn call<A: Action>(&self, request: &A) -> Result<A::Response, UserError> {
+    async fn call<A: Action>(&self, doing: &str, request: &A) -> Result<A::Response, UserError> {
         self.limiter.acquire(1).await;
-        self.vod.call(request).await.map_err(|err| user_error(&err))
+        self.vod
+            .call(request)
+            .await
+            .map_err(|err| user_error(doing, &err))
     }
 
     /// The service's view of a file.
@@ -156,11 +126,14 @@ impl Publisher {
     /// When the service cannot be asked.
     pub async fn status(&self, file_id: &str) -> Result<MediaStatus, UserError> {
         let answer = self
-            .call(&DescribeMediaInfosRequest {
-                file_ids: vec![file_id.to_owned()],
-                sub_app_id: self.sub_app_id,
-                filters: None,
-            })
+            .call(
+                "reading the media's details",
+                &DescribeMediaInfosRequest {
+                    file_ids: vec![file_id.to_owned()],
+                    sub_app_id: self.sub_app_id,
+                    filters: None,
+                },
+            )
             .await?;
         Ok(
             match answer
@@ -207,11 +180,14 @@ impl Publisher {
             }
         };
         let answer = self
-            .call(&WeChatMiniProgramPublishRequest {
-                file_id: file_id.to_owned(),
-                sub_app_id: self.sub_app_id,
-                source_definition: Some(definition),
-            })
+            .call(
+                "publishing to WeChat",
+                &WeChatMiniProgramPublishRequest {
+                    file_id: file_id.to_owned(),
+                    sub_app_id: self.sub_app_id,
+                    source_definition: Some(definition),
+                },
+            )
             .await?;
         Ok(Submitted {
             task_id: answer.task_id,
@@ -225,10 +201,13 @@ impl Publisher {
     /// When the service cannot be asked.
     pub async fn poll(&self, task_id: &str) -> Result<ReviewOutcome, UserError> {
         let detail = self
-            .call(&DescribeTaskDetailRequest {
-                task_id: task_id.to_owned(),
-                sub_app_id: self.sub_app_id,
-            })
+            .call(
+                "checking the WeChat review",
+                &DescribeTaskDetailRequest {
+                    task_id: task_id.to_owned(),
+                    sub_app_id: self.sub_app_id,
+                },
+            )
             .await?;
         Ok(publish::review_outcome(&detail))
     }
@@ -276,11 +255,14 @@ impl Publisher {
     /// When the service refuses or the file does not exist.
     pub async fn set_suspended(&self, file_id: &str, suspend: bool) -> Result<(), UserError> {
         let answer = self
-            .call(&ForbidMediaDistributionRequest {
-                file_ids: vec![file_id.to_owned()],
-                operation: if suspend { "forbid" } else { "recover" }.to_owned(),
-                sub_app_id: self.sub_app_id,
-            })
+            .call(
+                "changing distribution",
+                &ForbidMediaDistributionRequest {
+                    file_ids: vec![file_id.to_owned()],
+                    operation: if suspend { "forbid" } else { "recover" }.to_owned(),
+                    sub_app_id: self.sub_app_id,
+                },
+            )
             .await?;
         if answer.not_exist_file_id_set.iter().any(|id| id == file_id) {
             return Err(UserError {
@@ -298,11 +280,14 @@ impl Publisher {
     /// # Errors
     /// When the service refuses.
     pub async fn delete(&self, file_id: &str) -> Result<(), UserError> {
-        self.call(&DeleteMediaRequest {
-            file_id: file_id.to_owned(),
-            sub_app_id: self.sub_app_id,
-            delete_parts: None,
-        })
+        self.call(
+            "deleting the media",
+            &DeleteMediaRequest {
+                file_id: file_id.to_owned(),
+                sub_app_id: self.sub_app_id,
+                delete_parts: None,
+            },
+        )
         .await
         .map(|_| ())
     }
@@ -322,39 +307,28 @@ impl Publisher {
             .clamp(1, 100)
             .min(5000u64.saturating_sub(offset).max(1));
         let answer = self
-            .call(&SearchMediaRequest {
-                sub_app_id: self.sub_app_id,
-                names: name
-                    .map(str::trim)
-                    .filter(|n| !n.is_empty())
-                    .map(|n| vec![n.to_owned()]),
-                sort: Some(SortBy {
-                    field: "CreateTime".into(),
-                    order: "Desc".into(),
-                }),
-                offset: Some(offset),
-                limit: Some(limit),
-                ..SearchMediaRequest::default()
-            })
+            .call(
+                "listing the media library",
+                &SearchMediaRequest {
+                    sub_app_id: self.sub_app_id,
+                    names: name
+                        .map(str::trim)
+                        .filter(|n| !n.is_empty())
+                        .map(|n| vec![n.to_owned()]),
+                    sort: Some(SortBy {
+                        field: "CreateTime".into(),
+                        order: "Desc".into(),
+                    }),
+                    offset: Some(offset),
+                    limit: Some(limit),
+                    ..SearchMediaRequest::default()
+                },
+            )
             .await?;
-        let entries = answer
-            .media_info_set
-            .iter()
-            .map(|info| {
-                let basic = info.basic_info.clone().unwrap_or_default();
-                LibraryEntry {
-                    file_id: info.file_id.clone(),
-                    name: basic.name.clone(),
-                    status: basic.status.clone(),
-                    create_time: basic.create_time.clone(),
-                    category: basic.category.clone(),
-                    media_url: basic.media_url.clone(),
-                    cover_url: basic.cover_url.clone(),
-                    publish: derive_publish_state(info),
-                }
-            })
-            .collect();
+        let entries = answer.media_info_set.iter().map(library_entry).collect();
         Ok(LibraryPage {
+            name: name.map(str::to_owned),
+            offset,
             total: answer.total_count,
             entries,
         })
@@ -364,6 +338,7 @@ impl Publisher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tencent::error::TencentError;
     use crate::tencent::models::{
         ApiError, MediaBasicInfo, MiniProgramReviewInfo, MiniProgramReviewItem,
     };
@@ -375,14 +350,17 @@ mod tests {
             message: "no".into(),
             request_id: "rid-1".into(),
         });
-        let user = user_error(&err);
+        let user = user_error("publishing to WeChat", &err);
         assert!(user.message.contains("identity verification"));
         assert_eq!(user.request_id.as_deref(), Some("rid-1"));
         assert!(!user.retryable);
-        let busy = user_error(&TencentError::Api(ApiError {
-            code: "RequestLimitExceeded".into(),
-            ..ApiError::default()
-        }));
+        let busy = user_error(
+            "publishing to WeChat",
+            &TencentError::Api(ApiError {
+                code: "RequestLimitExceeded".into(),
+                ..ApiError::default()
+            }),
+        );
         assert!(busy.retryable);
     }
 

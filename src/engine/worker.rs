@@ -17,6 +17,8 @@ use super::job::{self, AfterAbort, Job, JobMsg, JobResult, Shared};
 use super::validate;
 use crate::store::ItemRecord;
 
+mod publishing;
+
 /// Why a running job is being stopped; recorded before its token is cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
@@ -38,6 +40,8 @@ struct Entry {
     eligible: bool,
     running: Option<Running>,
     aborting: bool,
+    /// WeChat publication state (persisted in the `publications` table).
+    publish: PublishState,
 }
 
 impl Entry {
@@ -50,7 +54,7 @@ impl Entry {
             options: self.record.options.clone(),
             state: self.record.state.clone(),
             progress: self.progress.clone(),
-            publish: PublishState::NotPublished,
+            publish: self.publish.clone(),
             created_at: self.record.created_at,
         }
     }
@@ -193,9 +197,11 @@ impl Worker {
                     eligible,
                     running: None,
                     aborting: false,
+                    publish: PublishState::NotPublished,
                 },
             );
         }
+        self.load_publications();
         let snapshots = self.entries.values().map(Entry::snapshot).collect();
         self.emit(Event::Loaded(snapshots)).await;
     }
@@ -372,17 +378,16 @@ impl Worker {
                 self.shared.limiter.set_limit(tuning.bandwidth_limit);
                 self.config.tuning = tuning;
             }
-            Command::Publish { id, .. }
-            | Command::Suspend { id, .. }
-            | Command::DeleteMedia(id)
-            | Command::Refresh(id) => {
-                self.emit(Event::Notice {
-                    id,
-                    message: "Publishing and media management are not available in this build yet."
-                        .to_owned(),
-                })
-                .await;
-            }
+            Command::Publish { id, definition } => self.publish(id, definition).await,
+            Command::Suspend { id, suspend } => self.suspend(id, suspend).await,
+            Command::DeleteMedia(id) => self.delete_media(id).await,
+            Command::Refresh(id) => self.refresh(id).await,
+            Command::SearchLibrary {
+                name,
+                offset,
+                limit,
+            } => self.search_library(name, offset, limit).await,
+            Command::Library { file_id, action } => self.library_action(file_id, action).await,
             Command::Shutdown => self.shutdown(),
         }
     }
@@ -452,6 +457,7 @@ impl Worker {
             eligible: true,
             running: None,
             aborting: false,
+            publish: PublishState::NotPublished,
         };
         let snapshot = entry.snapshot();
         self.entries.insert(snapshot.id, entry);
@@ -583,6 +589,8 @@ impl Worker {
             }
             JobMsg::Notice(id, message) => self.emit(Event::Notice { id, message }).await,
             JobMsg::Finished(id, result) => self.finished(id, result).await,
+            JobMsg::Publish(id, state) => self.set_publish(id, state).await,
+            JobMsg::Event(event) => self.forward(event).await,
             JobMsg::Aborted(id, then, error) => {
                 if let Some(err) = &error {
                     tracing::warn!(item = id, "abort: {err}");

@@ -156,6 +156,8 @@ impl Sim {
                 }
             }
             Command::Tune(tuning) => self.tuning = tuning,
+            // The simulator has no media library.
+            Command::SearchLibrary { .. } | Command::Library { .. } => {}
             Command::Publish { id, .. }
             | Command::Suspend { id, .. }
             | Command::DeleteMedia(id)

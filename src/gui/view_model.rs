@@ -258,7 +258,11 @@ impl QueueModel {
                 }
                 None
             }
-            Event::Rejected { .. } => None,
+            // The library has its own model; rejections are reported by the scan summary.
+            Event::Rejected { .. }
+            | Event::Library(_)
+            | Event::LibraryUpdated(_)
+            | Event::LibraryError(_) => None,
             Event::Idle => {
                 if !std::mem::take(&mut self.was_running) {
                     return None;

@@ -6,6 +6,7 @@
 
 pub mod items;
 pub mod parts;
+pub mod publications;
 pub mod sessions;
 
 use std::path::Path;
@@ -93,6 +94,13 @@ const MIGRATIONS: &[&str] = &[
         size INTEGER NOT NULL,
         crc64 TEXT NOT NULL,
         PRIMARY KEY (item_id, number)
+    );",
+    // 2: WeChat publication state per item (JSON of `PublishState`), so a review being
+    // tracked survives a restart.
+    "CREATE TABLE publications (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+        state TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
     );",
 ];
 
