@@ -105,17 +105,14 @@ fn error_response(error: &ApiErr, request_id: &str) -> Response {
 pub(crate) async fn handle(emu: Arc<Emu>, request: Request) -> Response {
     let request_id = request_id();
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(body) => body,
-        Err(_) => {
-            return error_response(
-                &err(
-                    "InvalidParameter",
-                    "the request body is larger than 1 MiB or broke off",
-                ),
-                &request_id,
-            );
-        }
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return error_response(
+            &err(
+                "InvalidParameter",
+                "the request body is larger than 1 MiB or broke off",
+            ),
+            &request_id,
+        );
     };
     let Some(action) = header_str(&parts, "x-tc-action").map(str::to_owned) else {
         return error_response(
@@ -837,7 +834,7 @@ fn search_media(emu: &Emu, params: &Value, base: &str) -> ActionResult {
                     .iter()
                     .any(|n| m.name.to_lowercase().contains(&n.to_lowercase()))
         })
-        .filter(|m| statuses.is_empty() || statuses.iter().any(|s| *s == m.status))
+        .filter(|m| statuses.is_empty() || statuses.contains(&m.status))
         .filter(|m| {
             categories.is_empty() || categories.iter().any(|c| c == category(&m.media_type))
         })
