@@ -13,6 +13,10 @@
 //! Publish reviews: WAITING for the first third of the review delay, PROCESSING until it ends,
 //! then FINISH with `ErrCode` 0 and `PublishResult` `Pass`, or `Rejected` (also `ErrCode` 0: the
 //! task ran, the review said no) when the reject switch was on at submission.
+//!
+//! Simplifications: `DeleteMedia` always deletes everything (any `DeleteParts` is treated as
+//! the default), `SubAppId` is accepted and ignored, and every video gets the same fixed set of
+//! transcodes at once (they serve the original's bytes).
 
 use std::sync::Arc;
 
