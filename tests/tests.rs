@@ -7,6 +7,7 @@ mod cli_sign;
 mod cli_upload;
 mod conformance;
 mod e2e_support;
+mod emulator_cli;
 mod emulator_cos;
 mod emulator_support;
 mod emulator_ugc;
