@@ -16,6 +16,7 @@ mod emulator_wecom;
 mod engine_publish;
 mod engine_upload;
 mod gui_app;
+mod gui_publish;
 mod gui_settings;
 mod gui_support;
 mod protocol_vectors;

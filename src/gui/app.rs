@@ -331,7 +331,11 @@ impl VodDeskApp {
     pub fn drain(&mut self, ctx: &egui::Context) {
         for _ in 0..MAX_EVENTS_PER_FRAME {
             match self.link.events.try_recv() {
-                Ok(event) => self.on_event(event),
+                Ok(event) => {
+                    if let Some(event) = self.library_event(ctx, event) {
+                        self.on_event(event);
+                    }
+                }
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
                     if self.engine_alive {
@@ -678,7 +682,7 @@ fn decode_thumbnail(path: &Path) -> Option<egui::ColorImage> {
 
 /// Whether a file dialog can appear: on Linux rfd needs the desktop portal (D-Bus session) or
 /// `zenity`; elsewhere the OS always has one.
-fn dialog_available() -> bool {
+pub(crate) fn dialog_available() -> bool {
     if !cfg!(target_os = "linux") {
         return true;
     }

@@ -178,14 +178,13 @@ impl VodDeskApp {
             });
     }
 
-    /// The WeChat publishing section's place: the publish button, review status, URL with QR
-    /// code, suspend/restore and delete go here (`PublishState` is already in the snapshot).
+    /// The WeChat publishing section (see `publish.rs`).
     fn wechat_section(&mut self, ui: &mut egui::Ui, row: &Row) {
         let t = self.t();
         ui.separator();
         ui.label(RichText::new(t.wechat_section).strong());
         ui.label(publish_text(&row.snap.publish, t));
-        ui.label(RichText::new(t.wechat_placeholder).small().weak());
+        self.publish_section(ui, row);
     }
 }
 

@@ -1,6 +1,8 @@
 //! The window's panels. Each file adds the methods that draw one part of [`VodDeskApp`].
 
 mod details;
+mod library;
+pub(crate) mod publish;
 mod queue;
 mod settings_dialog;
 mod toolbar;
@@ -41,6 +43,7 @@ impl VodDeskApp {
         egui::CentralPanel::default().show(ui, |ui| self.queue(ui));
 
         self.settings_window(&ctx);
+        self.library_window(&ctx);
         self.drop_overlay(&ctx);
     }
 

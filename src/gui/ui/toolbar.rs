@@ -23,6 +23,12 @@ impl VodDeskApp {
                 self.send(Command::PauseAll);
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .button(super::publish::words(self.lang).library)
+                    .clicked()
+                {
+                    self.open_library(ui.ctx());
+                }
                 if ui.button(t.settings).clicked() {
                     self.open_settings();
                 }

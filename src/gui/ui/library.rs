@@ -1,0 +1,245 @@
+//! The Library window: the account's media, newest first and paged (`SearchMedia`), with the
+//! publishing actions on files uploaded by anyone.
+
+use egui::RichText;
+
+use super::publish::{error_text, words};
+use crate::engine::api::{Command, Event, LibraryAction, LibraryPage, PublishState, UserError};
+use crate::gui::app::VodDeskApp;
+
+/// Files per page.
+const PAGE: u64 = 20;
+
+/// What the window shows; kept in egui's memory.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LibraryView {
+    pub open: bool,
+    pub name: String,
+    pub page: Option<LibraryPage>,
+    pub loading: bool,
+    pub error: Option<UserError>,
+    pub offset: u64,
+    pub confirm_delete: Option<String>,
+}
+
+fn view_id() -> egui::Id {
+    egui::Id::unique("voddesk-library")
+}
+
+/// The library's state.
+pub(crate) fn view(ctx: &egui::Context) -> LibraryView {
+    ctx.data(|d| d.get_temp::<LibraryView>(view_id()))
+        .unwrap_or_default()
+}
+
+fn store(ctx: &egui::Context, view: LibraryView) {
+    ctx.data_mut(|d| d.insert_temp(view_id(), view));
+}
+
+fn publish_word(state: &PublishState, lang: crate::gui::i18n::Lang) -> String {
+    let w = words(lang);
+    match state {
+        PublishState::NotPublished => w.not_published.to_owned(),
+        PublishState::UnderReview { .. } => w.under_review.to_owned(),
+        PublishState::Published { .. } => w.published.to_owned(),
+        PublishState::Rejected(err) => format!("{}: {}", w.rejected, error_text(err, lang)),
+        PublishState::Suspended { .. } => w.suspended.to_owned(),
+        PublishState::Deleted => w.deleted.to_owned(),
+    }
+}
+
+impl VodDeskApp {
+    /// Takes the library's events; returns the others.
+    pub(crate) fn library_event(&mut self, ctx: &egui::Context, event: Event) -> Option<Event> {
+        let mut view = view(ctx);
+        match event {
+            Event::Library(page) => {
+                view.loading = false;
+                view.error = None;
+                view.offset = page.offset;
+                view.page = Some(page);
+            }
+            Event::LibraryUpdated(entry) => {
+                if let Some(page) = view.page.as_mut() {
+                    match page.entries.iter_mut().find(|e| e.file_id == entry.file_id) {
+                        Some(slot) => *slot = *entry,
+                        None => page.entries.insert(0, *entry),
+                    }
+                }
+            }
+            Event::LibraryError(err) => {
+                view.loading = false;
+                view.error = Some(err);
+            }
+            other => return Some(other),
+        }
+        store(ctx, view);
+        None
+    }
+
+    /// Opens the window and loads the first page.
+    pub(crate) fn open_library(&mut self, ctx: &egui::Context) {
+        let mut view = view(ctx);
+        view.open = true;
+        store(ctx, view);
+        self.search_library(ctx, 0);
+    }
+
+    fn search_library(&mut self, ctx: &egui::Context, offset: u64) {
+        let mut view = view(ctx);
+        view.loading = true;
+        let name = Some(view.name.trim().to_owned()).filter(|n| !n.is_empty());
+        store(ctx, view);
+        self.send(Command::SearchLibrary {
+            name,
+            offset,
+            limit: PAGE,
+        });
+    }
+
+    /// Draws the window when open.
+    pub(crate) fn library_window(&mut self, ctx: &egui::Context) {
+        let mut view = view(ctx);
+        if !view.open {
+            return;
+        }
+        let w = words(self.lang);
+        let mut open = true;
+        let mut search = None;
+        let mut actions: Vec<(String, LibraryAction)> = Vec::new();
+        egui::Window::new(w.library)
+            .open(&mut open)
+            .default_size([760.0, 460.0])
+            .show(ctx, |ui| {
+                ui.horizontal(|ui| {
+                    let label = ui.label(w.library_name);
+                    let edit =
+                        ui.add(egui::TextEdit::singleline(&mut view.name).desired_width(220.0));
+                    let edit = edit.labelled_by(label.id);
+                    let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                    if ui.button(w.library_search).clicked() || enter {
+                        search = Some(0);
+                    }
+                    if view.loading {
+                        ui.spinner();
+                    }
+                });
+                if let Some(err) = &view.error {
+                    ui.colored_label(ui.visuals().error_fg_color, error_text(err, self.lang));
+                }
+                let Some(page) = &view.page else {
+                    ui.label(w.library_loading);
+                    return;
+                };
+                ui.label(format!("{} {}", page.total, w.library_total));
+                if page.entries.is_empty() {
+                    ui.label(RichText::new(w.library_empty).weak());
+                }
+                egui::ScrollArea::vertical()
+                    .id_salt("library-rows")
+                    .max_height(340.0)
+                    .show(ui, |ui| {
+                        egui::Grid::new("library-grid")
+                            .striped(true)
+                            .num_columns(5)
+                            .show(ui, |ui| {
+                                ui.label(RichText::new("FileId / Name").strong());
+                                ui.label(RichText::new(w.library_created).strong());
+                                ui.label(RichText::new(w.library_status).strong());
+                                ui.label(RichText::new(w.library_publication).strong());
+                                ui.label(RichText::new(w.library_actions).strong());
+                                ui.end_row();
+                                for entry in &page.entries {
+                                    ui.vertical(|ui| {
+                                        ui.label(&entry.name);
+                                        ui.label(RichText::new(&entry.file_id).small().weak());
+                                    });
+                                    ui.label(entry.create_time.replace('T', " ").replace('Z', ""));
+                                    ui.label(&entry.status);
+                                    ui.label(publish_word(&entry.publish, self.lang));
+                                    ui.horizontal(|ui| {
+                                        let id = entry.file_id.clone();
+                                        let mut act = |ui: &mut egui::Ui, label: &str, action| {
+                                            if ui
+                                                .small_button(label)
+                                                .on_hover_text(&entry.file_id)
+                                                .clicked()
+                                            {
+                                                actions.push((id.clone(), action));
+                                            }
+                                        };
+                                        match &entry.publish {
+                                            PublishState::Deleted => {}
+                                            PublishState::Published { .. } => {
+                                                act(ui, w.suspend, LibraryAction::Suspend);
+                                            }
+                                            PublishState::Suspended { .. } => {
+                                                act(ui, w.restore, LibraryAction::Restore);
+                                            }
+                                            PublishState::UnderReview { .. } => {}
+                                            _ if entry.category.eq_ignore_ascii_case("video") => {
+                                                act(ui, w.publish, LibraryAction::Publish(None));
+                                            }
+                                            _ => {}
+                                        }
+                                        if !matches!(entry.publish, PublishState::Deleted) {
+                                            act(ui, w.refresh, LibraryAction::Refresh);
+                                            if ui.small_button(w.delete).clicked() {
+                                                view.confirm_delete = Some(entry.file_id.clone());
+                                            }
+                                        }
+                                    });
+                                    ui.end_row();
+                                }
+                            });
+                    });
+                ui.horizontal(|ui| {
+                    let total = page.total;
+                    let offset = page.offset;
+                    if ui
+                        .add_enabled(offset > 0, egui::Button::new(w.library_previous))
+                        .clicked()
+                    {
+                        search = Some(offset.saturating_sub(PAGE));
+                    }
+                    if ui
+                        .add_enabled(offset + PAGE < total, egui::Button::new(w.library_next))
+                        .clicked()
+                    {
+                        search = Some(offset + PAGE);
+                    }
+                });
+            });
+        if let Some(file_id) = view.confirm_delete.clone() {
+            let mut decision = None;
+            egui::Modal::new(egui::Id::unique("voddesk-library-delete")).show(ctx, |ui| {
+                ui.set_max_width(380.0);
+                ui.heading(w.confirm_title);
+                ui.label(RichText::new(&file_id).monospace());
+                ui.add(egui::Label::new(w.confirm_body).wrap());
+                ui.horizontal(|ui| {
+                    if ui.button(w.confirm_delete).clicked() {
+                        decision = Some(true);
+                    }
+                    if ui.button(w.cancel).clicked() {
+                        decision = Some(false);
+                    }
+                });
+            });
+            if let Some(confirmed) = decision {
+                view.confirm_delete = None;
+                if confirmed {
+                    actions.push((file_id, LibraryAction::Delete));
+                }
+            }
+        }
+        view.open = open;
+        store(ctx, view);
+        for (file_id, action) in actions {
+            self.send(Command::Library { file_id, action });
+        }
+        if let Some(offset) = search {
+            self.search_library(ctx, offset);
+        }
+    }
+}

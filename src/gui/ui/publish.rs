@@ -1,0 +1,441 @@
+//! The WeChat publishing section of the details panel: publish, the review with its elapsed
+//! time, the URL with a QR code big enough to scan from the monitor (copy, save as PNG, open),
+//! suspend/restore as one toggle, and delete behind a confirmation.
+
+use std::time::Duration;
+
+use egui::{Color32, RichText};
+
+use crate::engine::api::{Command, Destination, ItemState, PublishState, UserError};
+use crate::gui::app::VodDeskApp;
+use crate::gui::i18n::Lang;
+use crate::gui::view_model::Row;
+use crate::qr::QrMatrix;
+
+/// Side of the on-screen QR code in points: comfortably scannable from a monitor.
+const QR_SIDE: f32 = 220.0;
+/// Pixels per module of the saved PNG.
+const PNG_SCALE: u32 = 12;
+
+/// The words of this section in one language.
+pub(crate) struct Words {
+    pub publish_after_upload: &'static str,
+    pub wecom_no_publish: &'static str,
+    pub definition: &'static str,
+    pub auto_definition: &'static str,
+    pub original_definition: &'static str,
+    pub publish: &'static str,
+    pub publish_again: &'static str,
+    pub under_review: &'static str,
+    pub elapsed: &'static str,
+    pub published: &'static str,
+    pub suspended: &'static str,
+    pub suspended_hint: &'static str,
+    pub deleted: &'static str,
+    pub rejected: &'static str,
+    pub url: &'static str,
+    pub copy_url: &'static str,
+    pub save_qr: &'static str,
+    pub open_browser: &'static str,
+    pub suspend: &'static str,
+    pub restore: &'static str,
+    pub delete: &'static str,
+    pub refresh: &'static str,
+    pub confirm_title: &'static str,
+    pub confirm_body: &'static str,
+    pub confirm_delete: &'static str,
+    pub cancel: &'static str,
+    pub qr_alt: &'static str,
+    pub saved_to: &'static str,
+    pub save_failed: &'static str,
+    pub copied: &'static str,
+    pub library: &'static str,
+    pub library_search: &'static str,
+    pub library_name: &'static str,
+    pub library_empty: &'static str,
+    pub library_loading: &'static str,
+    pub library_previous: &'static str,
+    pub library_next: &'static str,
+    pub library_created: &'static str,
+    pub library_status: &'static str,
+    pub library_publication: &'static str,
+    pub library_actions: &'static str,
+    pub library_total: &'static str,
+    pub not_published: &'static str,
+    pub request_id: &'static str,
+}
+
+const EN: Words = Words {
+    publish_after_upload: "Publishing becomes available when the upload has finished.",
+    wecom_no_publish: "WeChat Work media cannot be published to WeChat Mini Programs.",
+    definition: "Definition",
+    auto_definition: "Automatic (best MP4)",
+    original_definition: "Original file (0)",
+    publish: "Publish to WeChat",
+    publish_again: "Publish again",
+    under_review: "Under review (can take up to 4 hours)",
+    elapsed: "elapsed",
+    published: "Published",
+    suspended: "Suspended",
+    suspended_hint: "The URL does not play until you restore it.",
+    deleted: "Deleted from VOD: its URLs no longer work.",
+    rejected: "Not published",
+    url: "Publishing URL",
+    copy_url: "Copy URL",
+    save_qr: "Save QR as PNG",
+    open_browser: "Open in browser",
+    suspend: "Suspend",
+    restore: "Restore",
+    delete: "Delete…",
+    refresh: "Refresh",
+    confirm_title: "Delete for good?",
+    confirm_body: "The file and everything made from it are deleted from VOD, and its URLs stop working. This cannot be undone.",
+    confirm_delete: "Delete for good",
+    cancel: "Cancel",
+    qr_alt: "QR code of the publishing URL",
+    saved_to: "QR code saved to",
+    save_failed: "Could not save the QR code",
+    copied: "Copied",
+    library: "Library",
+    library_search: "Search",
+    library_name: "Name contains",
+    library_empty: "No media found.",
+    library_loading: "Loading…",
+    library_previous: "Previous page",
+    library_next: "Next page",
+    library_created: "Created",
+    library_status: "Status",
+    library_publication: "WeChat",
+    library_actions: "Actions",
+    library_total: "files in the account",
+    not_published: "Not published",
+    request_id: "RequestId",
+};
+
+const ZH: Words = Words {
+    publish_after_upload: "上传完成后即可发布。",
+    wecom_no_publish: "企业微信素材不能发布到微信小程序。",
+    definition: "清晰度",
+    auto_definition: "自动（最佳 MP4）",
+    original_definition: "原始文件（0）",
+    publish: "发布到微信",
+    publish_again: "重新发布",
+    under_review: "审核中（最长可能需要 4 小时）",
+    elapsed: "已用时",
+    published: "已发布",
+    suspended: "已暂停",
+    suspended_hint: "恢复之前，该链接无法播放。",
+    deleted: "已从云点播删除：其链接已失效。",
+    rejected: "未发布",
+    url: "发布链接",
+    copy_url: "复制链接",
+    save_qr: "保存二维码为 PNG",
+    open_browser: "在浏览器中打开",
+    suspend: "暂停分发",
+    restore: "恢复分发",
+    delete: "删除…",
+    refresh: "刷新",
+    confirm_title: "永久删除？",
+    confirm_body: "该文件及其所有衍生文件将从云点播删除，链接将失效。此操作无法撤销。",
+    confirm_delete: "永久删除",
+    cancel: "取消",
+    qr_alt: "发布链接的二维码",
+    saved_to: "二维码已保存到",
+    save_failed: "无法保存二维码",
+    copied: "已复制",
+    library: "媒体库",
+    library_search: "搜索",
+    library_name: "名称包含",
+    library_empty: "没有找到媒体。",
+    library_loading: "加载中…",
+    library_previous: "上一页",
+    library_next: "下一页",
+    library_created: "创建时间",
+    library_status: "状态",
+    library_publication: "微信",
+    library_actions: "操作",
+    library_total: "个文件",
+    not_published: "未发布",
+    request_id: "RequestId",
+};
+
+/// This section's words in `lang`.
+pub(crate) fn words(lang: Lang) -> &'static Words {
+    match lang {
+        Lang::Zh => &ZH,
+        _ => &EN,
+    }
+}
+
+/// A service refusal in `lang`: the Chinese explanation when one exists for its code.
+pub(crate) fn error_text(err: &UserError, lang: Lang) -> String {
+    if lang == Lang::Zh
+        && let Some(text) = err
+            .code
+            .as_deref()
+            .and_then(crate::engine::publish::explain_code)
+    {
+        return text.zh.to_owned();
+    }
+    err.message.clone()
+}
+
+/// `mm:ss` or `h:mm:ss`.
+fn format_elapsed(seconds: i64) -> String {
+    let s = seconds.max(0);
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// The QR texture for `url`, drawn once and kept in egui's memory.
+pub(crate) fn qr_texture(ctx: &egui::Context, url: &str) -> Option<egui::TextureHandle> {
+    let id = egui::Id::unique(("voddesk-qr", url));
+    if let Some(texture) = ctx.data(|d| d.get_temp::<egui::TextureHandle>(id)) {
+        return Some(texture);
+    }
+    let matrix = QrMatrix::encode(url).ok()?;
+    let image = matrix.to_image(4);
+    let size = [image.width() as usize, image.height() as usize];
+    let color = egui::ColorImage::from_gray(size, image.as_raw());
+    // Nearest filtering keeps module edges sharp at any zoom.
+    let texture = ctx.load_texture(format!("qr {url}"), color, egui::TextureOptions::NEAREST);
+    ctx.data_mut(|d| d.insert_temp(id, texture.clone()));
+    Some(texture)
+}
+
+fn message_id() -> egui::Id {
+    egui::Id::unique("voddesk-publish-message")
+}
+
+fn confirm_id() -> egui::Id {
+    egui::Id::unique("voddesk-confirm-delete")
+}
+
+impl VodDeskApp {
+    /// Saves the QR of `url` as a PNG chosen in a dialog (or in the data directory when no
+    /// dialog is available), off the UI thread; the outcome shows in the section.
+    pub(crate) fn save_qr(&self, ctx: &egui::Context, url: &str, file_id: &str) {
+        let w = words(self.lang);
+        let url = url.to_owned();
+        let fallback = self.data_dir.join(format!("wechat-qr-{file_id}.png"));
+        let name = format!("wechat-qr-{file_id}.png");
+        let ctx = ctx.clone();
+        self.handle.spawn(async move {
+            let chosen = if crate::gui::app::dialog_available() {
+                rfd::AsyncFileDialog::new()
+                    .set_file_name(&name)
+                    .add_filter("PNG", &["png"])
+                    .save_file()
+                    .await
+                    .map(|h| h.path().to_path_buf())
+            } else {
+                Some(fallback)
+            };
+            let Some(path) = chosen else {
+                return;
+            };
+            let written = tokio::task::spawn_blocking({
+                let path = path.clone();
+                move || {
+                    QrMatrix::encode(&url)
+                        .map_err(|err| err.to_string())
+                        .and_then(|m| m.save_png(&path, PNG_SCALE).map_err(|err| err.to_string()))
+                }
+            })
+            .await;
+            let text = match written {
+                Ok(Ok(())) => format!("{} {}", w.saved_to, path.display()),
+                Ok(Err(err)) => format!("{}: {err}", w.save_failed),
+                Err(err) => format!("{}: {err}", w.save_failed),
+            };
+            ctx.data_mut(|d| d.insert_temp(message_id(), text));
+            ctx.request_repaint();
+        });
+    }
+
+    /// The publishing section for the selected item.
+    pub(crate) fn publish_section(&mut self, ui: &mut egui::Ui, row: &Row) {
+        let w = words(self.lang);
+        let id = row.snap.id;
+        let file_id = match (&row.snap.state, row.snap.destination) {
+            (_, Destination::WeCom(_)) => {
+                ui.label(RichText::new(w.wecom_no_publish).weak());
+                return;
+            }
+            (ItemState::Done { file_id, .. }, Destination::Vod) => file_id.clone(),
+            _ => {
+                ui.label(RichText::new(w.publish_after_upload).weak());
+                return;
+            }
+        };
+        if let Some(text) = ui.ctx().data(|d| d.get_temp::<String>(message_id())) {
+            ui.label(RichText::new(text).small());
+        }
+        match &row.snap.publish {
+            PublishState::NotPublished => self.publish_controls(ui, id, w.publish),
+            PublishState::Rejected(err) => {
+                ui.colored_label(ui.visuals().error_fg_color, w.rejected);
+                ui.add(egui::Label::new(error_text(err, self.lang)).wrap());
+                if let Some(request_id) = &err.request_id {
+                    ui.label(RichText::new(format!("{} {request_id}", w.request_id)).small());
+                }
+                self.publish_controls(ui, id, w.publish_again);
+            }
+            PublishState::UnderReview { since, .. } => {
+                let elapsed = chrono::Utc::now().timestamp() - since;
+                // No spinner: a review can last hours, and a spinner repaints every frame.
+                ui.label(RichText::new(w.under_review).strong());
+                ui.label(format!("{} {}", w.elapsed, format_elapsed(elapsed)));
+                // The clock on screen ticks once a second; nothing else repaints.
+                ui.ctx().request_repaint_after(Duration::from_secs(1));
+                if ui.button(w.refresh).clicked() {
+                    self.send(Command::Refresh(id));
+                }
+            }
+            PublishState::Published { url, definition } => {
+                ui.label(
+                    RichText::new(format!("{} · {} {definition}", w.published, w.definition))
+                        .color(Color32::from_rgb(0x2e, 0xa0, 0x43))
+                        .strong(),
+                );
+                self.url_block(ui, url, &file_id);
+                ui.horizontal_wrapped(|ui| {
+                    if ui.button(w.suspend).clicked() {
+                        self.send(Command::Suspend { id, suspend: true });
+                    }
+                    if ui.button(w.delete).clicked() {
+                        ui.ctx().data_mut(|d| d.insert_temp(confirm_id(), id));
+                    }
+                    if ui.button(w.refresh).clicked() {
+                        self.send(Command::Refresh(id));
+                    }
+                });
+            }
+            PublishState::Suspended { url } => {
+                ui.colored_label(super::WARN, w.suspended);
+                ui.label(RichText::new(w.suspended_hint).small());
+                ui.label(RichText::new(url).weak().small());
+                ui.horizontal_wrapped(|ui| {
+                    if ui.button(w.restore).clicked() {
+                        self.send(Command::Suspend { id, suspend: false });
+                    }
+                    if ui.button(w.delete).clicked() {
+                        ui.ctx().data_mut(|d| d.insert_temp(confirm_id(), id));
+                    }
+                    if ui.button(w.refresh).clicked() {
+                        self.send(Command::Refresh(id));
+                    }
+                });
+            }
+            PublishState::Deleted => {
+                ui.colored_label(ui.visuals().error_fg_color, w.deleted);
+            }
+        }
+        self.confirm_delete(ui.ctx());
+    }
+
+    fn publish_controls(&mut self, ui: &mut egui::Ui, id: i64, label: &str) {
+        let w = words(self.lang);
+        let choice_id = egui::Id::unique(("voddesk-definition", id));
+        let mut original = ui
+            .ctx()
+            .data(|d| d.get_temp::<bool>(choice_id))
+            .unwrap_or(false);
+        ui.horizontal(|ui| {
+            let label = ui.label(w.definition);
+            ui.label_inputs_by(label.id, |ui| {
+                egui::ComboBox::from_id_salt(choice_id)
+                    .selected_text(if original {
+                        w.original_definition
+                    } else {
+                        w.auto_definition
+                    })
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut original, false, w.auto_definition);
+                        ui.selectable_value(&mut original, true, w.original_definition);
+                    });
+            });
+        });
+        ui.ctx().data_mut(|d| d.insert_temp(choice_id, original));
+        if ui.button(label).clicked() {
+            self.send(Command::Publish {
+                id,
+                definition: original.then_some(0),
+            });
+        }
+    }
+
+    fn url_block(&mut self, ui: &mut egui::Ui, url: &str, file_id: &str) {
+        let w = words(self.lang);
+        ui.label(RichText::new(w.url).strong());
+        ui.add(egui::Label::new(RichText::new(url).monospace()).wrap());
+        if let Some(texture) = qr_texture(ui.ctx(), url) {
+            let image = egui::Image::new(&texture)
+                .fit_to_exact_size(egui::vec2(QR_SIDE, QR_SIDE))
+                .alt_text(w.qr_alt);
+            ui.add(image);
+        }
+        let ctx = ui.ctx().clone();
+        ui.horizontal_wrapped(|ui| {
+            if ui.button(w.copy_url).clicked() {
+                ctx.copy_text(url.to_owned());
+                ctx.data_mut(|d| d.insert_temp(message_id(), w.copied.to_owned()));
+            }
+            if ui.button(w.save_qr).clicked() {
+                self.save_qr(&ctx, url, file_id);
+            }
+            if ui.button(w.open_browser).clicked()
+                && let Err(err) = open::that_detached(url)
+            {
+                self.say(format!("{}: {err}", w.open_browser));
+            }
+        });
+    }
+
+    fn confirm_delete(&mut self, ctx: &egui::Context) {
+        let Some(id) = ctx.data(|d| d.get_temp::<i64>(confirm_id())) else {
+            return;
+        };
+        let w = words(self.lang);
+        let mut decision = None;
+        egui::Modal::new(egui::Id::unique("voddesk-delete-modal")).show(ctx, |ui| {
+            ui.set_max_width(380.0);
+            ui.heading(w.confirm_title);
+            ui.add(egui::Label::new(w.confirm_body).wrap());
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                let danger = egui::Button::new(
+                    RichText::new(w.confirm_delete).color(ui.visuals().error_fg_color),
+                );
+                if ui.add(danger).clicked() {
+                    decision = Some(true);
+                }
+                if ui.button(w.cancel).clicked() {
+                    decision = Some(false);
+                }
+            });
+        });
+        if let Some(confirmed) = decision {
+            ctx.data_mut(|d| d.remove::<i64>(confirm_id()));
+            if confirmed {
+                self.send(Command::DeleteMedia(id));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elapsed_reads_naturally() {
+        assert_eq!(format_elapsed(5), "0:05");
+        assert_eq!(format_elapsed(125), "2:05");
+        assert_eq!(format_elapsed(3 * 3600 + 61), "3:01:01");
+        assert_eq!(format_elapsed(-3), "0:00");
+    }
+}
