@@ -9,9 +9,11 @@
 //! | [`settings`], [`credentials`] | `settings.json`, env overrides, the API key store |
 //! | [`fonts`], [`i18n`] | the CJK fallback font; English and 简体中文 |
 //! | [`link`] | the engine's channels and the repaint bridge |
-//! | [`sim`] | a simulated worker (no engine in this build yet; also the benchmark's) |
+//! | [`backend`] | the engine against the cloud, or against the embedded emulator (demo mode) |
+//! | [`sim`] | a simulated worker: stands in if the engine cannot start |
 
 pub mod app;
+pub mod backend;
 pub mod credentials;
 pub mod files;
 pub mod fonts;
@@ -267,11 +269,14 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
         None => tracing::warn!("no CJK font found; Chinese text will show as boxes"),
     }
 
-    // The real engine and the embedded emulator are not part of this build yet: the simulated
-    // worker speaks the same contract so the app is usable end to end.
-    let (commands, engine_events) = sim::spawn(handle);
-    let mode = BackendMode::Simulated;
-    let _ = commands.try_send(crate::engine::api::Command::Tune(effective.tuning()));
+    let backend = backend::start(handle, &data_dir, &effective, credentials.clone());
+    let commands = backend.commands.clone();
+    let engine_events = backend.events;
+    let mode = backend.mode.clone();
+    let problem = backend.problem.clone();
+    // Kept until the window closes: dropping it stops the demo emulator.
+    let _emulator = backend.emulator;
+    let test_credentials = backend.credentials;
 
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -301,12 +306,16 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
                 data_dir,
                 credential_store: store,
                 key_status,
-                credentials,
+                credentials: test_credentials,
                 mode,
                 cjk_font: cjk.is_some(),
                 system_lang,
                 notifier: Box::new(notify),
             });
+            let mut app = app;
+            if let Some(problem) = problem {
+                app.say(problem);
+            }
             Ok(Box::new(app))
         }),
     );
