@@ -116,7 +116,7 @@ impl Sim {
                 self.set(id, ItemState::Queued, |s| *s == ItemState::Paused, &mut out);
             }
             Command::Cancel(id) => {
-                self.set(id, ItemState::Cancelled, |s| !s.is_terminal(), &mut out)
+                self.set(id, ItemState::Cancelled, |s| !s.is_terminal(), &mut out);
             }
             Command::Retry(id) => {
                 if let Some(item) = self.items.get_mut(&id)
