@@ -16,6 +16,9 @@ use crate::emulator_support::{
 
 const MIB: usize = 1024 * 1024;
 
+/// A change that spoils a correct request.
+type Change = Box<dyn Fn(&mut RawCos<'_>)>;
+
 async fn apply(emu: &TestEmulator) -> ApplyUploadResponse {
     vod(emu)
         .call(&ApplyUploadRequest {
@@ -59,7 +62,7 @@ async fn cos_authentication_refusals() {
         "host signed without port"
     );
 
-    let cases: Vec<(Box<dyn Fn(&mut RawCos<'_>)>, u16, &str)> = vec![
+    let cases: Vec<(Change, u16, &str)> = vec![
         (Box::new(|r| r.unsigned = true), 403, "AccessDenied"),
         (
             Box::new(|r| r.token = Some("wrong".into())),

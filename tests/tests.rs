@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod conformance;
+mod emulator_cli;
 mod emulator_cos;
 mod emulator_support;
 mod emulator_ugc;
