@@ -11,6 +11,7 @@ mod emulator_ugc;
 mod emulator_vod;
 mod emulator_wecom;
 mod gui_app;
+mod gui_demo;
 mod gui_settings;
 mod gui_support;
 mod protocol_vectors;
