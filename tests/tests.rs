@@ -13,5 +13,6 @@ mod emulator_wecom;
 mod gui_app;
 mod gui_demo;
 mod gui_settings;
+mod gui_snapshot;
 mod gui_support;
 mod protocol_vectors;
