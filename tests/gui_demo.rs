@@ -86,4 +86,13 @@ fn demo_mode_uploads_dropped_files_to_the_embedded_emulator() {
         notes.lock().unwrap().iter().any(|s| s == "VodDesk"),
         "the end of the queue is notified"
     );
+
+    // "Test connection" makes a signed call to the emulator with the demo key.
+    harness.get_by_label("Settings").click();
+    harness.run();
+    harness.get_by_label("Test connection").click();
+    wait_for(&mut harness, Duration::from_secs(30), |h| {
+        h.query_by_label_contains("Connected: the key works")
+            .is_some()
+    });
 }
