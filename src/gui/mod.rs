@@ -145,6 +145,19 @@ pub mod redact {
         }
     }
 
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn registered_secrets_are_blanked() {
+            super::register("s3cretKEYvalue");
+            super::register("abc"); // too short to register safely
+            assert_eq!(
+                super::scrub("signing with s3cretKEYvalue and abc"),
+                "signing with <redacted> and abc"
+            );
+        }
+    }
+
     impl<W: Write> Write for RedactingWriter<W> {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             let text = String::from_utf8_lossy(buf);
