@@ -1,8 +1,8 @@
 //! A stand-in worker that simulates uploads in memory.
 //!
-//! Used by the app while it is built without the real engine, by the UI benchmark and for
-//! screenshots: it speaks the same [`Command`]/[`Event`] contract, moves progress at a fixed
-//! rate and never touches the network or a database.
+//! The app falls back to it only when the engine cannot start (a banner says so), so the window
+//! still opens and explains itself. It speaks the same [`Command`]/[`Event`] contract, moves
+//! progress at a fixed rate and never touches the network or a database.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
