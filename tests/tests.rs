@@ -3,4 +3,7 @@
 // Helpers outside #[test] functions unwrap too; a panic is how a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli_upload;
+mod engine_upload;
 mod protocol_vectors;
+mod support;

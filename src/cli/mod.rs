@@ -3,8 +3,8 @@
 //! Exit codes: 0 success, 1 a failure the message explains, 2 bad usage. Errors are one or two
 //! lines on stderr in plain words.
 
-mod info;
 pub mod emulator;
+mod info;
 mod sign;
 mod upload;
 
