@@ -3,6 +3,7 @@
 // Helpers outside #[test] functions unwrap too; a panic is how a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli_upload;
 mod conformance;
 mod emulator_cli;
 mod emulator_cos;
@@ -10,9 +11,11 @@ mod emulator_support;
 mod emulator_ugc;
 mod emulator_vod;
 mod emulator_wecom;
+mod engine_upload;
 mod gui_app;
 mod gui_demo;
 mod gui_settings;
 mod gui_snapshot;
 mod gui_support;
 mod protocol_vectors;
+mod support;
