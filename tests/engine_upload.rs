@@ -466,18 +466,25 @@ async fn bad_input_is_refused_by_name_and_others_go_on() {
     assert!(reason(5).contains("250"), "{}", reason(5));
     assert!(reason(6).contains("ISO 8601"), "{}", reason(6));
     let good_id = good_id.unwrap();
+    let states = finish(&mut engine, &[good_id], LONG).await;
+    let (_, url, _) = done_urls(&states[&good_id]);
+    assert_same(&url, &good).await;
 
     // Changed and deleted while uploading: clear failures, the others unaffected.
     let changing = tmp_file(d, "changing.mp4", 24 * MIB, 14);
     let deleted = tmp_file(d, "deleted.mp4", 24 * MIB, 15);
+    let good = tmp_file(d, "good two.wav", 3 * MIB, 16);
     let ids = add(
         &mut engine,
         vec![
             new_item(&changing, parts_of(MIB)),
             new_item(&deleted, parts_of(MIB)),
+            new_item(&good, ItemOptions::default()),
         ],
     )
     .await;
+    let good_id = ids[2];
+    let ids = ids[..2].to_vec();
     events_until(&mut engine, LONG, |event| {
         matches!(event, Event::StateChanged { state: ItemState::Uploading { parts_done, .. }, .. } if *parts_done >= 2)
     })

@@ -276,3 +276,32 @@ fn the_chinese_ui_renders() {
     harness.run();
     harness.get_by_label("微信发布");
 }
+
+#[test]
+fn options_can_be_edited_before_the_upload_starts() {
+    let (mut harness, mut fake) = app(Lang::En);
+    let dir = fake.dir.path().to_path_buf();
+    fake.send(Event::Loaded(vec![snapshot(
+        4,
+        &dir.join("q.mp4"),
+        ItemState::Queued,
+    )]));
+    harness.run();
+    harness.get_by_label("q.mp4").click();
+    harness.run();
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Media name")
+        .set_text_value_accesskit("发布会");
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "Class id")
+        .set_text_value_accesskit("12");
+    harness.run();
+    harness.get_by_label("Apply options").click();
+    harness.run();
+    let commands = fake.take_commands();
+    let [Command::UpdateOptions(4, options)] = commands.as_slice() else {
+        panic!("expected one UpdateOptions, got {commands:?}");
+    };
+    assert_eq!(options.media_name.as_deref(), Some("发布会"));
+    assert_eq!(options.class_id, Some(12));
+}

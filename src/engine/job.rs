@@ -42,8 +42,16 @@ pub const RESUME_WINDOW_SECONDS: i64 = 24 * 60 * 60;
 const SIGNATURE_SECONDS: i64 = 2 * 60 * 60;
 /// Renew a client-upload certificate after this share of its lifetime (vod-js-sdk-v6: 90 %).
 const RENEW_AT: f64 = 0.9;
-/// Server-API certificates closer than this to their expiry are treated as expired.
+/// Server-API certificates closer than this to their expiry are treated as expired (or a
+/// tenth of their lifetime, for short ones).
 const EXPIRY_MARGIN_SECONDS: i64 = 5;
+
+/// Whether a server-API certificate issued at `issued` and running out at `expires` is (nearly)
+/// expired at `now`.
+fn expired(now: i64, issued: i64, expires: i64) -> bool {
+    let margin = EXPIRY_MARGIN_SECONDS.min((expires.saturating_sub(issued)) / 10);
+    now >= expires.saturating_sub(margin)
+}
 /// Session restarts one run may make before the item fails.
 const MAX_RESTARTS: u32 = 3;
 
@@ -91,8 +99,15 @@ pub(crate) enum JobResult {
 #[derive(Debug)]
 enum JobError {
     Stopped,
-    Service { doing: String, err: TencentError },
-    Credentials { doing: String, err: TencentError },
+    // Boxed: the error is large and travels through every `?`.
+    Service {
+        doing: String,
+        err: Box<TencentError>,
+    },
+    Credentials {
+        doing: String,
+        err: Box<TencentError>,
+    },
     Store(StoreError),
     User(UserError),
     Restart(String),
@@ -487,7 +502,11 @@ impl Job {
                         "The saved upload session has no certificate".to_owned(),
                     ));
                 };
-                if self.shared.clock.now() >= record.cert_expires_at - EXPIRY_MARGIN_SECONDS {
+                if expired(
+                    self.shared.clock.now(),
+                    record.cert_issued_at,
+                    record.cert_expires_at,
+                ) {
                     return Err(JobError::Restart(format!(
                         "The temporary upload certificate of {} expired while it was not uploading, and the server API flow cannot renew one",
                         self.name()
@@ -688,7 +707,7 @@ impl Job {
         .map(|client| client.with_retry(RetryPolicy::none()))
         .map_err(|err| JobError::Service {
             doing: "connecting to VOD".into(),
-            err,
+            err: Box::new(err),
         })
     }
 
@@ -697,7 +716,7 @@ impl Job {
             .map(|client| client.with_clock(Arc::clone(&self.shared.clock)))
             .map_err(|err| JobError::Service {
                 doing: "connecting to the client-upload service".into(),
-                err,
+                err: Box::new(err),
             })
     }
 
@@ -749,7 +768,7 @@ impl Job {
                     let lifetime = (expires - issued).max(0) as f64;
                     (now - issued) as f64 >= RENEW_AT * lifetime
                 }
-                UploadFlow::ServerApi => now >= expires.saturating_sub(EXPIRY_MARGIN_SECONDS),
+                UploadFlow::ServerApi => expired(now, issued, expires),
             }
         };
         if !force && !stale(live) {
@@ -835,14 +854,14 @@ impl Job {
                 ErrorClass::CredentialsExpired => {
                     return Err(JobError::Credentials {
                         doing: doing.to_owned(),
-                        err,
+                        err: Box::new(err),
                     });
                 }
                 _ => {
                     self.meter.set_stall(None);
                     return Err(JobError::Service {
                         doing: doing.to_owned(),
-                        err,
+                        err: Box::new(err),
                     });
                 }
             }
@@ -950,12 +969,12 @@ impl Job {
         if numbers != expected || total != plan.size {
             return Err(JobError::Service {
                 doing: "checking the parts before completing".into(),
-                err: TencentError::Integrity(format!(
+                err: Box::new(TencentError::Integrity(format!(
                     "{} parts with {total} bytes are recorded where {} parts with {} bytes were planned",
                     numbers.len(),
                     plan.count,
                     plan.size
-                )),
+                ))),
             });
         }
         self.check_file_unchanged()?;
@@ -978,10 +997,7 @@ impl Job {
             Ok(completed) => completed.crc64,
             // A connection cut after the server completed makes the retry find no upload:
             // the object itself says whether it is complete.
-            Err(JobError::Service {
-                err: TencentError::Cos { error, .. },
-                ..
-            }) if error.code == "NoSuchUpload" => {
+            Err(JobError::Service { err, .. }) if is_no_such_upload(&err) => {
                 let head = self
                     .cos_op(live, "checking the completed object", || {
                         live.cos.head(&key)
@@ -1000,9 +1016,9 @@ impl Job {
         match completed {
             Some(crc) if crc != combined => Err(JobError::Service {
                 doing: "verifying the uploaded object".into(),
-                err: TencentError::Integrity(format!(
+                err: Box::new(TencentError::Integrity(format!(
                     "the whole object's CRC-64 is {crc} on the server but {combined} for the parts sent"
-                )),
+                ))),
             }),
             Some(_) => Ok(()),
             None => {
@@ -1077,10 +1093,7 @@ impl Job {
             .await
         {
             Ok(listed) => listed,
-            Err(JobError::Service {
-                err: TencentError::Cos { error, .. },
-                ..
-            }) if error.code == "NoSuchUpload" => return Ok(None),
+            Err(JobError::Service { err, .. }) if is_no_such_upload(&err) => return Ok(None),
             Err(err) => return Err(err),
         };
         let local: BTreeMap<u32, PartRecord> = self
@@ -1190,6 +1203,10 @@ fn snapshot(meter: &Meter, speed: f64) -> Progress {
         eta: eta.map(|d| Duration::from_secs(d.as_secs())),
         stalled,
     }
+}
+
+fn is_no_such_upload(err: &TencentError) -> bool {
+    matches!(err, TencentError::Cos { error, .. } if error.code == "NoSuchUpload")
 }
 
 fn same_etag(a: &str, b: &str) -> bool {
@@ -1348,7 +1365,7 @@ async fn abort_session(shared: &Shared, item: &ItemRecord) -> Result<(), JobErro
                 .map(|client| client.with_clock(Arc::clone(&shared.clock)))
                 .map_err(|err| JobError::Service {
                     doing: "connecting to the client-upload service".into(),
-                    err,
+                    err: Box::new(err),
                 })?;
             let mut last = None;
             let mut data = None;
@@ -1380,10 +1397,10 @@ async fn abort_session(shared: &Shared, item: &ItemRecord) -> Result<(), JobErro
             let Some(data) = data else {
                 return Err(JobError::Service {
                     doing: "renewing credentials to abort the upload".into(),
-                    err: last.unwrap_or(TencentError::Malformed {
+                    err: Box::new(last.unwrap_or(TencentError::Malformed {
                         service: "client upload",
                         detail: "no answer".into(),
-                    }),
+                    })),
                 });
             };
             let cert = data.temp_certificate;
@@ -1416,10 +1433,10 @@ async fn abort_session(shared: &Shared, item: &ItemRecord) -> Result<(), JobErro
     }
     Err(JobError::Service {
         doing: "aborting the unfinished upload".into(),
-        err: last.unwrap_or(TencentError::Malformed {
+        err: Box::new(last.unwrap_or(TencentError::Malformed {
             service: "COS",
             detail: "no answer".into(),
-        }),
+        })),
     })
 }
 

@@ -82,7 +82,13 @@ pub enum EngineError {
     Store(#[from] StoreError),
     /// The HTTP client.
     #[error(transparent)]
-    Http(#[from] TencentError),
+    Http(Box<TencentError>),
+}
+
+impl From<TencentError> for EngineError {
+    fn from(err: TencentError) -> Self {
+        Self::Http(Box::new(err))
+    }
 }
 
 /// The engine's entry point.

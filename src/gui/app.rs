@@ -329,7 +329,12 @@ impl VodDeskApp {
     /// Drains engine events and finished jobs; runs before every `ui`, and alone while the
     /// window is hidden.
     pub fn drain(&mut self, ctx: &egui::Context) {
-        for _ in 0..MAX_EVENTS_PER_FRAME {
+        for applied in 0..=MAX_EVENTS_PER_FRAME {
+            if applied == MAX_EVENTS_PER_FRAME {
+                // More are waiting: take them in the next frame.
+                ctx.request_repaint();
+                break;
+            }
             match self.link.events.try_recv() {
                 Ok(event) => {
                     if let Some(event) = self.library_event(ctx, event) {

@@ -9,9 +9,11 @@
 //! | [`settings`], [`credentials`] | `settings.json`, env overrides, the API key store |
 //! | [`fonts`], [`i18n`] | the CJK fallback font; English and 简体中文 |
 //! | [`link`] | the engine's channels and the repaint bridge |
-//! | [`sim`] | a simulated worker (no engine in this build yet; also the benchmark's) |
+//! | [`backend`] | the engine against the cloud, or against the embedded emulator (demo mode) |
+//! | [`sim`] | a simulated worker: stands in if the engine cannot start |
 
 pub mod app;
+pub mod backend;
 pub mod credentials;
 pub mod files;
 pub mod fonts;
@@ -97,64 +99,7 @@ pub fn init_logging(data_dir: &Path) -> Option<tracing_appender::non_blocking::W
     Some(guard)
 }
 
-pub mod redact {
-    //! A log writer that blanks registered secrets.
-
-    use std::io::Write;
-    use std::sync::{Mutex, OnceLock};
-
-    fn secrets() -> &'static Mutex<Vec<String>> {
-        static SECRETS: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
-        SECRETS.get_or_init(|| Mutex::new(Vec::new()))
-    }
-
-    /// Registers a secret to blank in every later log line (ignored when shorter than 6
-    /// characters, which would blank ordinary words).
-    pub fn register(secret: &str) {
-        if secret.len() >= 6
-            && let Ok(mut list) = secrets().lock()
-            && !list.iter().any(|s| s == secret)
-        {
-            list.push(secret.to_owned());
-        }
-    }
-
-    /// Replaces every registered secret in `line` with `<redacted>`.
-    #[must_use]
-    pub fn scrub(line: &str) -> String {
-        let mut out = line.to_owned();
-        if let Ok(list) = secrets().lock() {
-            for secret in list.iter() {
-                if out.contains(secret.as_str()) {
-                    out = out.replace(secret.as_str(), "<redacted>");
-                }
-            }
-        }
-        out
-    }
-
-    /// Wraps a writer, scrubbing each write.
-    pub struct RedactingWriter<W>(W);
-
-    impl<W> RedactingWriter<W> {
-        /// Wraps `inner`.
-        pub fn new(inner: W) -> Self {
-            Self(inner)
-        }
-    }
-
-    impl<W: Write> Write for RedactingWriter<W> {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let text = String::from_utf8_lossy(buf);
-            self.0.write_all(scrub(&text).as_bytes())?;
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            self.0.flush()
-        }
-    }
-}
+pub mod redact;
 
 /// A desktop notification; failures are logged, never fatal.
 pub fn notify(summary: &str, body: &str) {
@@ -267,11 +212,14 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
         None => tracing::warn!("no CJK font found; Chinese text will show as boxes"),
     }
 
-    // The real engine and the embedded emulator are not part of this build yet: the simulated
-    // worker speaks the same contract so the app is usable end to end.
-    let (commands, engine_events) = sim::spawn(handle);
-    let mode = BackendMode::Simulated;
-    let _ = commands.try_send(crate::engine::api::Command::Tune(effective.tuning()));
+    let backend = backend::start(handle, &data_dir, &effective, credentials.clone());
+    let commands = backend.commands.clone();
+    let engine_events = backend.events;
+    let mode = backend.mode.clone();
+    let problem = backend.problem.clone();
+    // Kept until the window closes: dropping it stops the demo emulator.
+    let _emulator = backend.emulator;
+    let test_credentials = backend.credentials;
 
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -301,12 +249,16 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
                 data_dir,
                 credential_store: store,
                 key_status,
-                credentials,
+                credentials: test_credentials,
                 mode,
                 cjk_font: cjk.is_some(),
                 system_lang,
                 notifier: Box::new(notify),
             });
+            let mut app = app;
+            if let Some(problem) = problem {
+                app.say(problem);
+            }
             Ok(Box::new(app))
         }),
     );

@@ -1,8 +1,8 @@
 //! A stand-in worker that simulates uploads in memory.
 //!
-//! Used by the app while it is built without the real engine, by the UI benchmark and for
-//! screenshots: it speaks the same [`Command`]/[`Event`] contract, moves progress at a fixed
-//! rate and never touches the network or a database.
+//! The app falls back to it only when the engine cannot start (a banner says so), so the window
+//! still opens and explains itself. It speaks the same [`Command`]/[`Event`] contract, moves
+//! progress at a fixed rate and never touches the network or a database.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -116,7 +116,7 @@ impl Sim {
                 self.set(id, ItemState::Queued, |s| *s == ItemState::Paused, &mut out);
             }
             Command::Cancel(id) => {
-                self.set(id, ItemState::Cancelled, |s| !s.is_terminal(), &mut out)
+                self.set(id, ItemState::Cancelled, |s| !s.is_terminal(), &mut out);
             }
             Command::Retry(id) => {
                 if let Some(item) = self.items.get_mut(&id)

@@ -83,27 +83,23 @@ impl VodDeskApp {
                 media_url,
                 cover_url,
             } => {
-                egui::Grid::new("results").num_columns(3).show(ui, |ui| {
-                    self.copy_row(ui, t.file_id, file_id);
-                    if !media_url.is_empty() {
-                        self.copy_row(ui, t.media_url, media_url);
-                    }
-                    if let Some(cover_url) = cover_url {
-                        self.copy_row(ui, t.cover_url, cover_url);
-                    }
-                });
+                self.copy_row(ui, t.file_id, file_id);
+                if !media_url.is_empty() {
+                    self.copy_row(ui, t.media_url, media_url);
+                }
+                if let Some(cover_url) = cover_url {
+                    self.copy_row(ui, t.cover_url, cover_url);
+                }
             }
             ItemState::Failed(err) => {
                 ui.label(RichText::new(t.error).strong());
                 ui.colored_label(ui.visuals().error_fg_color, &err.message);
-                egui::Grid::new("error").num_columns(3).show(ui, |ui| {
-                    if let Some(code) = &err.code {
-                        self.copy_row(ui, t.error_code, code);
-                    }
-                    if let Some(request_id) = &err.request_id {
-                        self.copy_row(ui, t.request_id, request_id);
-                    }
-                });
+                if let Some(code) = &err.code {
+                    self.copy_row(ui, t.error_code, code);
+                }
+                if let Some(request_id) = &err.request_id {
+                    self.copy_row(ui, t.request_id, request_id);
+                }
             }
             _ => {}
         }
@@ -111,24 +107,26 @@ impl VodDeskApp {
 
     fn copy_row(&mut self, ui: &mut egui::Ui, label: &str, value: &str) {
         let t = self.t();
-        ui.label(label);
-        ui.add(egui::Label::new(RichText::new(value).monospace()).truncate())
-            .on_hover_text(value);
-        let just_copied = self
-            .copied
-            .as_ref()
-            .is_some_and(|(v, at)| v == value && at.elapsed() < COPIED_TTL);
-        let word = if just_copied { t.copied } else { t.copy };
-        if ui
-            .small_button(word)
-            .accessible_name(format!("{} {label}", t.copy))
-            .clicked()
-        {
-            ui.ctx().copy_text(value.to_owned());
-            self.copied = Some((value.to_owned(), Instant::now()));
-            ui.ctx().request_repaint_after(COPIED_TTL);
-        }
-        ui.end_row();
+        ui.label(RichText::new(label).small());
+        ui.horizontal(|ui| {
+            let just_copied = self
+                .copied
+                .as_ref()
+                .is_some_and(|(v, at)| v == value && at.elapsed() < COPIED_TTL);
+            let word = if just_copied { t.copied } else { t.copy };
+            if ui
+                .small_button(word)
+                .accessible_name(format!("{} {label}", t.copy))
+                .clicked()
+            {
+                ui.ctx().copy_text(value.to_owned());
+                self.copied = Some((value.to_owned(), Instant::now()));
+                ui.ctx().request_repaint_after(COPIED_TTL);
+            }
+            // Last in the row, so a long URL is cut at the panel's edge, not the button.
+            ui.add(egui::Label::new(RichText::new(value).monospace()).truncate())
+                .on_hover_text(value);
+        });
     }
 
     fn options_editor(&mut self, ui: &mut egui::Ui, row: &Row) {

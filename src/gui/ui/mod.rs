@@ -33,7 +33,7 @@ impl VodDeskApp {
         });
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         egui::Panel::right("details")
-            .default_size(340.0)
+            .default_size(300.0)
             .min_size(260.0)
             .show(ui, |ui| {
                 egui::ScrollArea::vertical()

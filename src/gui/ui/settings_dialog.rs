@@ -26,26 +26,29 @@ impl VodDeskApp {
             .collapsible(false)
             .resizable(true)
             .default_width(520.0)
+            .default_height(640.0)
             .show(ctx, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("settings-scroll")
-                    .max_height(ctx.content_rect().height() - 140.0)
-                    .show(ui, |ui| {
-                        (test, forget) = self.settings_fields(ui);
-                    });
-                ui.separator();
-                if let Some(status) = &self.dialog.status {
-                    match status {
-                        Ok(text) => ui.label(text.as_str()),
-                        Err(text) => ui.colored_label(ui.visuals().error_fg_color, text.as_str()),
-                    };
-                }
+                // The actions and their outcome come first: below a long scrolled form they
+                // could end up outside a small window.
                 ui.horizontal(|ui| {
                     save = ui
                         .add_enabled(!self.dialog.saving, egui::Button::new(t.save))
                         .clicked();
                     close = ui.button(t.close).clicked();
                 });
+                if let Some(status) = &self.dialog.status {
+                    match status {
+                        Ok(text) => ui.label(text.as_str()),
+                        Err(text) => ui.colored_label(ui.visuals().error_fg_color, text.as_str()),
+                    };
+                }
+                ui.separator();
+                egui::ScrollArea::vertical()
+                    .id_salt("settings-scroll")
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| {
+                        (test, forget) = self.settings_fields(ui);
+                    });
             });
         if save {
             self.save_settings(ctx);

@@ -1,0 +1,133 @@
+//! What the app uploads through: the engine against Tencent Cloud when there is an API key, the
+//! engine against the embedded emulator (demo mode) when there is none, and the in-memory
+//! simulation only if the engine cannot start at all.
+//!
+//! Everything here runs in `main` before the window opens; nothing of it is in the UI pass.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::config::{Endpoints, ServiceConfig};
+use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
+use crate::engine::api::{Command, Event};
+use crate::engine::{Engine, EngineConfig, EngineHandle};
+use crate::gui::app::BackendMode;
+use crate::gui::link::EVENT_CAPACITY;
+use crate::gui::settings::Settings;
+use crate::tencent::Credentials;
+
+/// A started backend.
+pub struct Backend {
+    /// UI → worker.
+    pub commands: mpsc::Sender<Command>,
+    /// Worker → UI (before the repaint bridge).
+    pub events: mpsc::Receiver<Event>,
+    /// What it talks to.
+    pub mode: BackendMode,
+    /// The key "Test connection" uses (the demo key in demo mode).
+    pub credentials: Option<Credentials>,
+    /// The emulator in demo mode; it stops when this is dropped, so keep it while the app runs.
+    pub emulator: Option<EmulatorHandle>,
+    /// Why the engine could not start, when the simulation stands in.
+    pub problem: Option<String>,
+}
+
+/// Starts the engine (and in demo mode the emulator) for `settings` with `credentials`.
+pub fn start(
+    handle: &tokio::runtime::Handle,
+    data_dir: &std::path::Path,
+    settings: &Settings,
+    credentials: Option<Credentials>,
+) -> Backend {
+    let signature_url = Some(settings.signature_url.trim().to_owned()).filter(|s| !s.is_empty());
+    let cloud = credentials.is_some() || signature_url.is_some();
+    let (service, mode, emulator, test_key) = if cloud {
+        let service = ServiceConfig {
+            credentials: credentials.clone(),
+            region: settings.region.clone(),
+            endpoints: settings.endpoints(),
+            signature_url,
+            sub_app_id: settings.sub_app_id,
+            wecom: None,
+            data_dir: data_dir.to_path_buf(),
+        };
+        (service, BackendMode::Cloud, None, credentials)
+    } else {
+        // Demo mode: its own queue database and emulator data, so demo items never try to
+        // resume against the real service once a key is added.
+        let demo_dir = data_dir.join("demo");
+        let config = EmulatorConfig::with_data_dir(demo_dir.join("emulator"));
+        match handle.block_on(emulator::spawn(config)) {
+            Ok((_, emu)) => {
+                let url = emu.base_url();
+                tracing::info!("demo mode: embedded emulator at {url}");
+                let key = Credentials::new(emulator::DEMO_SECRET_ID, emulator::DEMO_SECRET_KEY);
+                let service = ServiceConfig {
+                    credentials: Some(key.clone()),
+                    region: settings.region.clone(),
+                    endpoints: Endpoints::all_at(&url),
+                    signature_url: None,
+                    sub_app_id: None,
+                    wecom: None,
+                    data_dir: demo_dir,
+                };
+                (service, BackendMode::Demo { url }, Some(emu), Some(key))
+            }
+            Err(err) => {
+                return simulated(
+                    handle,
+                    format!("the demo emulator could not start: {err:#}"),
+                );
+            }
+        }
+    };
+    let config = EngineConfig {
+        tuning: settings.tuning(),
+        default_flow: settings.flow,
+        defaults: settings.item_defaults(),
+        ..EngineConfig::new(service)
+    };
+    // The engine's own wake-up is not needed: the bridge repaints after forwarding.
+    let engine = match Engine::start(config, handle, Arc::new(|| {})) {
+        Ok(engine) => engine,
+        Err(err) => return simulated(handle, format!("the upload queue could not open: {err:#}")),
+    };
+    let commands = engine.sender();
+    let events = forward(handle, engine);
+    Backend {
+        commands,
+        events,
+        mode,
+        credentials: test_key,
+        emulator,
+        problem: None,
+    }
+}
+
+/// Moves the engine's events onto a channel the UI owns; the task keeps the engine alive until
+/// it ends (after `Shutdown`) or the UI is gone.
+fn forward(handle: &tokio::runtime::Handle, mut engine: EngineHandle) -> mpsc::Receiver<Event> {
+    let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
+    handle.spawn(async move {
+        while let Some(event) = engine.recv().await {
+            if tx.send(event).await.is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn simulated(handle: &tokio::runtime::Handle, problem: String) -> Backend {
+    tracing::error!("{problem}; uploads are simulated");
+    let (commands, events) = crate::gui::sim::spawn(handle);
+    Backend {
+        commands,
+        events,
+        mode: BackendMode::Simulated,
+        credentials: None,
+        emulator: None,
+        problem: Some(problem),
+    }
+}
