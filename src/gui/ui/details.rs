@@ -8,7 +8,7 @@ use egui::{RichText, Vec2};
 
 use crate::engine::api::ItemState;
 use crate::gui::app::{OptionsEditor, Thumbnail, VodDeskApp};
-use crate::gui::view_model::{Row, format_bytes, publish_text, state_text};
+use crate::gui::view_model::{Row, format_bytes, state_text};
 
 const COVER_SIZE: f32 = 160.0;
 /// How long "Copied" replaces "Copy".
@@ -181,7 +181,6 @@ impl VodDeskApp {
         let t = self.t();
         ui.separator();
         ui.label(RichText::new(t.wechat_section).strong());
-        ui.label(publish_text(&row.snap.publish, t));
         self.publish_section(ui, row);
     }
 }

@@ -6,6 +6,7 @@ use egui::RichText;
 use super::publish::{error_text, words};
 use crate::engine::api::{Command, Event, LibraryAction, LibraryPage, PublishState, UserError};
 use crate::gui::app::VodDeskApp;
+use crate::gui::view_model::publish_text;
 
 /// Files per page.
 const PAGE: u64 = 20;
@@ -34,18 +35,6 @@ pub(crate) fn view(ctx: &egui::Context) -> LibraryView {
 
 fn store(ctx: &egui::Context, view: LibraryView) {
     ctx.data_mut(|d| d.insert_temp(view_id(), view));
-}
-
-fn publish_word(state: &PublishState, lang: crate::gui::i18n::Lang) -> String {
-    let w = words(lang);
-    match state {
-        PublishState::NotPublished => w.not_published.to_owned(),
-        PublishState::UnderReview { .. } => w.under_review.to_owned(),
-        PublishState::Published { .. } => w.published.to_owned(),
-        PublishState::Rejected(err) => format!("{}: {}", w.rejected, error_text(err, lang)),
-        PublishState::Suspended { .. } => w.suspended.to_owned(),
-        PublishState::Deleted => w.deleted.to_owned(),
-    }
 }
 
 impl VodDeskApp {
@@ -156,7 +145,14 @@ impl VodDeskApp {
                                     });
                                     ui.label(entry.create_time.replace('T', " ").replace('Z', ""));
                                     ui.label(&entry.status);
-                                    ui.label(publish_word(&entry.publish, self.lang));
+                                    ui.label(match &entry.publish {
+                                        PublishState::Rejected(err) => format!(
+                                            "{}: {}",
+                                            publish_text(&entry.publish, self.t()),
+                                            error_text(err, self.lang)
+                                        ),
+                                        other => publish_text(other, self.t()).to_owned(),
+                                    });
                                     ui.horizontal(|ui| {
                                         let id = entry.file_id.clone();
                                         let mut act = |ui: &mut egui::Ui, label: &str, action| {

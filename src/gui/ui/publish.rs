@@ -61,7 +61,6 @@ pub(crate) struct Words {
     pub library_publication: &'static str,
     pub library_actions: &'static str,
     pub library_total: &'static str,
-    pub not_published: &'static str,
     pub request_id: &'static str,
 }
 
@@ -108,7 +107,6 @@ const EN: Words = Words {
     library_publication: "WeChat",
     library_actions: "Actions",
     library_total: "files in the account",
-    not_published: "Not published",
     request_id: "RequestId",
 };
 
@@ -155,7 +153,6 @@ const ZH: Words = Words {
     library_publication: "微信",
     library_actions: "操作",
     library_total: "个文件",
-    not_published: "未发布",
     request_id: "RequestId",
 };
 
