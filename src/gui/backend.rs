@@ -4,6 +4,7 @@
 //!
 //! Everything here runs in `main` before the window opens; nothing of it is in the UI pass.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -16,6 +17,41 @@ use crate::gui::app::BackendMode;
 use crate::gui::link::EVENT_CAPACITY;
 use crate::gui::settings::Settings;
 use crate::tencent::Credentials;
+
+/// Starts the demo emulator on the port it had last time.
+///
+/// Media and publishing URLs embed the emulator's address and are stored with the items, so
+/// a new port on every start would leave every earlier URL (and QR code) dead. When that port
+/// is taken, a free one is used and earlier URLs will not open.
+fn spawn_demo_emulator(
+    handle: &tokio::runtime::Handle,
+    dir: &Path,
+) -> Result<(std::net::SocketAddr, EmulatorHandle), emulator::EmulatorError> {
+    let port_file = dir.join("port");
+    let previous = std::fs::read_to_string(&port_file)
+        .ok()
+        .and_then(|text| text.trim().parse::<u16>().ok());
+    let config = EmulatorConfig::with_data_dir(dir);
+    if let Some(port) = previous {
+        let mut again = config.clone();
+        again.addr.set_port(port);
+        match handle.block_on(emulator::spawn(again)) {
+            Ok(started) => return Ok(started),
+            Err(err) => tracing::warn!(
+                port,
+                "the demo emulator's previous port is taken; earlier demo URLs will not open: {err:#}"
+            ),
+        }
+    }
+    let (addr, emu) = handle.block_on(emulator::spawn(config))?;
+    if let Err(err) = std::fs::write(&port_file, addr.port().to_string()) {
+        tracing::warn!(
+            "cannot remember the demo emulator's port: {err:#}: {}",
+            port_file.display()
+        );
+    }
+    Ok((addr, emu))
+}
 
 /// A started backend.
 pub struct Backend {
@@ -57,8 +93,7 @@ pub fn start(
         // Demo mode: its own queue database and emulator data, so demo items never try to
         // resume against the real service once a key is added.
         let demo_dir = data_dir.join("demo");
-        let config = EmulatorConfig::with_data_dir(demo_dir.join("emulator"));
-        match handle.block_on(emulator::spawn(config)) {
+        match spawn_demo_emulator(handle, &demo_dir.join("emulator")) {
             Ok((_, emu)) => {
                 let url = emu.base_url();
                 tracing::info!("demo mode: embedded emulator at {url}");
