@@ -132,7 +132,7 @@ impl VodDeskApp {
                             .striped(true)
                             .num_columns(5)
                             .show(ui, |ui| {
-                                ui.label(RichText::new("FileId / Name").strong());
+                                ui.label(RichText::new(w.library_file).strong());
                                 ui.label(RichText::new(w.library_created).strong());
                                 ui.label(RichText::new(w.library_status).strong());
                                 ui.label(RichText::new(w.library_publication).strong());
