@@ -34,6 +34,12 @@ async fn publish_wait_json_then_suspend_restore_delete() {
     assert_eq!(page.status().as_u16(), 200);
     assert!(page.text().await.unwrap().contains("<video"));
 
+    let (code, out, err) = run_cli(&env, &["info", &file_id, "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let info: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(info["publish_url"], url.as_str());
+    assert_eq!(info["status"], "Normal");
+
     // The QR drawn for that URL decodes back to it.
     let image = voddesk::qr::QrMatrix::encode(&url).unwrap().to_image(4);
     let mut prepared = rqrr::PreparedImage::prepare(image);
@@ -55,6 +61,10 @@ async fn publish_wait_json_then_suspend_restore_delete() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("deleted"));
     assert_eq!(status_of(&url).await, 410);
+
+    let (code, _, err) = run_cli(&env, &["info", &file_id]).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("deleted"), "{err}");
 
     // Acting on a deleted file is a clear failure, not a crash.
     let (code, _, err) = run_cli(&env, &["suspend", &file_id]).await;

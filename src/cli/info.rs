@@ -5,6 +5,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::{CliError, GlobalArgs};
+use crate::engine::api::PublishState;
 use crate::engine::errors::user_error;
 use crate::tencent::clock::Clock;
 use crate::tencent::models::{DescribeMediaInfosRequest, MediaInfo};
@@ -21,14 +22,12 @@ pub struct InfoArgs {
     pub json: bool,
 }
 
-/// The publishing URL of a media, when a review passed.
+/// The publishing URL of a media, when a review passed (also while suspended).
 fn publish_url(info: &MediaInfo) -> Option<String> {
-    info.mini_program_review_info
-        .as_ref()?
-        .mini_program_review_list
-        .iter()
-        .find(|r| r.review_result.eq_ignore_ascii_case("pass") && !r.url.is_empty())
-        .map(|r| r.url.clone())
+    match crate::engine::publisher::derive_publish_state(info) {
+        PublishState::Published { url, .. } | PublishState::Suspended { url } => Some(url),
+        _ => None,
+    }
 }
 
 /// Runs `voddesk info`.
