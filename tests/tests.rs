@@ -5,5 +5,12 @@
 
 mod cli_upload;
 mod engine_upload;
+mod conformance;
+mod emulator_cli;
+mod emulator_cos;
+mod emulator_support;
+mod emulator_ugc;
+mod emulator_vod;
+mod emulator_wecom;
 mod protocol_vectors;
 mod support;

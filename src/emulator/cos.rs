@@ -765,6 +765,9 @@ async fn complete(
         let outcome = {
             let merge = merge(&emu, &key, &upload_id, &chosen, size, crc, &result_etag);
             tokio::pin!(merge);
+            // One space at once, then one a second: every client meets the keep-alive
+            // whitespace COS sends during long merges, not only those of large objects.
+            let _ = sender.send(Ok(bytes::Bytes::from_static(b" "))).await;
             let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
             ticker.tick().await;
             loop {
@@ -776,6 +779,8 @@ async fn complete(
                 }
             }
         };
+        // No XML declaration here: one may only open a document, and keep-alive spaces may
+        // already have been sent (Python's ElementTree refuses a declaration after them).
         let tail = match outcome {
             Ok(()) => xml::to_document(&xml::CompleteResult {
                 location: format!("{}.cos.{}.myqcloud.com/{key}", bucket(&emu), emu.region),
@@ -785,6 +790,12 @@ async fn complete(
             })
             .unwrap_or_default(),
             Err(error) => error_xml(&error, &format!("/{key}"), &request_id()),
+        };
+        let tail = match tail.split_once("?>") {
+            Some((declaration, rest)) if declaration.starts_with("<?xml") => {
+                rest.trim_start().to_owned()
+            }
+            _ => tail,
         };
         let _ = sender.send(Ok(bytes::Bytes::from(tail))).await;
     });

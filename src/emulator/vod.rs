@@ -13,6 +13,10 @@
 //! Publish reviews: WAITING for the first third of the review delay, PROCESSING until it ends,
 //! then FINISH with `ErrCode` 0 and `PublishResult` `Pass`, or `Rejected` (also `ErrCode` 0: the
 //! task ran, the review said no) when the reject switch was on at submission.
+//!
+//! Simplifications: `DeleteMedia` always deletes everything (any `DeleteParts` is treated as
+//! the default), `SubAppId` is accepted and ignored, and every video gets the same fixed set of
+//! transcodes at once (they serve the original's bytes).
 
 use std::sync::Arc;
 
@@ -105,17 +109,14 @@ fn error_response(error: &ApiErr, request_id: &str) -> Response {
 pub(crate) async fn handle(emu: Arc<Emu>, request: Request) -> Response {
     let request_id = request_id();
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(body) => body,
-        Err(_) => {
-            return error_response(
-                &err(
-                    "InvalidParameter",
-                    "the request body is larger than 1 MiB or broke off",
-                ),
-                &request_id,
-            );
-        }
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return error_response(
+            &err(
+                "InvalidParameter",
+                "the request body is larger than 1 MiB or broke off",
+            ),
+            &request_id,
+        );
     };
     let Some(action) = header_str(&parts, "x-tc-action").map(str::to_owned) else {
         return error_response(
@@ -837,7 +838,7 @@ fn search_media(emu: &Emu, params: &Value, base: &str) -> ActionResult {
                     .iter()
                     .any(|n| m.name.to_lowercase().contains(&n.to_lowercase()))
         })
-        .filter(|m| statuses.is_empty() || statuses.iter().any(|s| *s == m.status))
+        .filter(|m| statuses.is_empty() || statuses.contains(&m.status))
         .filter(|m| {
             categories.is_empty() || categories.iter().any(|c| c == category(&m.media_type))
         })

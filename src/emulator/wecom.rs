@@ -63,13 +63,13 @@ pub(crate) async fn handle(State(emu): State<Arc<Emu>>, request: Request) -> Res
                 return error(43_002, "require POST method");
             }
             if let Err(response) = check_token(&emu, param("access_token")) {
-                return response;
+                return *response;
             }
             upload(&emu, param("type"), &parts.headers, &bytes, oversize).await
         }
         "media/get" => {
             if let Err(response) = check_token(&emu, param("access_token")) {
-                return response;
+                return *response;
             }
             get(&emu, param("media_id"), &parts.headers).await
         }
@@ -123,17 +123,19 @@ fn gettoken(emu: &Emu, corp_id: Option<String>, secret: Option<String>) -> Respo
     }
 }
 
-fn check_token(emu: &Emu, token: Option<String>) -> Result<(), Response> {
+fn check_token(emu: &Emu, token: Option<String>) -> Result<(), Box<Response>> {
     let Some(token) = token else {
-        return Err(error(41_001, "access_token missing"));
+        return Err(Box::new(error(41_001, "access_token missing")));
     };
     match emu.db.wecom_token(&token) {
-        Ok(None) => Err(error(40_014, "invalid access_token")),
-        Ok(Some(expires)) if expires <= emu.now() => Err(error(42_001, "access_token expired")),
+        Ok(None) => Err(Box::new(error(40_014, "invalid access_token"))),
+        Ok(Some(expires)) if expires <= emu.now() => {
+            Err(Box::new(error(42_001, "access_token expired")))
+        }
         Ok(Some(_)) => Ok(()),
         Err(err) => {
             tracing::error!("emulator database: {err}");
-            Err(error(-1, "system busy"))
+            Err(Box::new(error(-1, "system busy")))
         }
     }
 }

@@ -603,7 +603,8 @@ impl CosClient {
             )
             .await?;
         Ok(HeadInfo {
-            // A HEAD answer has no body, so reqwest's content_length() is 0: read the header.
+            // reqwest's content_length() is the body's size hint, which is 0 for HEAD: read
+            // the header the server sent instead.
             size: header_str(&response, "content-length")
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or_default(),

@@ -1,0 +1,79 @@
+//! `voddesk emulator` as a process: the first stdout line, the credentials, loopback only.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::emulator_support::{RawCall, error_code};
+
+fn command() -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_voddesk"));
+    // Keys in the developer's environment must not leak into what the emulator accepts.
+    for name in [
+        "TENCENTCLOUD_SECRET_ID",
+        "TENCENTCLOUD_SECRET_KEY",
+        "WECOM_CORP_ID",
+        "WECOM_CORP_SECRET",
+    ] {
+        command.env_remove(name);
+    }
+    command.kill_on_drop(true);
+    command
+}
+
+#[tokio::test]
+async fn prints_its_address_and_credentials_then_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = command()
+        .args(["emulator", "--addr", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .args(["--secret-id", "AKIDcliTEST", "--secret-key", "cliSECRET"])
+        .args(["--review-delay-ms", "100"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let base = first
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line is {first:?}"))
+        .to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{first}");
+    let mut rest = Vec::new();
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(Duration::from_millis(500), lines.next_line()).await
+    {
+        rest.push(line);
+    }
+    assert!(
+        rest.iter().any(|l| l == "SecretId: AKIDcliTEST"),
+        "{rest:?}"
+    );
+    assert!(rest.iter().any(|l| l == "SecretKey: cliSECRET"), "{rest:?}");
+    let mut call = RawCall::new("DescribeMediaInfos", br#"{"FileIds":["1"]}"#);
+    call.secret_id = "AKIDcliTEST";
+    call.secret_key = "cliSECRET";
+    let (status, _, answer) = call.send(&base).await;
+    assert_eq!(status, 200);
+    assert_eq!(error_code(&answer), None, "{answer}");
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn refuses_a_non_loopback_address_without_allow_remote() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = command()
+        .args(["emulator", "--addr", "0.0.0.0:0", "--data"])
+        .arg(dir.path())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--allow-remote"), "{stderr}");
+}
