@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli_upload;
-mod engine_upload;
 mod conformance;
 mod emulator_cli;
 mod emulator_cos;
@@ -12,5 +11,6 @@ mod emulator_support;
 mod emulator_ugc;
 mod emulator_vod;
 mod emulator_wecom;
+mod engine_upload;
 mod protocol_vectors;
 mod support;
