@@ -821,6 +821,9 @@ impl Job {
             };
             match err.class() {
                 ErrorClass::Retry if attempt + 1 < self.shared.retry.max_attempts => {
+                    // A read error of a deleted or changed file looks like a network error:
+                    // retrying cannot help then.
+                    self.check_file_unchanged()?;
                     attempt += 1;
                     let reason = err.to_string();
                     tracing::debug!(

@@ -90,23 +90,18 @@ fn readable_file(path: &Path, what: &str) -> Result<std::fs::Metadata, String> {
     Ok(metadata)
 }
 
-/// The cover beside `path` with the same stem, when one exists.
+/// The cover beside `path` with the same stem, when one exists (`talk.mp4` + `talk.jpg`).
+///
+/// Probes the few candidate names rather than listing the folder, so that adding thousands of
+/// files from one folder stays linear.
 #[must_use]
 pub fn paired_cover(path: &Path) -> Option<PathBuf> {
-    let stem = path.file_stem()?;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let entries = std::fs::read_dir(dir).ok()?;
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.file_stem() == Some(stem) && is_cover(p) && p.is_file())
-        .collect();
-    // Deterministic when several images share the stem: the order of COVER_TYPES.
-    found.sort_by_key(|p| extension(p).and_then(|e| COVER_TYPES.iter().position(|c| *c == e)));
-    found.into_iter().next()
+    path.file_stem()?;
+    COVER_TYPES
+        .iter()
+        .flat_map(|ext| [ext.to_string(), ext.to_ascii_uppercase()])
+        .map(|ext| path.with_extension(ext))
+        .find(|candidate| candidate.is_file())
 }
 
 /// Checks a media name against the service's rules.
