@@ -148,6 +148,15 @@ async fn upload_json_info_and_queue() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_then_upload_again_resumes() {
+    kill_9_then_resume(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_then_queue_resume_resumes() {
+    kill_9_then_resume(true).await;
+}
+
+async fn kill_9_then_resume(with_queue_resume: bool) {
     let emu = emulator(Faults {
         bandwidth: Some(4 * MIB),
         ..Faults::default()
@@ -182,13 +191,22 @@ async fn kill_9_then_upload_again_resumes() {
     let upload_id = handle.open_uploads().unwrap()[0].upload_id.clone();
 
     let mut command = voddesk(&emu.base, &data);
-    command.arg("upload").arg(&file).args([
-        "--part-size",
-        "1048576",
-        "--concurrency",
-        "4",
-        "--json",
-    ]);
+    if with_queue_resume {
+        command.args(["queue", "--json"]);
+        let listed = json_lines(&run(command).await.stdout);
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0]["uploaded_bytes"].as_u64().unwrap() >= 12 * MIB);
+        command = voddesk(&emu.base, &data);
+        command.args(["queue", "resume", "--json"]);
+    } else {
+        command.arg("upload").arg(&file).args([
+            "--part-size",
+            "1048576",
+            "--concurrency",
+            "4",
+            "--json",
+        ]);
+    }
     let out = run(command).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let lines = json_lines(&out.stdout);
