@@ -59,6 +59,9 @@ pub(crate) enum ReceiveError {
     Io(#[from] std::io::Error),
 }
 
+/// How much of a request body is gathered before one write to disk.
+const WRITE_BUFFER: usize = 1 << 20;
+
 /// Where receiving should stop and drop the connection (the cut fault).
 #[derive(Debug, Clone)]
 pub(crate) struct CutPlan {
@@ -76,7 +79,12 @@ pub(crate) async fn receive(
     cut: Option<CutPlan>,
 ) -> Result<Received, ReceiveError> {
     let path = emu.dirs.tmp.join(uuid::Uuid::new_v4().simple().to_string());
-    let mut file = tokio::fs::File::create(&path).await?;
+    // Body chunks are small (a few KiB); written one by one, each would be a round trip to
+    // the blocking pool. Buffered, a part is a handful of large writes.
+    let mut file = tokio::io::BufWriter::with_capacity(
+        WRITE_BUFFER,
+        tokio::fs::File::create(&path).await?,
+    );
     let mut received = Received {
         path,
         size: 0,
@@ -117,8 +125,9 @@ pub(crate) async fn receive(
             }
         }
     }
+    // No fsync: the emulator must survive a process restart (the page cache does), not a
+    // power cut, and an fsync per part would dominate the cost of a loopback upload.
     file.flush().await?;
-    file.sync_data().await?;
     received.md5 = hex::encode(md5.finalize());
     received.crc = crc.sum();
     Ok(received)
@@ -251,22 +260,27 @@ pub(crate) async fn concatenate(
     dest: &Path,
 ) -> std::io::Result<()> {
     let tmp = tmp_dir.join(uuid::Uuid::new_v4().simple().to_string());
-    let result = async {
-        let mut out = tokio::fs::File::create(&tmp).await?;
-        for part in parts {
-            let mut input = tokio::fs::File::open(part).await?;
-            tokio::io::copy(&mut input, &mut out).await?;
+    let parts = parts.to_vec();
+    let dest = dest.to_path_buf();
+    // std's copy uses copy_file_range on Linux: the kernel moves the bytes, no user buffers.
+    tokio::task::spawn_blocking(move || {
+        let result = (|| {
+            let mut out = std::fs::File::create(&tmp)?;
+            for part in &parts {
+                let mut input = std::fs::File::open(part)?;
+                std::io::copy(&mut input, &mut out)?;
+            }
+            drop(out);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::rename(&tmp, &dest)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
         }
-        out.flush().await?;
-        out.sync_data().await?;
-        if let Some(parent) = dest.parent() {
-            tokio::fs::create_dir_all(parent).await?;
-        }
-        tokio::fs::rename(&tmp, dest).await
-    }
-    .await;
-    if result.is_err() {
-        let _ = tokio::fs::remove_file(&tmp).await;
-    }
-    result
+        result
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
