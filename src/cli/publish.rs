@@ -173,27 +173,17 @@ fn print_json(value: &impl serde::Serialize) {
     }
 }
 
-/// Runs `voddesk suspend` (`suspend = true`) or `voddesk restore`.
-///
-/// # Errors
-/// When the service refuses one of the files (the others are still done).
-pub async fn distribution(
-    args: &DistributionArgs,
-    global: &GlobalArgs,
-    suspend: bool,
-) -> Result<(), CliError> {
-    let publisher = publisher(global)?;
+/// Runs `action` on each file, printing `done` for each success and the error for each
+/// failure; fails after all were tried when any failed.
+async fn each_file<F, Fut>(file_ids: &[String], done: &str, mut action: F) -> Result<(), CliError>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Result<(), UserError>>,
+{
     let mut failed = 0;
-    for id in &args.file_ids {
-        match publisher.set_suspended(id, suspend).await {
-            Ok(()) => println!(
-                "{id}: {}",
-                if suspend {
-                    "suspended (its URLs stop playing until restored)"
-                } else {
-                    "restored (its URLs play again)"
-                }
-            ),
+    for id in file_ids {
+        match action(id.clone()).await {
+            Ok(()) => println!("{id}: {done}"),
             Err(err) => {
                 eprintln!("error: {id}: {err}");
                 failed += 1;
@@ -204,10 +194,32 @@ pub async fn distribution(
         Ok(())
     } else {
         Err(CliError::failure(format!(
-            "{failed} of {} files could not be changed",
-            args.file_ids.len()
+            "{failed} of {} files failed",
+            file_ids.len()
         )))
     }
+}
+
+/// Runs `voddesk suspend` (`suspend = true`) or `voddesk restore`.
+///
+/// # Errors
+/// When the service refuses one of the files (the others are still done).
+pub async fn distribution(
+    args: &DistributionArgs,
+    global: &GlobalArgs,
+    suspend: bool,
+) -> Result<(), CliError> {
+    let publisher = publisher(global)?;
+    let done = if suspend {
+        "suspended (its URLs stop playing until restored)"
+    } else {
+        "restored (its URLs play again)"
+    };
+    each_file(&args.file_ids, done, |id| {
+        let publisher = publisher.clone();
+        async move { publisher.set_suspended(&id, suspend).await }
+    })
+    .await
 }
 
 fn confirm(file_ids: &[String]) -> Result<bool, CliError> {
@@ -238,22 +250,9 @@ pub async fn delete(args: &DeleteArgs, global: &GlobalArgs) -> Result<(), CliErr
     if !args.yes && !confirm(&args.file_ids)? {
         return Err(CliError::failure("nothing deleted"));
     }
-    let mut failed = 0;
-    for id in &args.file_ids {
-        match publisher.delete(id).await {
-            Ok(()) => println!("{id}: deleted for good"),
-            Err(err) => {
-                eprintln!("error: {id}: {err}");
-                failed += 1;
-            }
-        }
-    }
-    if failed == 0 {
-        Ok(())
-    } else {
-        Err(CliError::failure(format!(
-            "{failed} of {} files could not be deleted",
-            args.file_ids.len()
-        )))
-    }
+    each_file(&args.file_ids, "deleted for good", |id| {
+        let publisher = publisher.clone();
+        async move { publisher.delete(&id).await }
+    })
+    .await
 }

@@ -9,12 +9,9 @@ use super::{CliError, GlobalArgs};
 use crate::tencent::clock::Clock;
 use crate::tencent::ugc_sign::{MAX_VALIDITY_SECONDS, SignatureParams};
 
-/// Arguments of `voddesk sign`.
+/// Options a signature carries to the upload (shared by `sign` and `sign-server`).
 #[derive(Debug, Clone, Args)]
-pub struct SignArgs {
-    /// Seconds the signature stays valid (at most 90 days).
-    #[arg(long, default_value_t = 86_400, allow_negative_numbers = true)]
-    pub valid: i64,
+pub struct SignFields {
     /// Task flow to run after upload.
     #[arg(long)]
     pub procedure: Option<String>,
@@ -24,6 +21,17 @@ pub struct SignArgs {
     /// Text echoed in the upload callback (at most 250 characters).
     #[arg(long)]
     pub source_context: Option<String>,
+}
+
+/// Arguments of `voddesk sign`.
+#[derive(Debug, Clone, Args)]
+pub struct SignArgs {
+    /// Seconds the signature stays valid (at most 90 days).
+    #[arg(long, default_value_t = 86_400, allow_negative_numbers = true)]
+    pub valid: i64,
+    /// What the signature applies to the upload.
+    #[command(flatten)]
+    pub fields: SignFields,
     /// The signature may be used once only.
     #[arg(long)]
     pub one_time: bool,
@@ -65,7 +73,7 @@ pub fn params(args: &SignArgs, global: &GlobalArgs) -> Result<(SignatureParams, 
         })?,
         None => rand::random(),
     };
-    if let Some(class_id) = args.class_id
+    if let Some(class_id) = args.fields.class_id
         && class_id < 0
     {
         return Err(CliError::usage(format!(
@@ -77,10 +85,10 @@ pub fn params(args: &SignArgs, global: &GlobalArgs) -> Result<(SignatureParams, 
         current_time: now,
         expire_time: now + args.valid,
         random,
-        procedure: args.procedure.clone().filter(|p| !p.is_empty()),
-        source_context: args.source_context.clone(),
+        procedure: args.fields.procedure.clone().filter(|p| !p.is_empty()),
+        source_context: args.fields.source_context.clone(),
         one_time_valid: args.one_time,
-        class_id: args.class_id,
+        class_id: args.fields.class_id,
         vod_sub_app_id: global.sub_app_id,
         ..SignatureParams::default()
     };
@@ -112,15 +120,9 @@ pub struct SignServerArgs {
     /// Seconds each signature stays valid (at most 90 days).
     #[arg(long, default_value_t = 3600, allow_negative_numbers = true)]
     pub valid: i64,
-    /// Task flow to run after upload.
-    #[arg(long)]
-    pub procedure: Option<String>,
-    /// Media category.
-    #[arg(long, allow_negative_numbers = true)]
-    pub class_id: Option<i64>,
-    /// Text echoed in the upload callback (at most 250 characters).
-    #[arg(long)]
-    pub source_context: Option<String>,
+    /// What the signature applies to the upload.
+    #[command(flatten)]
+    pub fields: SignFields,
     /// Hand out signatures usable more than once (one-time is the default: safer).
     #[arg(long)]
     pub reusable: bool,
@@ -135,9 +137,7 @@ pub struct SignServerArgs {
 pub async fn serve(args: &SignServerArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let template = SignArgs {
         valid: args.valid,
-        procedure: args.procedure.clone(),
-        class_id: args.class_id,
-        source_context: args.source_context.clone(),
+        fields: args.fields.clone(),
         one_time: !args.reusable,
         now: None,
         random: None,

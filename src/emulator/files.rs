@@ -81,10 +81,8 @@ pub(crate) async fn receive(
     let path = emu.dirs.tmp.join(uuid::Uuid::new_v4().simple().to_string());
     // Body chunks are small (a few KiB); written one by one, each would be a round trip to
     // the blocking pool. Buffered, a part is a handful of large writes.
-    let mut file = tokio::io::BufWriter::with_capacity(
-        WRITE_BUFFER,
-        tokio::fs::File::create(&path).await?,
-    );
+    let mut file =
+        tokio::io::BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::create(&path).await?);
     let mut received = Received {
         path,
         size: 0,

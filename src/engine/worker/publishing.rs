@@ -297,18 +297,20 @@ impl Worker {
         });
     }
 
-    pub(super) async fn suspend(&mut self, id: ItemId, suspend: bool) {
+    /// Runs one service action for a finished item in the background; its result becomes the
+    /// item's publication state, a failure a notice on the item.
+    async fn item_task<F, Fut>(&mut self, id: ItemId, action: F)
+    where
+        F: FnOnce(Publisher, String, PublishState) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<PublishState, UserError>> + Send + 'static,
+    {
         let (file_id, current) = match self.file_of(id) {
             Ok(found) => found,
             Err(message) => return self.refuse(id, message).await,
         };
         self.spawn_publishing(move |publisher, tx| async move {
-            let result = match publisher.set_suspended(&file_id, suspend).await {
-                Ok(()) => publisher.status(&file_id).await,
-                Err(err) => Err(err),
-            };
-            let message = match result {
-                Ok(status) => JobMsg::Publish(id, reconcile(&current, &status)),
+            let message = match action(publisher, file_id, current).await {
+                Ok(state) => JobMsg::Publish(id, state),
                 Err(err) => JobMsg::Event(Event::Notice {
                     id,
                     message: err.to_string(),
@@ -316,40 +318,31 @@ impl Worker {
             };
             let _ = tx.send(message).await;
         });
+    }
+
+    pub(super) async fn suspend(&mut self, id: ItemId, suspend: bool) {
+        self.item_task(id, move |publisher, file_id, current| async move {
+            publisher.set_suspended(&file_id, suspend).await?;
+            let status = publisher.status(&file_id).await?;
+            Ok(reconcile(&current, &status))
+        })
+        .await;
     }
 
     pub(super) async fn delete_media(&mut self, id: ItemId) {
-        let (file_id, _) = match self.file_of(id) {
-            Ok(found) => found,
-            Err(message) => return self.refuse(id, message).await,
-        };
-        self.spawn_publishing(move |publisher, tx| async move {
-            let message = match publisher.delete(&file_id).await {
-                Ok(()) => JobMsg::Publish(id, PublishState::Deleted),
-                Err(err) => JobMsg::Event(Event::Notice {
-                    id,
-                    message: err.to_string(),
-                }),
-            };
-            let _ = tx.send(message).await;
-        });
+        self.item_task(id, |publisher, file_id, _| async move {
+            publisher.delete(&file_id).await?;
+            Ok(PublishState::Deleted)
+        })
+        .await;
     }
 
     pub(super) async fn refresh(&mut self, id: ItemId) {
-        let (file_id, current) = match self.file_of(id) {
-            Ok(found) => found,
-            Err(message) => return self.refuse(id, message).await,
-        };
-        self.spawn_publishing(move |publisher, tx| async move {
-            let message = match publisher.status(&file_id).await {
-                Ok(status) => JobMsg::Publish(id, reconcile(&current, &status)),
-                Err(err) => JobMsg::Event(Event::Notice {
-                    id,
-                    message: err.to_string(),
-                }),
-            };
-            let _ = tx.send(message).await;
-        });
+        self.item_task(id, |publisher, file_id, current| async move {
+            let status = publisher.status(&file_id).await?;
+            Ok(reconcile(&current, &status))
+        })
+        .await;
     }
 
     pub(super) async fn search_library(&mut self, name: Option<String>, offset: u64, limit: u64) {
