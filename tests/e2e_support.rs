@@ -3,14 +3,15 @@
 
 use std::sync::Arc;
 
-use voddesk::emulator::{EmulatorConfig, EmulatorHandle, Faults};
+use voddesk::emulator::{self, EmulatorHandle, Faults};
 use voddesk::tencent::Credentials;
 use voddesk::tencent::clock::Clock;
 use voddesk::tencent::cos::{CosClient, CosTarget, FileSlice};
 use voddesk::tencent::models::{ApplyUploadRequest, CommitUploadRequest};
 use voddesk::tencent::vod::{VodClient, http_client};
 
-/// An emulator on 127.0.0.1:0 with its data in a temporary directory.
+/// An emulator on 127.0.0.1:0 (started as the engine tests start theirs), with the demo
+/// credentials it accepts and a directory for client-side files.
 pub struct Emu {
     pub handle: EmulatorHandle,
     pub base: String,
@@ -19,25 +20,23 @@ pub struct Emu {
     pub wecom_corp_id: String,
     pub wecom_secret: String,
     pub dir: tempfile::TempDir,
+    _emulator_dir: tempfile::TempDir,
 }
 
 impl Emu {
     pub async fn start(change: impl FnOnce(&mut Faults)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = EmulatorConfig::with_data_dir(dir.path().join("emulator"));
-        change(&mut config.faults);
-        let (secret_id, secret_key) = (config.secret_id.clone(), config.secret_key.clone());
-        let (wecom_corp_id, wecom_secret) =
-            (config.wecom_corp_id.clone(), config.wecom_secret.clone());
-        let (_, handle) = voddesk::emulator::spawn(config).await.unwrap();
+        let mut faults = Faults::default();
+        change(&mut faults);
+        let started = crate::support::emulator(faults).await;
         Self {
-            base: handle.base_url(),
-            handle,
-            secret_id,
-            secret_key,
-            wecom_corp_id,
-            wecom_secret,
-            dir,
+            handle: started.handle,
+            base: started.base,
+            secret_id: emulator::DEMO_SECRET_ID.to_owned(),
+            secret_key: emulator::DEMO_SECRET_KEY.to_owned(),
+            wecom_corp_id: emulator::DEMO_WECOM_CORP_ID.to_owned(),
+            wecom_secret: emulator::DEMO_WECOM_SECRET.to_owned(),
+            dir: tempfile::tempdir().unwrap(),
+            _emulator_dir: started._dir,
         }
     }
 
