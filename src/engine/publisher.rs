@@ -22,6 +22,11 @@ use crate::tencent::vod::VodClient;
 /// Requests per second for all publishing calls of this app together.
 pub const REQUESTS_PER_SECOND: u64 = 50;
 
+/// One limiter for the whole process: publishers are made per command, and reviews of many
+/// items are polled at once, so a limiter per publisher would not limit anything.
+static LIMITER: std::sync::LazyLock<Arc<RateLimiter>> =
+    std::sync::LazyLock::new(|| Arc::new(RateLimiter::new(Some(REQUESTS_PER_SECOND))));
+
 fn plain(message: impl Into<String>) -> UserError {
     UserError {
         message: message.into(),
@@ -108,7 +113,7 @@ impl Publisher {
         Self {
             vod,
             sub_app_id,
-            limiter: Arc::new(RateLimiter::new(Some(REQUESTS_PER_SECOND))),
+            limiter: Arc::clone(&LIMITER),
         }
     }
 
