@@ -72,15 +72,7 @@ pub(crate) async fn wechat_page(
     let media = match emu.db.media(&file_id) {
         Ok(Some(media)) => media,
         Ok(None) => return not_found(),
-        Err(err) => {
-            tracing::error!("emulator database: {err}");
-            return message_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                zh,
-                "Internal error.",
-                "内部错误。",
-            );
-        }
+        Err(err) => return internal_error(zh, &err),
     };
     if media.deleted {
         return message_page(
@@ -92,15 +84,7 @@ pub(crate) async fn wechat_page(
     }
     let passed = match published(&emu, &file_id) {
         Ok(tasks) => tasks,
-        Err(err) => {
-            tracing::error!("emulator database: {err}");
-            return message_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                zh,
-                "Internal error.",
-                "内部错误。",
-            );
-        }
+        Err(err) => return internal_error(zh, &err),
     };
     let Some(latest) = passed.last() else {
         return not_found();
@@ -189,4 +173,15 @@ pub(crate) async fn play(
         false,
     )
     .await
+}
+
+/// The page for a failure of the emulator's own storage (logged, not shown).
+fn internal_error(zh: bool, err: &dyn std::fmt::Display) -> Response {
+    tracing::error!("emulator database: {err}");
+    message_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        zh,
+        "Internal error.",
+        "内部错误。",
+    )
 }
