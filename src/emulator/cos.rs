@@ -261,7 +261,7 @@ async fn run(
         Op::Get | Op::Head => get_object(emu, parts, key, op == Op::Head).await,
         Op::Delete => {
             if let Some(file) = emu.db.delete_object(key)? {
-                let _ = tokio::fs::remove_file(emu.object_file(&file)).await;
+                files::remove_object(&emu.object_file(&file)).await;
             }
             Ok(Response::builder()
                 .status(StatusCode::NO_CONTENT)
@@ -432,7 +432,7 @@ pub(crate) async fn store_object(
     received.keep_as(&emu.object_file(&file)).await?;
     match emu.db.put_object(&object) {
         Ok(Some(old)) => {
-            let _ = tokio::fs::remove_file(emu.object_file(&old)).await;
+            files::remove_object(&emu.object_file(&old)).await;
         }
         Ok(None) => {}
         Err(error) => return Err(std::io::Error::other(error)),
@@ -824,7 +824,7 @@ async fn merge(
         .iter()
         .map(|p| emu.dirs.parts.join(&p.file))
         .collect();
-    files::concatenate(&emu.dirs.tmp, &sources, &emu.object_file(&file)).await?;
+    files::link_parts(&emu.dirs.tmp, &sources, &emu.object_file(&file)).await?;
     let object = Object {
         key: key.to_owned(),
         file,
@@ -835,7 +835,7 @@ async fn merge(
         modified: emu.now(),
     };
     if let Some(old) = emu.db.put_object(&object)? {
-        let _ = tokio::fs::remove_file(emu.object_file(&old)).await;
+        files::remove_object(&emu.object_file(&old)).await;
     }
     for part_file in emu.db.delete_upload(upload_id)? {
         let _ = tokio::fs::remove_file(emu.dirs.parts.join(part_file)).await;

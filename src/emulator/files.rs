@@ -11,7 +11,6 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use futures_util::StreamExt;
-use md5::{Digest, Md5};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use super::{ConnCut, Emu};
@@ -90,7 +89,6 @@ pub(crate) async fn receive(
         crc: 0,
         kept: false,
     };
-    let mut md5 = Md5::new();
     let mut crc = Crc64::new();
     let mut stream = body.into_data_stream();
     let started = Instant::now();
@@ -107,7 +105,6 @@ pub(crate) async fn receive(
                 std::future::pending::<()>().await;
             }
         }
-        md5.update(chunk);
         crc.update(chunk);
         file.write_all(chunk).await?;
         received.size += chunk.len() as u64;
@@ -126,7 +123,11 @@ pub(crate) async fn receive(
     // No fsync: the emulator must survive a process restart (the page cache does), not a
     // power cut, and an fsync per part would dominate the cost of a loopback upload.
     file.flush().await?;
-    received.md5 = hex::encode(md5.finalize());
+    // The MD5 (the ETag) from the file just written, side by side with the other parts in
+    // flight: see `part_hasher`.
+    received.md5 = hex::encode(
+        crate::tencent::part_hasher::md5_of_range(&received.path, 0, received.size).await?,
+    );
     received.crc = crc.sum();
     Ok(received)
 }
@@ -228,17 +229,77 @@ pub(crate) async fn serve_file(
     if head_only {
         return builder.body(Body::empty()).unwrap_or_default();
     }
-    let file = match tokio::fs::File::open(path).await {
-        Ok(mut file) => {
-            if start > 0 && file.seek(SeekFrom::Start(start)).await.is_err() {
-                return plain(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file");
-            }
-            file
-        }
-        Err(_) => return plain(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file"),
+    let Ok(segments) = segments(path) else {
+        return plain(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file");
     };
-    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), 64 * 1024);
+    let pieces = pieces(&segments, start, len);
+    let stream = futures_util::stream::iter(pieces)
+        .then(|(path, offset, len)| async move {
+            let mut file = tokio::fs::File::open(&path).await?;
+            if offset > 0 {
+                file.seek(SeekFrom::Start(offset)).await?;
+            }
+            Ok::<_, std::io::Error>(tokio_util::io::ReaderStream::with_capacity(
+                file.take(len),
+                64 * 1024,
+            ))
+        })
+        .map(|opened| match opened {
+            Ok(stream) => stream.left_stream(),
+            Err(err) => futures_util::stream::once(std::future::ready(Err(err))).right_stream(),
+        })
+        .flatten();
     builder.body(Body::from_stream(stream)).unwrap_or_default()
+}
+
+/// The files an object's bytes are in, in order, with their sizes.
+///
+/// A stored object is a file, or (after a multipart upload) a directory of its parts named in
+/// order: completing an upload then links the parts instead of copying gigabytes.
+pub(crate) fn segments(path: &Path) -> std::io::Result<Vec<(PathBuf, u64)>> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_dir() {
+        return Ok(vec![(path.to_path_buf(), meta.len())]);
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        out.push((entry.path(), entry.metadata()?.len()));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The pieces of `segments` that hold bytes `start..start + len`: (file, offset, length).
+fn pieces(segments: &[(PathBuf, u64)], start: u64, len: u64) -> Vec<(PathBuf, u64, u64)> {
+    let end = start.saturating_add(len);
+    let mut at = 0u64;
+    let mut out = Vec::new();
+    for (path, size) in segments {
+        let (from, to) = (at.max(start), (at + size).min(end));
+        if from < to {
+            out.push((path.clone(), from - at, to - from));
+        }
+        at += size;
+    }
+    out
+}
+
+/// All the bytes of a stored object (a file or a directory of segments).
+pub(crate) fn read_object(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for (segment, _) in segments(path)? {
+        out.extend(std::fs::read(segment)?);
+    }
+    Ok(out)
+}
+
+/// Removes a stored object, whichever form it has.
+pub(crate) async fn remove_object(path: &Path) {
+    // Best effort: a leftover costs disk, not correctness.
+    if tokio::fs::remove_file(path).await.is_err() {
+        let _ = tokio::fs::remove_dir_all(path).await;
+    }
 }
 
 /// A short plain-text answer.
@@ -250,9 +311,10 @@ pub(crate) fn plain(status: StatusCode, text: &str) -> Response {
         .unwrap_or_default()
 }
 
-/// Copies `parts` one after the other into a new file at `dest` (through a temporary file, so a
-/// crash never leaves half an object under its key).
-pub(crate) async fn concatenate(
+/// Makes `dest` the object made of `parts` in order: a directory of hard links to them, built
+/// aside and renamed into place, so a crash never leaves half an object under its key and the
+/// parts stay intact until the upload's records are gone.
+pub(crate) async fn link_parts(
     tmp_dir: &Path,
     parts: &[PathBuf],
     dest: &Path,
@@ -260,25 +322,69 @@ pub(crate) async fn concatenate(
     let tmp = tmp_dir.join(uuid::Uuid::new_v4().simple().to_string());
     let parts = parts.to_vec();
     let dest = dest.to_path_buf();
-    // std's copy uses copy_file_range on Linux: the kernel moves the bytes, no user buffers.
     tokio::task::spawn_blocking(move || {
         let result = (|| {
-            let mut out = std::fs::File::create(&tmp)?;
-            for part in &parts {
-                let mut input = std::fs::File::open(part)?;
-                std::io::copy(&mut input, &mut out)?;
+            std::fs::create_dir(&tmp)?;
+            for (index, part) in parts.iter().enumerate() {
+                std::fs::hard_link(part, tmp.join(format!("{index:05}")))?;
             }
-            drop(out);
             if let Some(parent) = dest.parent() {
                 std::fs::create_dir_all(parent)?;
             }
             std::fs::rename(&tmp, &dest)
         })();
         if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
+            let _ = std::fs::remove_dir_all(&tmp);
         }
         result
     })
     .await
     .map_err(std::io::Error::other)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_cover_exactly_the_range_across_segments() {
+        let segments: Vec<(PathBuf, u64)> = [("a", 10), ("b", 5), ("c", 0), ("d", 7)]
+            .iter()
+            .map(|(name, size)| (PathBuf::from(name), *size))
+            .collect();
+        let p = |start, len| -> Vec<(String, u64, u64)> {
+            pieces(&segments, start, len)
+                .into_iter()
+                .map(|(path, offset, len)| (path.display().to_string(), offset, len))
+                .collect()
+        };
+        assert_eq!(
+            p(0, 22),
+            vec![("a".into(), 0, 10), ("b".into(), 0, 5), ("d".into(), 0, 7)]
+        );
+        assert_eq!(p(9, 2), vec![("a".into(), 9, 1), ("b".into(), 0, 1)]);
+        assert_eq!(p(12, 3), vec![("b".into(), 2, 3)]);
+        assert_eq!(p(15, 7), vec![("d".into(), 0, 7)]);
+        assert_eq!(p(21, 1), vec![("d".into(), 6, 1)]);
+        assert!(p(22, 0).is_empty());
+    }
+
+    #[tokio::test]
+    async fn linked_parts_read_back_as_one_object_and_outlive_the_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut parts = Vec::new();
+        for (i, text) in ["hello ", "", "segmented ", "world"].iter().enumerate() {
+            let path = dir.path().join(format!("part{i}"));
+            std::fs::write(&path, text).unwrap();
+            parts.push(path);
+        }
+        let dest = dir.path().join("objects").join("obj");
+        link_parts(dir.path(), &parts, &dest).await.unwrap();
+        for part in &parts {
+            std::fs::remove_file(part).unwrap();
+        }
+        assert_eq!(read_object(&dest).unwrap(), b"hello segmented world");
+        remove_object(&dest).await;
+        assert!(!dest.exists());
+    }
 }

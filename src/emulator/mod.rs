@@ -386,26 +386,30 @@ impl EmulatorHandle {
     /// # Errors
     /// When the state database or the object file cannot be read.
     pub fn object_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, EmulatorError> {
-        let Some(path) = self.object_path(key)? else {
+        let key = key.strip_prefix('/').unwrap_or(key);
+        let Some(object) = self.emu.db.object(key)? else {
             return Ok(None);
         };
-        std::fs::read(&path)
+        let path = self.emu.object_file(&object.file);
+        files::read_object(&path)
             .map(Some)
             .map_err(|source| EmulatorError::Io { path, source })
     }
 
-    /// The file holding a stored COS object, for tests that hash big objects without reading
-    /// them into memory.
+    /// The files holding a stored COS object's bytes, in order (a multipart object is kept as
+    /// its parts), for tests that hash big objects without reading them into memory.
     ///
     /// # Errors
-    /// When the state database cannot be read.
-    pub fn object_path(&self, key: &str) -> Result<Option<PathBuf>, EmulatorError> {
+    /// When the state database or the data directory cannot be read.
+    pub fn object_files(&self, key: &str) -> Result<Option<Vec<PathBuf>>, EmulatorError> {
         let key = key.strip_prefix('/').unwrap_or(key);
-        Ok(self
-            .emu
-            .db
-            .object(key)?
-            .map(|object| self.emu.object_file(&object.file)))
+        let Some(object) = self.emu.db.object(key)? else {
+            return Ok(None);
+        };
+        let path = self.emu.object_file(&object.file);
+        files::segments(&path)
+            .map(|segments| Some(segments.into_iter().map(|(file, _)| file).collect()))
+            .map_err(|source| EmulatorError::Io { path, source })
     }
 
     /// Open multipart uploads with their stored parts.

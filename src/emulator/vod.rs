@@ -896,7 +896,7 @@ async fn delete_media(emu: &Emu, params: &Value) -> ActionResult {
     emu.db.mark_media_deleted(&id)?;
     for key in std::iter::once(&media.media_key).chain(media.cover_key.iter()) {
         if let Some(file) = emu.db.delete_object(key)? {
-            let _ = tokio::fs::remove_file(emu.object_file(&file)).await;
+            super::files::remove_object(&emu.object_file(&file)).await;
         }
     }
     Ok(json!({}))

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use md5::{Digest, Md5};
 use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
@@ -20,6 +19,7 @@ use super::cos_sign::{self, KeyTime};
 use super::crc64::Crc64;
 use super::encoding;
 use super::error::{ErrorClass, TencentError};
+use super::part_hasher;
 use super::throttle::RateLimiter;
 use super::vod::host_header;
 use super::xml::{self, XmlError};
@@ -76,17 +76,14 @@ pub struct FileSlice {
 }
 
 struct DigestState {
-    md5: Md5,
     crc: Crc64,
 }
 
 impl FileSlice {
-    /// The streaming body, and the digests that fill in as it is read.
+    /// The streaming body, and the CRC-64 that fills in as it is read. (The MD5 comes from
+    /// [`part_hasher`], which hashes the parts in flight side by side.)
     fn body(&self) -> (reqwest::Body, Arc<Mutex<DigestState>>) {
-        let digest = Arc::new(Mutex::new(DigestState {
-            md5: Md5::new(),
-            crc: Crc64::new(),
-        }));
+        let digest = Arc::new(Mutex::new(DigestState { crc: Crc64::new() }));
         let state = (
             self.clone(),
             Arc::clone(&digest),
@@ -118,7 +115,6 @@ impl FileSlice {
                     limiter.acquire(want as u64).await;
                 }
                 if let Ok(mut state) = digest.lock() {
-                    state.md5.update(&buf);
                     state.crc.update(&buf);
                 }
                 if let Some(sent) = &slice.sent {
@@ -139,13 +135,27 @@ async fn open_at(slice: &FileSlice) -> std::io::Result<tokio::fs::File> {
     Ok(file)
 }
 
-fn finish_digest(digest: &Arc<Mutex<DigestState>>) -> Option<SentDigest> {
+fn finish_digest(digest: &Arc<Mutex<DigestState>>, md5: [u8; 16]) -> Option<SentDigest> {
     let state = digest.lock().ok()?;
     Some(SentDigest {
-        md5_hex: hex::encode(state.md5.clone().finalize()),
+        md5_hex: hex::encode(md5),
         crc64: state.crc.sum(),
         len: state.crc.len(),
     })
+}
+
+impl FileSlice {
+    /// Starts hashing the slice (see [`part_hasher`]).
+    fn md5(&self) -> impl Future<Output = Result<[u8; 16], TencentError>> + use<> {
+        let hashing = part_hasher::md5_of_range(&self.path, self.offset, self.len);
+        let path = self.path.display().to_string();
+        async move {
+            hashing.await.map_err(|err| TencentError::File {
+                detail: format!("hashing the bytes sent: {err}"),
+                path,
+            })
+        }
+    }
 }
 
 /// Checks what the server stored against what was sent.
@@ -380,6 +390,7 @@ impl CosClient {
         slice: &FileSlice,
         content_type: &str,
     ) -> Result<Stored, TencentError> {
+        let md5 = slice.md5();
         let (body, digest) = slice.body();
         let response = self
             .send(
@@ -395,7 +406,7 @@ impl CosClient {
             etag: header_str(&response, "etag").unwrap_or_default(),
             crc64: crc_header(&response),
         };
-        let sent = finish_digest(&digest)
+        let sent = finish_digest(&digest, md5.await?)
             .ok_or_else(|| TencentError::Integrity("digest state lost".into()))?;
         verify_stored(&sent, slice.len, &stored)?;
         Ok(stored)
@@ -435,6 +446,7 @@ impl CosClient {
         part_number: u32,
         slice: &FileSlice,
     ) -> Result<(Stored, SentDigest), TencentError> {
+        let md5 = slice.md5();
         let (body, digest) = slice.body();
         let number = part_number.to_string();
         let response = self
@@ -451,7 +463,7 @@ impl CosClient {
             etag: header_str(&response, "etag").unwrap_or_default(),
             crc64: crc_header(&response),
         };
-        let sent = finish_digest(&digest)
+        let sent = finish_digest(&digest, md5.await?)
             .ok_or_else(|| TencentError::Integrity("digest state lost".into()))?;
         verify_stored(&sent, slice.len, &stored)?;
         Ok((stored, sent))
