@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use futures_util::StreamExt;
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::{ConnCut, Emu};
 use crate::tencent::crc64::Crc64;
@@ -80,8 +80,10 @@ pub(crate) async fn receive(
     let path = emu.dirs.tmp.join(uuid::Uuid::new_v4().simple().to_string());
     // Body chunks are small (a few KiB); written one by one, each would be a round trip to
     // the blocking pool. Buffered, a part is a handful of large writes.
-    let mut file =
-        tokio::io::BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::create(&path).await?);
+    // Written through our own buffer on the blocking pool: tokio's File would copy every
+    // buffer once more into one of its own.
+    let mut file = Some(std::fs::File::create(&path)?);
+    let mut pending: Vec<u8> = Vec::with_capacity(WRITE_BUFFER);
     let mut received = Received {
         path,
         size: 0,
@@ -106,7 +108,10 @@ pub(crate) async fn receive(
             }
         }
         crc.update(chunk);
-        file.write_all(chunk).await?;
+        pending.extend_from_slice(chunk);
+        if pending.len() >= WRITE_BUFFER {
+            write_out(&mut file, &mut pending).await?;
+        }
         received.size += chunk.len() as u64;
         emu.count_bytes(upload_id, chunk.len() as u64);
         if let Some(rate) = emu.faults().bandwidth.filter(|rate| *rate > 0) {
@@ -122,7 +127,8 @@ pub(crate) async fn receive(
     }
     // No fsync: the emulator must survive a process restart (the page cache does), not a
     // power cut, and an fsync per part would dominate the cost of a loopback upload.
-    file.flush().await?;
+    write_out(&mut file, &mut pending).await?;
+    drop(file);
     // The MD5 (the ETag) from the file just written, side by side with the other parts in
     // flight: see `part_hasher`.
     received.md5 = hex::encode(
@@ -130,6 +136,28 @@ pub(crate) async fn receive(
     );
     received.crc = crc.sum();
     Ok(received)
+}
+
+/// Writes `pending` to `file` on the blocking pool and empties it (keeping its allocation).
+async fn write_out(file: &mut Option<std::fs::File>, pending: &mut Vec<u8>) -> std::io::Result<()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let mut out = file
+        .take()
+        .ok_or_else(|| std::io::Error::other("an earlier write failed"))?;
+    let buf = std::mem::take(pending);
+    let (out, mut buf, result) = tokio::task::spawn_blocking(move || {
+        let result = std::io::Write::write_all(&mut out, &buf);
+        (out, buf, result)
+    })
+    .await
+    .map_err(std::io::Error::other)?;
+    result?;
+    buf.clear();
+    *pending = buf;
+    *file = Some(out);
+    Ok(())
 }
 
 /// A parsed `Range: bytes=…` header against an object of `size` bytes.

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::Method;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use std::os::unix::fs::FileExt;
 
 use super::Credentials;
 use super::clock::Clock;
@@ -27,7 +27,7 @@ use super::xml::{self, XmlError};
 /// How long a request signature is valid (the SDK's default is 10,000 s; uploads need less).
 const SIGN_SECONDS: i64 = 3600;
 /// Chunk size of streamed bodies.
-const CHUNK: usize = 256 * 1024;
+const CHUNK: usize = 512 * 1024;
 
 /// Where objects go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +73,9 @@ pub struct FileSlice {
     pub limiter: Option<Arc<RateLimiter>>,
     /// Counts bytes as they are handed to the connection (for speed display only).
     pub sent: Option<Arc<AtomicU64>>,
+    /// The slice's MD5, when the caller started it ahead (see [`part_hasher`]); otherwise it
+    /// is started with the request.
+    pub md5: Option<part_hasher::PendingMd5>,
 }
 
 struct DigestState {
@@ -84,33 +87,37 @@ impl FileSlice {
     /// [`part_hasher`], which hashes the parts in flight side by side.)
     fn body(&self) -> (reqwest::Body, Arc<Mutex<DigestState>>) {
         let digest = Arc::new(Mutex::new(DigestState { crc: Crc64::new() }));
-        let state = (
-            self.clone(),
-            Arc::clone(&digest),
-            None::<tokio::fs::File>,
-            0u64,
-        );
-        let stream =
-            futures_util::stream::unfold(state, |(slice, digest, file, done)| async move {
+        let state = (self.clone(), Arc::clone(&digest), None, 0u64);
+        let stream = futures_util::stream::unfold(
+            state,
+            |(slice, digest, file, done): (_, _, Option<Arc<std::fs::File>>, u64)| async move {
                 if done >= slice.len {
                     return None;
                 }
-                let mut file = match file {
-                    Some(file) => file,
-                    None => match open_at(&slice).await {
-                        Ok(file) => file,
-                        Err(err) => {
-                            let end = slice.len;
-                            return Some((Err(err), (slice, digest, None, end)));
-                        }
-                    },
-                };
                 let want = usize::try_from((slice.len - done).min(CHUNK as u64)).unwrap_or(CHUNK);
-                let mut buf = vec![0u8; want];
-                if let Err(err) = file.read_exact(&mut buf).await {
-                    let end = slice.len;
-                    return Some((Err(err), (slice, digest, None, end)));
-                }
+                // Positioned reads on the blocking pool, straight into the buffer that is
+                // sent (tokio's File would copy through a buffer of its own).
+                let path = slice.path.clone();
+                let offset = slice.offset + done;
+                let read = tokio::task::spawn_blocking(move || {
+                    let file = match file {
+                        Some(file) => file,
+                        None => Arc::new(std::fs::File::open(&path)?),
+                    };
+                    let mut buf = vec![0u8; want];
+                    file.read_exact_at(&mut buf, offset)?;
+                    Ok::<_, std::io::Error>((file, buf))
+                })
+                .await
+                .map_err(std::io::Error::other)
+                .and_then(|read| read);
+                let (file, buf) = match read {
+                    Ok(read) => read,
+                    Err(err) => {
+                        let end = slice.len;
+                        return Some((Err(err), (slice, digest, None, end)));
+                    }
+                };
                 if let Some(limiter) = &slice.limiter {
                     limiter.acquire(want as u64).await;
                 }
@@ -124,15 +131,10 @@ impl FileSlice {
                     Ok(Bytes::from(buf)),
                     (slice, digest, Some(file), done + want as u64),
                 ))
-            });
+            },
+        );
         (reqwest::Body::wrap_stream(stream), digest)
     }
-}
-
-async fn open_at(slice: &FileSlice) -> std::io::Result<tokio::fs::File> {
-    let mut file = tokio::fs::File::open(&slice.path).await?;
-    file.seek(std::io::SeekFrom::Start(slice.offset)).await?;
-    Ok(file)
 }
 
 fn finish_digest(digest: &Arc<Mutex<DigestState>>, md5: [u8; 16]) -> Option<SentDigest> {
@@ -145,12 +147,15 @@ fn finish_digest(digest: &Arc<Mutex<DigestState>>, md5: [u8; 16]) -> Option<Sent
 }
 
 impl FileSlice {
-    /// Starts hashing the slice (see [`part_hasher`]).
+    /// The slice's MD5: the one started ahead, or a new one (see [`part_hasher`]).
     fn md5(&self) -> impl Future<Output = Result<[u8; 16], TencentError>> + use<> {
-        let hashing = part_hasher::md5_of_range(&self.path, self.offset, self.len);
+        let pending = self
+            .md5
+            .clone()
+            .unwrap_or_else(|| part_hasher::PendingMd5::start(&self.path, self.offset, self.len));
         let path = self.path.display().to_string();
         async move {
-            hashing.await.map_err(|err| TencentError::File {
+            pending.digest().await.map_err(|err| TencentError::File {
                 detail: format!("hashing the bytes sent: {err}"),
                 path,
             })

@@ -14,9 +14,11 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
 use std::sync::mpsc;
+use std::sync::{Arc, LazyLock};
 
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
 use tokio::sync::oneshot;
 
 use super::md5x::{self, Chain, Kernel};
@@ -84,6 +86,45 @@ pub fn md5_of_range(
         answer
             .await
             .map_err(|_| io::Error::other("the hashing thread stopped"))?
+    }
+}
+
+/// A digest on its way, shared by every attempt to send the range.
+///
+/// Starting many at once (the engine starts the next parts of a file in batches) fills the
+/// lanes; dropping every clone abandons the work.
+#[derive(Clone)]
+pub struct PendingMd5(Shared<BoxFuture<'static, Result<[u8; 16], Arc<io::Error>>>>);
+
+impl PendingMd5 {
+    /// Starts hashing `len` bytes of `path` from `offset`.
+    #[must_use]
+    pub fn start(path: &Path, offset: u64, len: u64) -> Self {
+        let hashing = md5_of_range(path, offset, len);
+        Self(
+            async move { hashing.await.map_err(Arc::new) }
+                .boxed()
+                .shared(),
+        )
+    }
+
+    /// The digest.
+    ///
+    /// # Errors
+    /// As [`md5_of_range`].
+    pub async fn digest(&self) -> io::Result<[u8; 16]> {
+        self.0
+            .clone()
+            .await
+            .map_err(|err| io::Error::new(err.kind(), err.to_string()))
+    }
+}
+
+impl std::fmt::Debug for PendingMd5 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingMd5")
+            .field("ready", &self.0.peek().is_some())
+            .finish()
     }
 }
 
