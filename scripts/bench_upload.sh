@@ -13,7 +13,8 @@
 #
 # The emulator keeps its data in /dev/shm when there is room: it stands in for the service, so
 # its disk is not what is measured (both uploaders pay the same for it either way, but on a
-# small VM the kernel's page-cache writes of a disk-backed emulator add noise to both).
+# small VM the kernel's page-cache writes of a disk-backed emulator add noise to both). Each
+# run gets a fresh emulator whose data is deleted afterwards (see start_emulator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -40,32 +41,43 @@ cargo build --release --quiet
 bin="$root/target/release/voddesk"
 
 work=$(mktemp -d /tmp/voddesk-bench.XXXXXX)
-emu_data="$work/emu"
+# The emulator's data: in memory when there is room for one upload and some.
+emu_root="$work"
 shm_free=$(df --output=avail -B1 /dev/shm 2>/dev/null | tail -1 || echo 0)
-if [ "${shm_free:-0}" -gt $((size * (2 * rounds + 1))) ]; then
-  emu_data=$(mktemp -d /dev/shm/voddesk-bench-emu.XXXXXX)
+if [ "${shm_free:-0}" -gt $((size * 3)) ]; then
+  emu_root=$(mktemp -d /dev/shm/voddesk-bench-emu.XXXXXX)
 fi
 emu_pid=""
-cleanup() {
+stop_emulator() {
   if [ -n "$emu_pid" ]; then kill "$emu_pid" 2>/dev/null || true; wait "$emu_pid" 2>/dev/null || true; fi
-  rm -rf "$work" "$emu_data"
+  emu_pid=""
+  rm -rf "$emu_root/data"
+}
+cleanup() {
+  stop_emulator
+  rm -rf "$work" "$emu_root"
 }
 trap cleanup EXIT
 
-# The emulator, with its demo key (unset any real key so that it prints the demo one).
-env -u TENCENTCLOUD_SECRET_ID -u TENCENTCLOUD_SECRET_KEY \
-  "$bin" emulator --addr 127.0.0.1:0 --data "$emu_data" >"$work/emu.out" 2>"$work/emu.err" &
-emu_pid=$!
-for _ in $(seq 1 200); do
-  grep -q '^SecretKey:' "$work/emu.out" 2>/dev/null && break
-  sleep 0.05
-done
-base=$(sed -n 's/^listening on //p' "$work/emu.out")
-secret_id=$(sed -n 's/^SecretId: //p' "$work/emu.out")
-secret_key=$(sed -n 's/^SecretKey: //p' "$work/emu.out")
-if [ -z "$base" ] || [ -z "$secret_key" ]; then
-  echo "the emulator did not start:" >&2; cat "$work/emu.out" "$work/emu.err" >&2; exit 1
-fi
+# A fresh emulator for every run, with its demo key (any real key unset so that it prints the
+# demo one). Fresh, because every upload lands in memory the previous one freed: on a VM the
+# first touch of new guest memory is slow, and piling objects up charged that to whichever
+# uploader ran later.
+start_emulator() {
+  env -u TENCENTCLOUD_SECRET_ID -u TENCENTCLOUD_SECRET_KEY \
+    "$bin" emulator --addr 127.0.0.1:0 --data "$emu_root/data" >"$work/emu.out" 2>"$work/emu.err" &
+  emu_pid=$!
+  for _ in $(seq 1 200); do
+    grep -q '^SecretKey:' "$work/emu.out" 2>/dev/null && break
+    sleep 0.05
+  done
+  base=$(sed -n 's/^listening on //p' "$work/emu.out")
+  secret_id=$(sed -n 's/^SecretId: //p' "$work/emu.out")
+  secret_key=$(sed -n 's/^SecretKey: //p' "$work/emu.out")
+  if [ -z "$base" ] || [ -z "$secret_key" ]; then
+    echo "the emulator did not start:" >&2; cat "$work/emu.out" "$work/emu.err" >&2; exit 1
+  fi
+}
 
 file="$work/bench.mp4"
 echo "writing $size_arg ($size bytes) of random data" >&2
@@ -112,19 +124,23 @@ PY
 run_voddesk() {
   local start end
   rm -rf "$work/voddesk-data"
+  start_emulator
   start=$(date +%s.%N)
   TENCENTCLOUD_SECRET_ID="$secret_id" TENCENTCLOUD_SECRET_KEY="$secret_key" \
   VODDESK_VOD_ENDPOINT="$base" VODDESK_COS_ENDPOINT="$base" VODDESK_UGC_ENDPOINT="$base" \
   VODDESK_DATA_DIR="$work/voddesk-data" \
     /usr/bin/time -v -o "$work/time.txt" "$bin" upload "$file" --json >"$work/voddesk.json"
   end=$(date +%s.%N)
+  stop_emulator
   echo "$end - $start" | bc -l
 }
 run_sdk() {
   local start end
+  start_emulator
   start=$(date +%s.%N)
   "$python" "$work/sdk.py" "$base" "$secret_id" "$secret_key" "$file" >"$work/sdk.out"
   end=$(date +%s.%N)
+  stop_emulator
   echo "$end - $start" | bc -l
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

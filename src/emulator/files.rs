@@ -84,6 +84,11 @@ pub(crate) async fn receive(
     // buffer once more into one of its own.
     let mut file = Some(std::fs::File::create(&path)?);
     let mut pending: Vec<u8> = Vec::with_capacity(WRITE_BUFFER);
+    // With a Content-Length the MD5 (the ETag) follows the file as it is written, in lanes
+    // shared with the other bodies arriving now (see `part_hasher`); otherwise it is
+    // computed from the finished file.
+    let expected = axum::body::HttpBody::size_hint(&body).exact();
+    let hashing = expected.map(|len| crate::tencent::part_hasher::md5_of_growing_file(&path, len));
     let mut received = Received {
         path,
         size: 0,
@@ -129,11 +134,11 @@ pub(crate) async fn receive(
     // power cut, and an fsync per part would dominate the cost of a loopback upload.
     write_out(&mut file, &mut pending).await?;
     drop(file);
-    // The MD5 (the ETag) from the file just written, side by side with the other parts in
-    // flight: see `part_hasher`.
-    received.md5 = hex::encode(
-        crate::tencent::part_hasher::md5_of_range(&received.path, 0, received.size).await?,
-    );
+    let md5 = match hashing {
+        Some(hashing) if expected == Some(received.size) => hashing.await?,
+        _ => crate::tencent::part_hasher::md5_of_range(&received.path, 0, received.size).await?,
+    };
+    received.md5 = hex::encode(md5);
     received.crc = crc.sum();
     Ok(received)
 }

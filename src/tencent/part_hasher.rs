@@ -16,6 +16,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
@@ -32,6 +33,9 @@ struct Request {
     path: PathBuf,
     offset: u64,
     len: u64,
+    /// The file is still being written: a read that finds no new bytes waits instead of
+    /// failing.
+    growing: bool,
     reply: oneshot::Sender<io::Result<[u8; 16]>>,
 }
 
@@ -60,11 +64,32 @@ pub fn md5_of_range(
     offset: u64,
     len: u64,
 ) -> impl Future<Output = io::Result<[u8; 16]>> + Send + use<> {
+    submit(path, offset, len, false)
+}
+
+/// The MD5 of the first `len` bytes of a file that is being written (a request body on its
+/// way to disk): the range joins the lanes at once and follows the writer, so the bodies
+/// arriving together are hashed together. The writer must write all `len` bytes, or drop
+/// the future.
+pub fn md5_of_growing_file(
+    path: &Path,
+    len: u64,
+) -> impl Future<Output = io::Result<[u8; 16]>> + Send + use<> {
+    submit(path, 0, len, true)
+}
+
+fn submit(
+    path: &Path,
+    offset: u64,
+    len: u64,
+    growing: bool,
+) -> impl Future<Output = io::Result<[u8; 16]>> + Send + use<> {
     let (reply, answer) = oneshot::channel();
     let request = Request {
         path: path.to_path_buf(),
         offset,
         len,
+        growing,
         reply,
     };
     let sent = match HASHER.as_ref() {
@@ -137,7 +162,10 @@ struct Lane {
     left: u64,
     /// The whole range's length (for the padding).
     len: u64,
-    /// Read but not yet hashed: `buf[start..]`, whole blocks only.
+    /// See [`Request::growing`].
+    growing: bool,
+    /// Read but not yet hashed: `buf[start..]`. Everything before `start` went through in
+    /// whole blocks, so `buf` always begins on a block boundary of the message.
     buf: Vec<u8>,
     start: usize,
     /// The padding has been appended: once `buf` is used up, the digest is ready.
@@ -154,6 +182,7 @@ impl Lane {
                 next: request.offset,
                 left: request.len,
                 len: request.len,
+                growing: request.growing,
                 buf: Vec::with_capacity(CHUNK + 128),
                 start: 0,
                 padded: false,
@@ -171,16 +200,26 @@ impl Lane {
         (self.buf.len() - self.start) / 64
     }
 
-    /// Reads the next chunk (and pads after the last one).
+    /// Whether the lane is done: padded and hashed.
+    fn finished(&self) -> bool {
+        self.padded && self.blocks() == 0
+    }
+
+    /// Reads on (and pads after the last byte). A growing file may have nothing new yet.
     fn refill(&mut self) -> io::Result<()> {
-        let want = usize::try_from(self.left.min(CHUNK as u64)).unwrap_or(CHUNK);
-        self.buf.clear();
-        self.buf.resize(want, 0);
+        // Keep the bytes short of a block; read after them.
+        self.buf.drain(..self.start);
         self.start = 0;
+        let have = self.buf.len();
+        let room = (CHUNK - have) as u64;
+        let want = usize::try_from(self.left.min(room)).unwrap_or(0);
+        self.buf.resize(have + want, 0);
         let mut filled = 0;
         while filled < want {
-            match self.file.read_at(&mut self.buf[filled..], self.next) {
+            match self.file.read_at(&mut self.buf[have + filled..], self.next) {
+                Ok(0) if self.growing => break,
                 Ok(0) => {
+                    self.buf.truncate(have + filled);
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
                         "the file is shorter than the range to hash (it changed?)",
@@ -191,13 +230,16 @@ impl Lane {
                     self.next += read as u64;
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => return Err(err),
+                Err(err) => {
+                    self.buf.truncate(have + filled);
+                    return Err(err);
+                }
             }
         }
-        self.left -= want as u64;
-        if self.left == 0 {
-            // The tail is shorter than a chunk (or the range ends on one): pad it in place.
-            let whole = want - want % 64;
+        self.buf.truncate(have + filled);
+        self.left -= filled as u64;
+        if self.left == 0 && !self.padded {
+            let whole = self.buf.len() - self.buf.len() % 64;
             let mut tail = self.buf.split_off(whole);
             md5x::pad(self.len, &mut tail);
             self.buf.extend_from_slice(&tail);
@@ -205,11 +247,24 @@ impl Lane {
         }
         Ok(())
     }
+
+    fn answer(&mut self, result: io::Result<[u8; 16]>) {
+        let reply = std::mem::replace(&mut self.reply, oneshot::channel().0);
+        let _ = reply.send(result);
+    }
 }
+
+/// How long ready lanes wait for lanes whose files are still being written, so that bodies
+/// arriving together are hashed together rather than one by one as their bytes land.
+const GATHER: Duration = Duration::from_millis(5);
+/// How often a lane waiting on a growing file looks again.
+const POLL: Duration = Duration::from_millis(1);
 
 /// Hashes requests until every sender is gone.
 fn serve(requests: &mpsc::Receiver<Request>, kernel: Kernel) {
     let mut lanes: Vec<Lane> = Vec::with_capacity(MAX_LANES);
+    // Since when ready lanes have been waiting for starved ones.
+    let mut waiting: Option<Instant> = None;
     loop {
         if lanes.is_empty() {
             match requests.recv() {
@@ -227,31 +282,49 @@ fn serve(requests: &mpsc::Receiver<Request>, kernel: Kernel) {
             if lane.reply.is_closed() {
                 return false;
             }
-            if lane.blocks() > 0 {
-                return true;
-            }
-            if lane.padded {
-                let digest = md5x::digest(&lane.chain);
-                let reply = std::mem::replace(&mut lane.reply, oneshot::channel().0);
-                let _ = reply.send(Ok(digest));
+            if lane.blocks() == 0
+                && !lane.padded
+                && let Err(err) = lane.refill()
+            {
+                lane.answer(Err(err));
                 return false;
             }
-            match lane.refill() {
-                Ok(()) => true,
-                Err(err) => {
-                    let reply = std::mem::replace(&mut lane.reply, oneshot::channel().0);
-                    let _ = reply.send(Err(err));
-                    false
-                }
+            if lane.finished() {
+                let digest = md5x::digest(&lane.chain);
+                lane.answer(Ok(digest));
+                return false;
             }
+            true
         });
-        let Some(blocks) = lanes.iter().map(Lane::blocks).min() else {
+        let ready = lanes.iter().filter(|lane| lane.blocks() > 0).count();
+        if ready < lanes.len() {
+            // Some files are still being written.
+            let since = *waiting.get_or_insert_with(Instant::now);
+            if ready == 0 || since.elapsed() < GATHER {
+                match requests.recv_timeout(POLL) {
+                    Ok(request) => lanes.extend(Lane::open(request)),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) if lanes.is_empty() => return,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        std::thread::sleep(POLL);
+                    }
+                }
+                if ready == 0 {
+                    waiting = None;
+                }
+                continue;
+            }
+        }
+        waiting = None;
+        let mut active: Vec<&mut Lane> =
+            lanes.iter_mut().filter(|lane| lane.blocks() > 0).collect();
+        let Some(blocks) = active.iter().map(|lane| lane.blocks()).min() else {
             continue;
         };
-        let mut chains: Vec<Chain> = lanes.iter().map(|lane| lane.chain).collect();
-        let inputs: Vec<&[u8]> = lanes.iter().map(|lane| &lane.buf[lane.start..]).collect();
+        let mut chains: Vec<Chain> = active.iter().map(|lane| lane.chain).collect();
+        let inputs: Vec<&[u8]> = active.iter().map(|lane| &lane.buf[lane.start..]).collect();
         md5x::compress_lanes(kernel, &mut chains, &inputs, blocks);
-        for (lane, chain) in lanes.iter_mut().zip(chains) {
+        for (lane, chain) in active.iter_mut().zip(chains) {
             lane.chain = chain;
             lane.start += blocks * 64;
         }
@@ -312,6 +385,64 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
     }
 
+    #[tokio::test]
+    async fn growing_files_are_followed_until_their_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let bodies: Vec<Vec<u8>> = (0..5u8)
+            .map(|i| bytes(300_000 + usize::from(i) * 777, i))
+            .collect();
+        let mut hashing = Vec::new();
+        for (i, body) in bodies.iter().enumerate() {
+            let path = dir.path().join(format!("body{i}"));
+            std::fs::File::create(&path).unwrap();
+            hashing.push(md5_of_growing_file(&path, body.len() as u64));
+        }
+        // The writers trickle their bodies in uneven pieces while the hashes wait.
+        let writers: Vec<_> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let path = dir.path().join(format!("body{i}"));
+                let body = body.clone();
+                std::thread::Builder::new()
+                    .name(format!("writer{i}"))
+                    .spawn(move || {
+                        use std::io::Write;
+                        let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+                        for piece in body.chunks(10_007 + i * 13) {
+                            file.write_all(piece).unwrap();
+                            std::thread::sleep(Duration::from_micros(200));
+                        }
+                    })
+                    .unwrap()
+            })
+            .collect();
+        let digests = futures_util::future::join_all(hashing).await;
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        for (body, digest) in bodies.iter().zip(digests) {
+            let want: [u8; 16] = Md5::digest(body).into();
+            assert_eq!(digest.unwrap(), want);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_growing_file_is_dropped_without_blocking_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let stalled = dir.path().join("stalled");
+        std::fs::write(&stalled, b"only a little").unwrap();
+        let abandoned = md5_of_growing_file(&stalled, 1 << 20);
+        let done = dir.path().join("done");
+        std::fs::write(&done, bytes(5000, 9)).unwrap();
+        let digest = tokio::time::timeout(Duration::from_secs(10), md5_of_range(&done, 0, 5000))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(digest, <[u8; 16]>::from(Md5::digest(bytes(5000, 9))));
+        drop(abandoned);
+    }
+
     #[test]
     fn every_kernel_serves_many_ranges_at_once() {
         let dir = tempfile::tempdir().unwrap();
@@ -329,6 +460,7 @@ mod tests {
                         path: path.clone(),
                         offset,
                         len,
+                        growing: false,
                         reply,
                     })
                     .unwrap();
