@@ -7,8 +7,11 @@
 //! faster, on a thread of their own, reading the file (from the page cache, as it was just
 //! read or written) in chunks, so memory stays at a few MiB whatever the part size.
 //!
-//! A request whose caller has gone away (a cancelled or paused upload) is dropped at the next
-//! chunk.
+//! The lanes fill only when ranges come together: the engine starts its parts' hashes in
+//! batches ahead of the uploads ([`PendingMd5`]), and the emulator hashes each request body
+//! while it is being written ([`md5_of_growing_file`]), so the bodies arriving together share
+//! the lanes. A request whose caller has gone away (a cancelled or paused upload, a cut
+//! connection) is dropped at the next chunk.
 
 use std::fs::File;
 use std::io;
