@@ -87,32 +87,15 @@ sync "$file"
 
 cat >"$work/sdk.py" <<'PY'
 import sys, time, urllib.parse
-from qcloud_cos import CosConfig
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
-from tencentcloud.vod.v20180717 import vod_client
+sys.path.insert(0, sys.argv[5])
+from routing import route_sdks
 import qcloud_vod.vod_upload_client as vuc
 from qcloud_vod.model import VodUploadRequest
 
 base, secret_id, secret_key, path = sys.argv[1:5]
 split = urllib.parse.urlsplit(base)
-hostport, scheme = split.netloc, split.scheme
-
 # Addresses only: the SDK itself is unmodified and uses its defaults.
-class ApiClient(vod_client.VodClient):
-    def __init__(self, cred, region, profile=None):
-        http = HttpProfile(endpoint=hostport, protocol=scheme)
-        http.scheme = scheme
-        super().__init__(cred, region, ClientProfile(httpProfile=http))
-
-class RoutedCosConfig(CosConfig):
-    def __init__(self, **kw):
-        kw["Scheme"] = scheme
-        kw["Domain"] = hostport
-        super().__init__(**kw)
-
-vuc.vod_client.VodClient = ApiClient
-vuc.CosConfig = RoutedCosConfig
+route_sdks(split.netloc, split.scheme)
 client = vuc.VodUploadClient(secret_id, secret_key)
 request = VodUploadRequest()
 request.MediaFilePath = path
@@ -138,7 +121,7 @@ run_sdk() {
   local start end
   start_emulator
   start=$(date +%s.%N)
-  "$python" "$work/sdk.py" "$base" "$secret_id" "$secret_key" "$file" >"$work/sdk.out"
+  "$python" "$work/sdk.py" "$base" "$secret_id" "$secret_key" "$file" "$root/tests/conformance" >"$work/sdk.out"
   end=$(date +%s.%N)
   stop_emulator
   echo "$end - $start" | bc -l

@@ -160,6 +160,30 @@ async fn dropping_the_engine_resends_only_parts_in_flight() {
     engine.shutdown().await;
 }
 
+/// Uploads `small` (one request) and `big` (1 MiB parts) in each flow, with a fresh engine
+/// each, and checks that both objects are byte-identical.
+async fn small_and_big_in_both_flows(base: &str, dir: &Path, small: &Path, big: &Path) {
+    for flow in [UploadFlow::ClientUpload, UploadFlow::ServerApi] {
+        let data = dir.join(format!("data-{flow:?}"));
+        let mut engine = start(engine_config(base, &data, flow));
+        loaded(&mut engine).await;
+        let ids = add(
+            &mut engine,
+            vec![
+                new_item(small, ItemOptions::default()),
+                new_item(big, parts_of(MIB)),
+            ],
+        )
+        .await;
+        let states = finish(&mut engine, &ids, LONG).await;
+        for (id, path) in ids.iter().zip([small, big]) {
+            let (_, url, _) = done_urls(&states[id]);
+            assert_same(&url, path).await;
+        }
+        engine.shutdown().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_faults_end_byte_identical() {
     let emu = emulator(Faults {
@@ -172,25 +196,7 @@ async fn injected_faults_end_byte_identical() {
     let dir = tempfile::tempdir().unwrap();
     let small = tmp_file(dir.path(), "faulty small.mp4", 500 * 1024, 5);
     let big = tmp_file(dir.path(), "faulty big.mp4", 24 * MIB + 7, 6);
-    for flow in [UploadFlow::ClientUpload, UploadFlow::ServerApi] {
-        let data = dir.path().join(format!("data-{flow:?}"));
-        let mut engine = start(engine_config(&emu.base, &data, flow));
-        loaded(&mut engine).await;
-        let ids = add(
-            &mut engine,
-            vec![
-                new_item(&small, ItemOptions::default()),
-                new_item(&big, parts_of(MIB)),
-            ],
-        )
-        .await;
-        let states = finish(&mut engine, &ids, LONG).await;
-        for (id, path) in ids.iter().zip([&small, &big]) {
-            let (_, url, _) = done_urls(&states[id]);
-            assert_same(&url, path).await;
-        }
-        engine.shutdown().await;
-    }
+    small_and_big_in_both_flows(&emu.base, dir.path(), &small, &big).await;
     let counters = emu.handle.counters();
     assert!(
         counters.action("UploadPart") > 48,
@@ -209,25 +215,7 @@ async fn clock_ten_minutes_off_is_corrected() {
         let dir = tempfile::tempdir().unwrap();
         let small = tmp_file(dir.path(), "skew.mp4", 100 * 1024, 7);
         let big = tmp_file(dir.path(), "skew big.mp4", 10 * MIB, 8);
-        for flow in [UploadFlow::ClientUpload, UploadFlow::ServerApi] {
-            let data = dir.path().join(format!("data-{flow:?}"));
-            let mut engine = start(engine_config(&emu.base, &data, flow));
-            loaded(&mut engine).await;
-            let ids = add(
-                &mut engine,
-                vec![
-                    new_item(&small, ItemOptions::default()),
-                    new_item(&big, parts_of(MIB)),
-                ],
-            )
-            .await;
-            let states = finish(&mut engine, &ids, LONG).await;
-            for (id, path) in ids.iter().zip([&small, &big]) {
-                let (_, url, _) = done_urls(&states[id]);
-                assert_same(&url, path).await;
-            }
-            engine.shutdown().await;
-        }
+        small_and_big_in_both_flows(&emu.base, dir.path(), &small, &big).await;
     }
 }
 

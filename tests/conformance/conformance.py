@@ -80,29 +80,11 @@ class Suite:
 
     # -- SDK routing: addresses only ---------------------------------------------------------
     def _route_sdks(self):
-        from qcloud_cos import CosConfig
+        from routing import route_sdks
         from tencentcloud.common import credential
-        from tencentcloud.common.profile.client_profile import ClientProfile
-        from tencentcloud.common.profile.http_profile import HttpProfile
-        from tencentcloud.vod.v20180717 import vod_client
         import qcloud_vod.vod_upload_client as vuc
 
-        hostport, scheme = self.hostport, self.scheme
-
-        class ApiClient(vod_client.VodClient):
-            def __init__(self, cred, region, profile=None):
-                http = HttpProfile(endpoint=hostport, protocol=scheme)
-                http.scheme = scheme
-                super().__init__(cred, region, ClientProfile(httpProfile=http))
-
-        class RoutedCosConfig(CosConfig):
-            def __init__(self, **kw):
-                kw["Scheme"] = scheme
-                kw["Domain"] = hostport
-                super().__init__(**kw)
-
-        vuc.vod_client.VodClient = ApiClient
-        vuc.CosConfig = RoutedCosConfig
+        ApiClient, RoutedCosConfig = route_sdks(self.hostport, self.scheme)
         self.ApiClient = ApiClient
         self.CosConfig = RoutedCosConfig
         self.credential = credential
