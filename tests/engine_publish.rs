@@ -14,6 +14,19 @@ async fn status_of(url: &str) -> u16 {
     reqwest::get(url).await.unwrap().status().as_u16()
 }
 
+/// Waits (10 s at most) for a publication change that `wanted` accepts.
+async fn publish_becomes(
+    engine: &mut voddesk::engine::EngineHandle,
+    wanted: impl Fn(&PublishState) -> bool,
+) {
+    events_until(
+        engine,
+        Duration::from_secs(10),
+        |e| matches!(e, Event::PublishChanged { publish, .. } if wanted(publish)),
+    )
+    .await;
+}
+
 fn published_url(event: &Event, item: i64) -> Option<String> {
     match event {
         Event::PublishChanged {
@@ -68,14 +81,8 @@ async fn publish_survives_a_restart_then_suspend_restore_delete() {
         })
         .await
         .unwrap();
-    events_until(&mut engine, Duration::from_secs(10), |e| {
-        matches!(
-            e,
-            Event::PublishChanged {
-                publish: PublishState::UnderReview { .. },
-                ..
-            }
-        )
+    publish_becomes(&mut engine, |p| {
+        matches!(p, PublishState::UnderReview { .. })
     })
     .await;
     // Stop while the review runs; a new engine on the same data picks the review up again.
@@ -107,16 +114,7 @@ async fn publish_survives_a_restart_then_suspend_restore_delete() {
         .send(Command::Suspend { id, suspend: true })
         .await
         .unwrap();
-    events_until(&mut engine, Duration::from_secs(10), |e| {
-        matches!(
-            e,
-            Event::PublishChanged {
-                publish: PublishState::Suspended { .. },
-                ..
-            }
-        )
-    })
-    .await;
+    publish_becomes(&mut engine, |p| matches!(p, PublishState::Suspended { .. })).await;
     assert_eq!(status_of(&url).await, 403);
     engine
         .send(Command::Suspend { id, suspend: false })
@@ -167,16 +165,7 @@ async fn publish_survives_a_restart_then_suspend_restore_delete() {
 
     // Deleted elsewhere (the console, another editor): a refresh shows it.
     engine.send(Command::DeleteMedia(id)).await.unwrap();
-    events_until(&mut engine, Duration::from_secs(10), |e| {
-        matches!(
-            e,
-            Event::PublishChanged {
-                publish: PublishState::Deleted,
-                ..
-            }
-        )
-    })
-    .await;
+    publish_becomes(&mut engine, |p| matches!(p, PublishState::Deleted)).await;
     assert_eq!(status_of(&url).await, 410);
     engine.send(Command::Refresh(id)).await.unwrap();
     engine
@@ -270,16 +259,7 @@ async fn rejection_is_explained_and_refresh_sees_a_deletion_made_elsewhere() {
     .await
     .unwrap();
     engine.send(Command::Refresh(id)).await.unwrap();
-    events_until(&mut engine, Duration::from_secs(10), |e| {
-        matches!(
-            e,
-            Event::PublishChanged {
-                publish: PublishState::Deleted,
-                ..
-            }
-        )
-    })
-    .await;
+    publish_becomes(&mut engine, |p| matches!(p, PublishState::Deleted)).await;
     engine.shutdown().await;
     emu.handle.shutdown().await;
 }
