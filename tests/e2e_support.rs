@@ -106,7 +106,6 @@ impl Emu {
                 len: bytes.len() as u64,
                 limiter: None,
                 sent: None,
-                md5: None,
             },
             "application/octet-stream",
         )

@@ -10,6 +10,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
@@ -58,8 +59,8 @@ pub(crate) enum ReceiveError {
     Io(#[from] std::io::Error),
 }
 
-/// How much of a request body is gathered before one write to disk.
-const WRITE_BUFFER: usize = 1 << 20;
+/// How much of a request body is gathered before it is written to disk.
+const WRITE_BATCH: usize = 1 << 20;
 
 /// Where receiving should stop and drop the connection (the cut fault).
 #[derive(Debug, Clone)]
@@ -78,17 +79,15 @@ pub(crate) async fn receive(
     cut: Option<CutPlan>,
 ) -> Result<Received, ReceiveError> {
     let path = emu.dirs.tmp.join(uuid::Uuid::new_v4().simple().to_string());
-    // Body chunks are small (a few KiB); written one by one, each would be a round trip to
-    // the blocking pool. Buffered, a part is a handful of large writes.
-    // Written through our own buffer on the blocking pool: tokio's File would copy every
-    // buffer once more into one of its own.
+    // Body chunks (mostly a few hundred KiB) are written a few at a time on the blocking pool
+    // (tokio's File would copy every buffer once more into one of its own).
     let mut file = Some(std::fs::File::create(&path)?);
-    let mut pending: Vec<u8> = Vec::with_capacity(WRITE_BUFFER);
-    // With a Content-Length the MD5 (the ETag) follows the file as it is written, in lanes
-    // shared with the other bodies arriving now (see `part_hasher`); otherwise it is
-    // computed from the finished file.
+    let mut batch: Vec<Bytes> = Vec::new();
+    let mut batched = 0;
+    // The MD5 (the ETag) is computed from the same chunks, in lanes shared with the other
+    // bodies arriving now (see `part_hasher`).
     let expected = axum::body::HttpBody::size_hint(&body).exact();
-    let hashing = expected.map(|len| crate::tencent::part_hasher::md5_of_growing_file(&path, len));
+    let (mut feed, md5) = crate::tencent::part_hasher::md5_of_stream(expected);
     let mut received = Received {
         path,
         size: 0,
@@ -101,7 +100,6 @@ pub(crate) async fn receive(
     let started = Instant::now();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|err| ReceiveError::Body(err.to_string()))?;
-        let chunk = &chunk[..];
         if let Some(plan) = &cut {
             let room = plan.after_bytes.saturating_sub(received.size);
             if (chunk.len() as u64) >= room {
@@ -112,13 +110,17 @@ pub(crate) async fn receive(
                 std::future::pending::<()>().await;
             }
         }
-        crc.update(chunk);
-        pending.extend_from_slice(chunk);
-        if pending.len() >= WRITE_BUFFER {
-            write_out(&mut file, &mut pending).await?;
+        crc.update(&chunk);
+        let len = chunk.len();
+        feed.push(chunk.clone());
+        batch.push(chunk);
+        batched += len;
+        if batched >= WRITE_BATCH {
+            write_out(&mut file, std::mem::take(&mut batch)).await?;
+            batched = 0;
         }
-        received.size += chunk.len() as u64;
-        emu.count_bytes(upload_id, chunk.len() as u64);
+        received.size += len as u64;
+        emu.count_bytes(upload_id, len as u64);
         if let Some(rate) = emu.faults().bandwidth.filter(|rate| *rate > 0) {
             // Hold the reader back until the average rate is within the limit; TCP flow
             // control then slows the sender.
@@ -132,35 +134,31 @@ pub(crate) async fn receive(
     }
     // No fsync: the emulator must survive a process restart (the page cache does), not a
     // power cut, and an fsync per part would dominate the cost of a loopback upload.
-    write_out(&mut file, &mut pending).await?;
+    write_out(&mut file, batch).await?;
     drop(file);
-    let md5 = match hashing {
-        Some(hashing) if expected == Some(received.size) => hashing.await?,
-        _ => crate::tencent::part_hasher::md5_of_range(&received.path, 0, received.size).await?,
-    };
-    received.md5 = hex::encode(md5);
+    feed.end();
+    received.md5 = hex::encode(md5.await?);
     received.crc = crc.sum();
     Ok(received)
 }
 
-/// Writes `pending` to `file` on the blocking pool and empties it (keeping its allocation).
-async fn write_out(file: &mut Option<std::fs::File>, pending: &mut Vec<u8>) -> std::io::Result<()> {
-    if pending.is_empty() {
+/// Writes `chunks` to `file` on the blocking pool.
+async fn write_out(file: &mut Option<std::fs::File>, chunks: Vec<Bytes>) -> std::io::Result<()> {
+    if chunks.is_empty() {
         return Ok(());
     }
     let mut out = file
         .take()
         .ok_or_else(|| std::io::Error::other("an earlier write failed"))?;
-    let buf = std::mem::take(pending);
-    let (out, mut buf, result) = tokio::task::spawn_blocking(move || {
-        let result = std::io::Write::write_all(&mut out, &buf);
-        (out, buf, result)
+    let (out, result) = tokio::task::spawn_blocking(move || {
+        let result = chunks
+            .iter()
+            .try_for_each(|chunk| std::io::Write::write_all(&mut out, chunk));
+        (out, result)
     })
     .await
     .map_err(std::io::Error::other)?;
     result?;
-    buf.clear();
-    *pending = buf;
     *file = Some(out);
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! it goes (session, upload id, every finished part) so a later run can continue where this one
 //! stopped; it reports to the worker over a channel and never touches the UI.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,7 +29,6 @@ use crate::tencent::cos::{CosClient, CosTarget, FileSlice};
 use crate::tencent::crc64::{self, Crc64};
 use crate::tencent::error::{ErrorClass, TencentError};
 use crate::tencent::models::{ApplyUploadRequest, CommitUploadRequest};
-use crate::tencent::part_hasher::PendingMd5;
 use crate::tencent::retry::RetryPolicy;
 use crate::tencent::throttle::RateLimiter;
 use crate::tencent::ugc::{ApplyRequest, UgcClient};
@@ -55,8 +54,6 @@ fn expired(now: i64, issued: i64, expires: i64) -> bool {
 }
 /// Session restarts one run may make before the item fails.
 const MAX_RESTARTS: u32 = 3;
-/// Parts whose MD5s are started together, ahead of their uploads: the hashing lanes' width.
-const HASH_BATCH: usize = 16;
 
 /// What the engine shares with every job.
 pub(crate) struct Shared {
@@ -458,7 +455,6 @@ impl Job {
             len,
             limiter: Some(Arc::clone(&self.shared.limiter)),
             sent: Some(Arc::clone(&self.meter.sent)),
-            md5: None,
         }
     }
 
@@ -958,26 +954,8 @@ impl Job {
 
         let todo: Vec<u32> = (1..=plan.count).filter(|n| !done.contains_key(n)).collect();
         let parallel = self.shared.parallel_parts.load(Ordering::Relaxed).max(1);
-        // The parts' MD5s are started in batches ahead of the uploads: a batch shares the
-        // hashing lanes (see `part_hasher`), where parts started one by one as others finish
-        // would mostly be hashed alone.
-        let mut ahead: HashMap<u32, PendingMd5> = HashMap::new();
-        let mut results = futures_util::stream::iter(todo.iter().copied().enumerate())
-            .map(|(index, number)| {
-                if index % HASH_BATCH == 0 {
-                    let (from, count) = if index == 0 {
-                        (0, 2 * HASH_BATCH)
-                    } else {
-                        (index + HASH_BATCH, HASH_BATCH)
-                    };
-                    for &next in todo.iter().skip(from).take(count) {
-                        let (offset, len) = plan.range(next);
-                        ahead.insert(next, PendingMd5::start(&self.item.path, offset, len));
-                    }
-                }
-                let md5 = ahead.remove(&number);
-                self.upload_part(live, &upload_id, plan, number, md5)
-            })
+        let mut results = futures_util::stream::iter(todo)
+            .map(|number| self.upload_part(live, &upload_id, plan, number))
             .buffer_unordered(parallel);
         while let Some(result) = results.next().await {
             let part = result?;
@@ -1082,13 +1060,12 @@ impl Job {
         upload_id: &str,
         plan: &PartPlan,
         number: u32,
-        md5: Option<PendingMd5>,
     ) -> Result<PartRecord, JobError> {
         let (offset, len) = plan.range(number);
-        // The slice re-reads the file from its offset on every attempt; the MD5 is of the
-        // file's bytes, so a file changed in between fails the ETag check.
-        let mut slice = self.slice(&self.item.path, offset, len);
-        slice.md5 = md5;
+        // The slice re-reads the file from its offset on every attempt. Its digests are of
+        // the bytes sent (the ETag checks the transfer); a file changed meanwhile is caught
+        // by its size and modification time before the upload completes.
+        let slice = self.slice(&self.item.path, offset, len);
         let key = &live.record.media_key;
         let (stored, sent) = self
             .cos_op(live, &format!("uploading part {number}"), || {

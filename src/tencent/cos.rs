@@ -9,11 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use bytes::Bytes;
 use reqwest::Method;
-use std::os::unix::fs::FileExt;
 
 use super::Credentials;
+use super::buffers::Pool;
 use super::clock::Clock;
 use super::cos_sign::{self, KeyTime};
 use super::crc64::Crc64;
@@ -28,6 +27,9 @@ use super::xml::{self, XmlError};
 const SIGN_SECONDS: i64 = 3600;
 /// Chunk size of streamed bodies.
 const CHUNK: usize = 512 * 1024;
+/// Their buffers (a few dozen in flight: parts × chunks queued in the connection and the
+/// hasher).
+static CHUNKS: Pool = Pool::new(CHUNK, 32);
 
 /// Where objects go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,9 +75,6 @@ pub struct FileSlice {
     pub limiter: Option<Arc<RateLimiter>>,
     /// Counts bytes as they are handed to the connection (for speed display only).
     pub sent: Option<Arc<AtomicU64>>,
-    /// The slice's MD5, when the caller started it ahead (see [`part_hasher`]); otherwise it
-    /// is started with the request.
-    pub md5: Option<part_hasher::PendingMd5>,
 }
 
 struct DigestState {
@@ -83,14 +82,21 @@ struct DigestState {
 }
 
 impl FileSlice {
-    /// The streaming body, and the CRC-64 that fills in as it is read. (The MD5 comes from
-    /// [`part_hasher`], which hashes the parts in flight side by side.)
-    fn body(&self) -> (reqwest::Body, Arc<Mutex<DigestState>>) {
+    /// The streaming body, the CRC-64 that fills in as it is read, and the MD5 of the bytes
+    /// sent (from [`part_hasher`], which hashes the bodies in flight side by side).
+    fn body(
+        &self,
+    ) -> (
+        reqwest::Body,
+        Arc<Mutex<DigestState>>,
+        impl Future<Output = Result<[u8; 16], TencentError>> + use<>,
+    ) {
         let digest = Arc::new(Mutex::new(DigestState { crc: Crc64::new() }));
-        let state = (self.clone(), Arc::clone(&digest), None, 0u64);
+        let (feed, md5) = part_hasher::md5_of_stream(Some(self.len));
+        let state = (self.clone(), Arc::clone(&digest), None, 0u64, feed);
         let stream = futures_util::stream::unfold(
             state,
-            |(slice, digest, file, done): (_, _, Option<Arc<std::fs::File>>, u64)| async move {
+            |(slice, digest, file, done, mut feed): (_, _, Option<Arc<std::fs::File>>, u64, _)| async move {
                 if done >= slice.len {
                     return None;
                 }
@@ -104,8 +110,7 @@ impl FileSlice {
                         Some(file) => file,
                         None => Arc::new(std::fs::File::open(&path)?),
                     };
-                    let mut buf = vec![0u8; want];
-                    file.read_exact_at(&mut buf, offset)?;
+                    let buf = read_at(&file, want, offset)?;
                     Ok::<_, std::io::Error>((file, buf))
                 })
                 .await
@@ -115,7 +120,7 @@ impl FileSlice {
                     Ok(read) => read,
                     Err(err) => {
                         let end = slice.len;
-                        return Some((Err(err), (slice, digest, None, end)));
+                        return Some((Err(err), (slice, digest, None, end, feed)));
                     }
                 };
                 if let Some(limiter) = &slice.limiter {
@@ -127,14 +132,46 @@ impl FileSlice {
                 if let Some(sent) = &slice.sent {
                     sent.fetch_add(want as u64, Ordering::Relaxed);
                 }
+                let buf = CHUNKS.share(buf);
+                feed.push(buf.clone());
                 Some((
-                    Ok(Bytes::from(buf)),
-                    (slice, digest, Some(file), done + want as u64),
+                    Ok(buf),
+                    (slice, digest, Some(file), done + want as u64, feed),
                 ))
             },
         );
-        (reqwest::Body::wrap_stream(stream), digest)
+        let path = self.path.display().to_string();
+        let md5 = async move {
+            md5.await.map_err(|err| TencentError::File {
+                detail: format!("hashing the bytes sent: {err}"),
+                path,
+            })
+        };
+        (reqwest::Body::wrap_stream(stream), digest, md5)
     }
+}
+
+/// `len` (at most [`CHUNK`]) bytes of `file` from `offset`, read into a recycled buffer
+/// without zeroing it first.
+fn read_at(file: &std::fs::File, len: usize, offset: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = CHUNKS.take();
+    buf.reserve(len);
+    while buf.len() < len {
+        let at = offset + buf.len() as u64;
+        let room = rustix::buffer::spare_capacity(&mut buf);
+        match rustix::io::pread(file, room, at) {
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the file ended early (it changed?)",
+                ));
+            }
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(buf)
 }
 
 fn finish_digest(digest: &Arc<Mutex<DigestState>>, md5: [u8; 16]) -> Option<SentDigest> {
@@ -144,23 +181,6 @@ fn finish_digest(digest: &Arc<Mutex<DigestState>>, md5: [u8; 16]) -> Option<Sent
         crc64: state.crc.sum(),
         len: state.crc.len(),
     })
-}
-
-impl FileSlice {
-    /// The slice's MD5: the one started ahead, or a new one (see [`part_hasher`]).
-    fn md5(&self) -> impl Future<Output = Result<[u8; 16], TencentError>> + use<> {
-        let pending = self
-            .md5
-            .clone()
-            .unwrap_or_else(|| part_hasher::PendingMd5::start(&self.path, self.offset, self.len));
-        let path = self.path.display().to_string();
-        async move {
-            pending.digest().await.map_err(|err| TencentError::File {
-                detail: format!("hashing the bytes sent: {err}"),
-                path,
-            })
-        }
-    }
 }
 
 /// Checks what the server stored against what was sent.
@@ -395,8 +415,7 @@ impl CosClient {
         slice: &FileSlice,
         content_type: &str,
     ) -> Result<Stored, TencentError> {
-        let md5 = slice.md5();
-        let (body, digest) = slice.body();
+        let (body, digest, md5) = slice.body();
         let response = self
             .send(
                 Method::PUT,
@@ -451,8 +470,7 @@ impl CosClient {
         part_number: u32,
         slice: &FileSlice,
     ) -> Result<(Stored, SentDigest), TencentError> {
-        let md5 = slice.md5();
-        let (body, digest) = slice.body();
+        let (body, digest, md5) = slice.body();
         let number = part_number.to_string();
         let response = self
             .send(

@@ -3,6 +3,7 @@
 //! Everything in this module but the async clients is sans-IO: functions take the clock and
 //! randomness as arguments so they can be checked against the vectors the official SDKs produce.
 
+pub mod buffers;
 pub mod clock;
 pub mod cos;
 pub mod cos_sign;

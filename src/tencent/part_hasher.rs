@@ -1,343 +1,466 @@
-//! MD5 of file ranges, computed side by side on one thread.
+//! MD5 of byte streams, computed side by side on one thread.
 //!
 //! Every part of a multipart upload needs its MD5: the client checks the ETag against it, the
 //! emulator answers with it. Hashed one by one on the async workers, MD5 (about 640 MB/s) was
-//! the largest cost of an upload on a 2-core machine. Here every range asked for joins the
-//! lanes of [`md5x`](super::md5x): the parts in flight are hashed together, several times
-//! faster, on a thread of their own, reading the file (from the page cache, as it was just
-//! read or written) in chunks, so memory stays at a few MiB whatever the part size.
+//! the largest cost of an upload on a 2-core machine. Here every stream joins the lanes of
+//! [`md5x`](super::md5x): the bodies in flight are hashed together, several times faster, on
+//! a thread of their own.
 //!
-//! The lanes fill only when ranges come together: the engine starts its parts' hashes in
-//! batches ahead of the uploads ([`PendingMd5`]), and the emulator hashes each request body
-//! while it is being written ([`md5_of_growing_file`]), so the bodies arriving together share
-//! the lanes. A request whose caller has gone away (a cancelled or paused upload, a cut
-//! connection) is dropped at the next chunk.
+//! The bytes come from the code that sends or receives them ([`Md5Feed::push`]), as shared
+//! [`Bytes`], so nothing is read twice or copied: the client feeds the chunks it sends, the
+//! emulator the chunks it writes to disk. Bytes wait in the hasher until enough lanes have
+//! some ([`Lane`]s fill at the pace of their connections, a chunk at a time), so that the
+//! steps run wide; a stream's last bytes and bytes that waited [`GATHER`] go at once. A stream whose feed is dropped before its last byte (a cancelled or paused
+//! upload, a cut connection) is abandoned.
 
-use std::fs::File;
+use std::collections::VecDeque;
 use std::io;
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
-use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, Shared};
+use bytes::Bytes;
+use md5::Digest;
 use tokio::sync::oneshot;
 
 use super::md5x::{self, Chain, Kernel};
 
-/// At most this many ranges are hashed side by side; more wait for a free lane.
+/// At most this many streams are hashed in one step; more take turns.
 const MAX_LANES: usize = 16;
-/// Bytes read per lane at a time (a multiple of 64).
-const CHUNK: usize = 256 * 1024;
+/// A step this wide runs at once (the narrower SIMD kernels' width).
+const WIDE: usize = 8;
+/// How long bytes wait for other lanes to fill before they are hashed anyway.
+const GATHER: Duration = Duration::from_millis(10);
+/// A lane holding this many bytes is hashed at once (bounds the memory held).
+const BACKLOG: usize = 2 << 20;
 
-struct Request {
-    path: PathBuf,
-    offset: u64,
-    len: u64,
-    /// The file is still being written: a read that finds no new bytes waits instead of
-    /// failing.
-    growing: bool,
-    reply: oneshot::Sender<io::Result<[u8; 16]>>,
+enum Message {
+    Open {
+        id: u64,
+        /// The stream's length, when known up front.
+        len: Option<u64>,
+        reply: oneshot::Sender<io::Result<[u8; 16]>>,
+    },
+    Data {
+        id: u64,
+        bytes: Bytes,
+    },
+    /// The last byte has been pushed.
+    End {
+        id: u64,
+    },
+    /// The feed was dropped before the end.
+    Abandon {
+        id: u64,
+    },
 }
 
 /// The hashing thread of this process, started on first use.
-static HASHER: LazyLock<Option<mpsc::Sender<Request>>> = LazyLock::new(|| {
+static HASHER: LazyLock<Option<mpsc::Sender<Message>>> = LazyLock::new(|| {
     let (sender, receiver) = mpsc::channel();
     std::thread::Builder::new()
         .name("md5-lanes".into())
         .spawn(move || serve(&receiver, Kernel::best()))
-        .map_err(|err| tracing::warn!(%err, "no hashing thread; hashing on the blocking pool"))
+        .map_err(|err| tracing::warn!(%err, "no hashing thread; hashing inline"))
         .ok()?;
     Some(sender)
 });
 
-/// The MD5 of `len` bytes of `path` from `offset`.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+/// Where a stream's bytes go.
+enum Sink {
+    Lanes {
+        id: u64,
+        sender: mpsc::Sender<Message>,
+    },
+    /// No hashing thread: hashed as pushed.
+    Inline {
+        md5: md5::Md5,
+        reply: Option<oneshot::Sender<io::Result<[u8; 16]>>>,
+    },
+}
+
+/// The sending end of a stream being hashed: push its bytes in order.
 ///
-/// The range joins the lanes at once (not when the future is first polled), so a caller can
-/// start sending the same bytes and collect the digest afterwards; dropping the future
-/// abandons the work.
+/// Dropping it before the last byte (all `len` bytes pushed, or [`Md5Feed::end`]) abandons
+/// the stream and its digest future fails.
+pub struct Md5Feed {
+    sink: Sink,
+    len: Option<u64>,
+    pushed: u64,
+    ended: bool,
+}
+
+/// Starts hashing a stream of `len` bytes (`None`: unknown until [`Md5Feed::end`]). Returns
+/// the feed and the digest.
 ///
 /// # Errors
-/// When the file cannot be opened or read, or is shorter than `offset + len`
-/// ([`io::ErrorKind::UnexpectedEof`]).
-pub fn md5_of_range(
-    path: &Path,
-    offset: u64,
-    len: u64,
-) -> impl Future<Output = io::Result<[u8; 16]>> + Send + use<> {
-    submit(path, offset, len, false)
-}
-
-/// The MD5 of the first `len` bytes of a file that is being written (a request body on its
-/// way to disk): the range joins the lanes at once and follows the writer, so the bodies
-/// arriving together are hashed together. The writer must write all `len` bytes, or drop
-/// the future.
-pub fn md5_of_growing_file(
-    path: &Path,
-    len: u64,
-) -> impl Future<Output = io::Result<[u8; 16]>> + Send + use<> {
-    submit(path, 0, len, true)
-}
-
-fn submit(
-    path: &Path,
-    offset: u64,
-    len: u64,
-    growing: bool,
-) -> impl Future<Output = io::Result<[u8; 16]>> + Send + use<> {
+/// The digest fails when the stream is abandoned or gets more or fewer bytes than `len`
+/// ([`io::ErrorKind::InvalidData`]).
+pub fn md5_of_stream(
+    len: Option<u64>,
+) -> (
+    Md5Feed,
+    impl Future<Output = io::Result<[u8; 16]>> + Send + use<>,
+) {
     let (reply, answer) = oneshot::channel();
-    let request = Request {
-        path: path.to_path_buf(),
-        offset,
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let sink = match HASHER.as_ref() {
+        Some(sender) => match sender.send(Message::Open { id, len, reply }) {
+            Ok(()) => Sink::Lanes {
+                id,
+                sender: sender.clone(),
+            },
+            Err(mpsc::SendError(Message::Open { reply, .. })) => Sink::Inline {
+                md5: md5::Md5::new(),
+                reply: Some(reply),
+            },
+            Err(mpsc::SendError(_)) => Sink::Inline {
+                md5: md5::Md5::new(),
+                reply: None,
+            },
+        },
+        None => Sink::Inline {
+            md5: md5::Md5::new(),
+            reply: Some(reply),
+        },
+    };
+    let mut feed = Md5Feed {
+        sink,
         len,
-        growing,
-        reply,
+        pushed: 0,
+        ended: false,
     };
-    let sent = match HASHER.as_ref() {
-        Some(sender) => sender
-            .send(request)
-            .map_err(|mpsc::SendError(request)| request),
-        None => Err(request),
-    };
-    if let Err(request) = sent {
-        // No hashing thread: this range alone on the blocking pool.
-        tokio::task::spawn_blocking(move || {
-            let (sender, receiver) = mpsc::channel();
-            let _ = sender.send(request);
-            drop(sender);
-            serve(&receiver, Kernel::best());
-        });
-    }
-    async move {
+    feed.check_end();
+    let digest = async move {
         answer
             .await
-            .map_err(|_| io::Error::other("the hashing thread stopped"))?
+            .map_err(|_| io::Error::other("the stream was abandoned before its end"))?
+    };
+    (feed, digest)
+}
+
+impl Md5Feed {
+    /// The stream's next bytes.
+    pub fn push(&mut self, bytes: Bytes) {
+        if bytes.is_empty() || self.ended {
+            return;
+        }
+        self.pushed += bytes.len() as u64;
+        match &mut self.sink {
+            Sink::Lanes { id, sender } => {
+                let _ = sender.send(Message::Data { id: *id, bytes });
+            }
+            Sink::Inline { md5, .. } => md5.update(&bytes),
+        }
+        self.check_end();
+    }
+
+    /// The stream is complete (needed only when its length was not known up front).
+    pub fn end(mut self) {
+        self.finish();
+    }
+
+    /// With a known length, the stream ends by itself at its last byte.
+    fn check_end(&mut self) {
+        if self.len.is_some_and(|len| self.pushed >= len) {
+            self.finish();
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        match &mut self.sink {
+            Sink::Lanes { id, sender } => {
+                // The hasher checks the length (after the last byte, this changes nothing).
+                let _ = sender.send(Message::End { id: *id });
+            }
+            Sink::Inline { md5, reply } => {
+                let result = match self.len {
+                    Some(len) if len != self.pushed => Err(length_error(len, self.pushed)),
+                    _ => Ok(std::mem::take(md5).finalize().into()),
+                };
+                if let Some(reply) = reply.take() {
+                    let _ = reply.send(result);
+                }
+            }
+        }
     }
 }
 
-/// A digest on its way, shared by every attempt to send the range.
-///
-/// Starting many at once (the engine starts the next parts of a file in batches) fills the
-/// lanes; dropping every clone abandons the work.
-#[derive(Clone)]
-pub struct PendingMd5(Shared<BoxFuture<'static, Result<[u8; 16], Arc<io::Error>>>>);
-
-impl PendingMd5 {
-    /// Starts hashing `len` bytes of `path` from `offset`.
-    #[must_use]
-    pub fn start(path: &Path, offset: u64, len: u64) -> Self {
-        let hashing = md5_of_range(path, offset, len);
-        Self(
-            async move { hashing.await.map_err(Arc::new) }
-                .boxed()
-                .shared(),
-        )
-    }
-
-    /// The digest.
-    ///
-    /// # Errors
-    /// As [`md5_of_range`].
-    pub async fn digest(&self) -> io::Result<[u8; 16]> {
-        self.0
-            .clone()
-            .await
-            .map_err(|err| io::Error::new(err.kind(), err.to_string()))
+impl Drop for Md5Feed {
+    fn drop(&mut self) {
+        if !self.ended
+            && let Sink::Lanes { id, sender } = &self.sink
+        {
+            let _ = sender.send(Message::Abandon { id: *id });
+        }
     }
 }
 
-impl std::fmt::Debug for PendingMd5 {
+impl std::fmt::Debug for Md5Feed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingMd5")
-            .field("ready", &self.0.peek().is_some())
-            .finish()
+        f.debug_struct("Md5Feed")
+            .field("len", &self.len)
+            .field("pushed", &self.pushed)
+            .finish_non_exhaustive()
     }
 }
 
-/// One range being hashed.
+fn length_error(len: u64, got: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("the stream to hash was to have {len} bytes but had {got}"),
+    )
+}
+
+/// One stream being hashed.
 struct Lane {
-    file: File,
-    /// Next file offset to read.
-    next: u64,
-    /// File bytes still to read.
-    left: u64,
-    /// The whole range's length (for the padding).
-    len: u64,
-    /// See [`Request::growing`].
-    growing: bool,
-    /// Read but not yet hashed: `buf[start..]`. Everything before `start` went through in
-    /// whole blocks, so `buf` always begins on a block boundary of the message.
-    buf: Vec<u8>,
-    start: usize,
-    /// The padding has been appended: once `buf` is used up, the digest is ready.
+    id: u64,
+    len: Option<u64>,
+    received: u64,
+    /// Every byte is in: `received` is the message length.
+    ended: bool,
+    /// The next bytes to hash, starting on a block boundary of the message.
+    head: Bytes,
+    /// Received after `head`.
+    queue: VecDeque<Bytes>,
+    /// Bytes in `head` and `queue`.
+    held: usize,
+    /// The padding is in `head`: once `head` is used up, the digest is ready.
     padded: bool,
     chain: Chain,
+    /// Since when the lane has had bytes to hash without a step.
+    ready_since: Option<Instant>,
     reply: oneshot::Sender<io::Result<[u8; 16]>>,
 }
 
 impl Lane {
-    fn open(request: Request) -> Option<Self> {
-        match File::open(&request.path) {
-            Ok(file) => Some(Self {
-                file,
-                next: request.offset,
-                left: request.len,
-                len: request.len,
-                growing: request.growing,
-                buf: Vec::with_capacity(CHUNK + 128),
-                start: 0,
-                padded: false,
-                chain: md5x::IV,
-                reply: request.reply,
-            }),
-            Err(err) => {
-                let _ = request.reply.send(Err(err));
-                None
+    fn new(id: u64, len: Option<u64>, reply: oneshot::Sender<io::Result<[u8; 16]>>) -> Self {
+        Self {
+            id,
+            len,
+            received: 0,
+            ended: len == Some(0),
+            head: Bytes::new(),
+            queue: VecDeque::new(),
+            held: 0,
+            padded: false,
+            chain: md5x::IV,
+            ready_since: None,
+            reply,
+        }
+    }
+
+    fn take(&mut self, bytes: Bytes) -> io::Result<()> {
+        self.received += bytes.len() as u64;
+        self.held += bytes.len();
+        self.queue.push_back(bytes);
+        match self.len {
+            Some(len) if self.received > len => Err(length_error(len, self.received)),
+            Some(len) if self.received == len => {
+                self.ended = true;
+                Ok(())
             }
+            _ => Ok(()),
         }
     }
 
     fn blocks(&self) -> usize {
-        (self.buf.len() - self.start) / 64
+        self.head.len() / 64
     }
 
-    /// Whether the lane is done: padded and hashed.
+    /// Done: padded and hashed.
     fn finished(&self) -> bool {
-        self.padded && self.blocks() == 0
+        self.padded && self.head.is_empty()
     }
 
-    /// Reads on (and pads after the last byte). A growing file may have nothing new yet.
-    fn refill(&mut self) -> io::Result<()> {
-        // Keep the bytes short of a block; read after them.
-        self.buf.drain(..self.start);
-        self.start = 0;
-        let have = self.buf.len();
-        let room = (CHUNK - have) as u64;
-        let want = usize::try_from(self.left.min(room)).unwrap_or(0);
-        self.buf.resize(have + want, 0);
-        let mut filled = 0;
-        while filled < want {
-            match self.file.read_at(&mut self.buf[have + filled..], self.next) {
-                Ok(0) if self.growing => break,
-                Ok(0) => {
-                    self.buf.truncate(have + filled);
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the file is shorter than the range to hash (it changed?)",
-                    ));
+    /// Makes `head` start with a whole block when the bytes received allow: a block split
+    /// between two chunks is put together in a small buffer of its own, and the padding is
+    /// appended after the last byte.
+    fn settle(&mut self, now: Instant) {
+        while self.head.len() < 64 && !self.padded {
+            if let Some(next) = self.queue.pop_front() {
+                if self.head.is_empty() {
+                    self.head = next;
+                } else {
+                    let take = (64 - self.head.len()).min(next.len());
+                    let mut joined = Vec::with_capacity(64);
+                    joined.extend_from_slice(&self.head);
+                    joined.extend_from_slice(&next[..take]);
+                    self.head = Bytes::from(joined);
+                    if take < next.len() {
+                        self.queue.push_front(next.slice(take..));
+                    }
                 }
-                Ok(read) => {
-                    filled += read;
-                    self.next += read as u64;
-                }
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => {
-                    self.buf.truncate(have + filled);
-                    return Err(err);
-                }
+            } else if self.ended {
+                let mut last = self.head.to_vec();
+                md5x::pad(self.received, &mut last);
+                self.held += last.len() - self.head.len();
+                self.head = Bytes::from(last);
+                self.padded = true;
+            } else {
+                break;
             }
         }
-        self.buf.truncate(have + filled);
-        self.left -= filled as u64;
-        if self.left == 0 && !self.padded {
-            let whole = self.buf.len() - self.buf.len() % 64;
-            let mut tail = self.buf.split_off(whole);
-            md5x::pad(self.len, &mut tail);
-            self.buf.extend_from_slice(&tail);
-            self.padded = true;
+        if self.blocks() == 0 {
+            self.ready_since = None;
+        } else {
+            self.ready_since.get_or_insert(now);
         }
-        Ok(())
     }
 
-    fn answer(&mut self, result: io::Result<[u8; 16]>) {
-        let reply = std::mem::replace(&mut self.reply, oneshot::channel().0);
-        let _ = reply.send(result);
+    fn answer(self, result: io::Result<[u8; 16]>) {
+        let _ = self.reply.send(result);
     }
 }
 
-/// How long ready lanes wait for lanes whose files are still being written, so that bodies
-/// arriving together are hashed together rather than one by one as their bytes land.
-const GATHER: Duration = Duration::from_millis(5);
-/// How often a lane waiting on a growing file looks again.
-const POLL: Duration = Duration::from_millis(1);
-
-/// Hashes requests until every sender is gone.
-fn serve(requests: &mpsc::Receiver<Request>, kernel: Kernel) {
-    let mut lanes: Vec<Lane> = Vec::with_capacity(MAX_LANES);
-    // Since when ready lanes have been waiting for starved ones.
-    let mut waiting: Option<Instant> = None;
+/// Hashes streams until every sender is gone and nothing is left to hash.
+fn serve(messages: &mpsc::Receiver<Message>, kernel: Kernel) {
+    let mut lanes: Vec<Lane> = Vec::new();
+    let mut connected = true;
     loop {
-        if lanes.is_empty() {
-            match requests.recv() {
-                Ok(request) => lanes.extend(Lane::open(request)),
-                Err(mpsc::RecvError) => return,
+        // Take in everything that has arrived.
+        while connected {
+            match messages.try_recv() {
+                Ok(message) => take_in(&mut lanes, message),
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => connected = false,
             }
         }
-        while lanes.len() < MAX_LANES {
-            match requests.try_recv() {
-                Ok(request) => lanes.extend(Lane::open(request)),
-                Err(_) => break,
-            }
-        }
-        lanes.retain_mut(|lane| {
+        let now = Instant::now();
+        let mut i = 0;
+        while i < lanes.len() {
+            let lane = &mut lanes[i];
+            lane.settle(now);
             if lane.reply.is_closed() {
-                return false;
-            }
-            if lane.blocks() == 0
-                && !lane.padded
-                && let Err(err) = lane.refill()
-            {
-                lane.answer(Err(err));
-                return false;
-            }
-            if lane.finished() {
+                lanes.swap_remove(i);
+            } else if lane.finished() {
+                let lane = lanes.swap_remove(i);
                 let digest = md5x::digest(&lane.chain);
                 lane.answer(Ok(digest));
-                return false;
-            }
-            true
-        });
-        let ready = lanes.iter().filter(|lane| lane.blocks() > 0).count();
-        if ready < lanes.len() {
-            // Some files are still being written.
-            let since = *waiting.get_or_insert_with(Instant::now);
-            if ready == 0 || since.elapsed() < GATHER {
-                match requests.recv_timeout(POLL) {
-                    Ok(request) => lanes.extend(Lane::open(request)),
-                    Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    Err(mpsc::RecvTimeoutError::Disconnected) if lanes.is_empty() => return,
-                    Err(mpsc::RecvTimeoutError::Disconnected) => {
-                        std::thread::sleep(POLL);
-                    }
-                }
-                if ready == 0 {
-                    waiting = None;
-                }
-                continue;
+            } else {
+                i += 1;
             }
         }
-        waiting = None;
-        let mut active: Vec<&mut Lane> =
-            lanes.iter_mut().filter(|lane| lane.blocks() > 0).collect();
-        let Some(blocks) = active.iter().map(|lane| lane.blocks()).min() else {
-            continue;
+        let wait = match decide(&lanes, now) {
+            Decision::Hash => None,
+            Decision::Wait(_) if !connected && lanes.iter().all(|lane| lane.blocks() == 0) => {
+                // Nothing more can arrive: what is left can never finish.
+                return;
+            }
+            Decision::Wait(_) if !connected => None,
+            Decision::Wait(until) => Some(until),
         };
-        let mut chains: Vec<Chain> = active.iter().map(|lane| lane.chain).collect();
-        let inputs: Vec<&[u8]> = active.iter().map(|lane| &lane.buf[lane.start..]).collect();
-        md5x::compress_lanes(kernel, &mut chains, &inputs, blocks);
-        for (lane, chain) in active.iter_mut().zip(chains) {
-            lane.chain = chain;
-            lane.start += blocks * 64;
+        if let Some(until) = wait {
+            let message = match until {
+                Some(until) => messages.recv_timeout(until.saturating_duration_since(now)),
+                None => messages
+                    .recv()
+                    .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            };
+            match message {
+                Ok(message) => take_in(&mut lanes, message),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => connected = false,
+            }
+            continue;
         }
+        step(&mut lanes, kernel, now);
+    }
+}
+
+enum Decision {
+    Hash,
+    /// For the next message, or until then at the latest.
+    Wait(Option<Instant>),
+}
+
+/// Whether to hash a step now: when every lane, or a wide step's worth, has bytes; when a
+/// stream's end or a big backlog is ready; or when bytes have waited [`GATHER`].
+fn decide(lanes: &[Lane], now: Instant) -> Decision {
+    let ready = || lanes.iter().filter(|lane| lane.blocks() > 0);
+    let count = ready().count();
+    if count == 0 {
+        return Decision::Wait(None);
+    }
+    if count == lanes.len()
+        || count >= WIDE
+        || ready().any(|lane| lane.padded || lane.held >= BACKLOG)
+    {
+        return Decision::Hash;
+    }
+    match ready().filter_map(|lane| lane.ready_since).min() {
+        Some(since) if since + GATHER > now => Decision::Wait(Some(since + GATHER)),
+        _ => Decision::Hash,
+    }
+}
+
+fn take_in(lanes: &mut Vec<Lane>, message: Message) {
+    let id = match &message {
+        Message::Open { id, .. }
+        | Message::Data { id, .. }
+        | Message::End { id }
+        | Message::Abandon { id } => *id,
+    };
+    if let Message::Open { id, len, reply } = message {
+        lanes.push(Lane::new(id, len, reply));
+        return;
+    }
+    let Some(at) = lanes.iter().position(|lane| lane.id == id) else {
+        return;
+    };
+    let outcome = match message {
+        Message::Data { bytes, .. } => lanes[at].take(bytes),
+        Message::End { .. } => {
+            let lane = &mut lanes[at];
+            lane.ended = true;
+            match lane.len {
+                Some(len) if len != lane.received => Err(length_error(len, lane.received)),
+                _ => Ok(()),
+            }
+        }
+        Message::Abandon { .. } => {
+            lanes.swap_remove(at);
+            return;
+        }
+        Message::Open { .. } => Ok(()),
+    };
+    if let Err(err) = outcome {
+        lanes.swap_remove(at).answer(Err(err));
+    }
+}
+
+/// Runs the ready lanes (up to [`MAX_LANES`]) through as many blocks as they all have.
+fn step(lanes: &mut [Lane], kernel: Kernel, now: Instant) {
+    let mut active: Vec<&mut Lane> = lanes
+        .iter_mut()
+        .filter(|lane| lane.blocks() > 0)
+        .take(MAX_LANES)
+        .collect();
+    let Some(blocks) = active.iter().map(|lane| lane.blocks()).min() else {
+        return;
+    };
+    let mut chains: Vec<Chain> = active.iter().map(|lane| lane.chain).collect();
+    let inputs: Vec<&[u8]> = active.iter().map(|lane| &lane.head[..]).collect();
+    md5x::compress_lanes(kernel, &mut chains, &inputs, blocks);
+    for (lane, chain) in active.iter_mut().zip(chains) {
+        lane.chain = chain;
+        lane.head = lane.head.slice(blocks * 64..);
+        lane.held -= blocks * 64;
+        lane.ready_since = Some(now);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use md5::{Digest, Md5};
+    use md5::Md5;
 
     fn bytes(len: usize, seed: u8) -> Vec<u8> {
         (0..len)
@@ -345,138 +468,157 @@ mod tests {
             .collect()
     }
 
+    /// Streams of many lengths, cut into chunks of many sizes, some of unknown length.
+    fn corpus() -> Vec<(Vec<u8>, usize, bool)> {
+        let lengths = [0usize, 1, 55, 63, 64, 65, 127, 1000, 300_000, 1 << 20];
+        let pieces = [1usize << 30, 1, 64, 1000, 10_007, 65_536];
+        let mut all = Vec::new();
+        for (i, &len) in lengths.iter().enumerate() {
+            for (j, &piece) in pieces.iter().enumerate() {
+                if piece == 1 && len > 1000 {
+                    continue;
+                }
+                let seed = u8::try_from(i * 7 + j).unwrap();
+                all.push((bytes(len, seed), piece, (i + j) % 3 == 0));
+            }
+        }
+        all
+    }
+
     #[tokio::test]
-    async fn ranges_of_every_size_hash_like_md5_together() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = bytes(3 * CHUNK + 1000, 7);
-        let path = dir.path().join("data");
-        std::fs::write(&path, &data).unwrap();
-        let ranges: Vec<(u64, u64)> = vec![
-            (0, 0),
-            (0, 1),
-            (5, 55),
-            (0, 64),
-            (100, 1000),
-            (0, CHUNK as u64),
-            (3, CHUNK as u64 + 64),
-            (0, data.len() as u64),
-            (17, data.len() as u64 - 17),
-        ];
-        let hashed = futures_util::future::join_all(
-            ranges
-                .iter()
-                .map(|&(offset, len)| md5_of_range(&path, offset, len)),
-        )
-        .await;
-        for ((offset, len), got) in ranges.iter().zip(hashed) {
-            let (offset, len) = (*offset as usize, *len as usize);
-            let want: [u8; 16] = Md5::digest(&data[offset..offset + len]).into();
-            assert_eq!(got.unwrap(), want, "range {offset}+{len}");
+    async fn streams_of_every_size_and_chunking_hash_like_md5_together() {
+        let corpus = corpus();
+        let mut feeds = Vec::new();
+        let mut digests = Vec::new();
+        for (data, _, unknown) in &corpus {
+            let (feed, digest) = md5_of_stream((!unknown).then_some(data.len() as u64));
+            feeds.push(Some(feed));
+            digests.push(digest);
+        }
+        // Round robin, a chunk of each stream at a time, as bodies in flight arrive.
+        let mut at = vec![0usize; corpus.len()];
+        loop {
+            let mut any = false;
+            for (k, (data, piece, _)) in corpus.iter().enumerate() {
+                if at[k] < data.len() {
+                    let end = (at[k] + piece).min(data.len());
+                    if let Some(feed) = feeds[k].as_mut() {
+                        feed.push(Bytes::copy_from_slice(&data[at[k]..end]));
+                    }
+                    at[k] = end;
+                    any = true;
+                } else if let Some(feed) = feeds[k].take() {
+                    feed.end();
+                }
+            }
+            if !any {
+                break;
+            }
+        }
+        let digests = futures_util::future::join_all(digests).await;
+        for ((data, piece, unknown), digest) in corpus.iter().zip(digests) {
+            let want: [u8; 16] = Md5::digest(data).into();
+            assert_eq!(
+                digest.unwrap(),
+                want,
+                "{} bytes in pieces of {piece}, length known: {}",
+                data.len(),
+                !unknown
+            );
         }
     }
 
     #[tokio::test]
-    async fn a_short_file_or_a_missing_one_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("short");
-        std::fs::write(&path, bytes(100, 1)).unwrap();
-        let err = md5_of_range(&path, 50, 51).await.unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
-        let err = md5_of_range(&dir.path().join("missing"), 0, 1)
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    async fn wrong_lengths_and_abandoned_streams_fail() {
+        let (mut short, short_digest) = md5_of_stream(Some(100));
+        short.push(Bytes::from(bytes(50, 1)));
+        short.end();
+        assert_eq!(
+            short_digest.await.unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+
+        let (mut long, long_digest) = md5_of_stream(Some(100));
+        long.push(Bytes::from(bytes(60, 1)));
+        long.push(Bytes::from(bytes(60, 2)));
+        assert_eq!(
+            long_digest.await.unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+
+        let (mut abandoned, abandoned_digest) = md5_of_stream(None);
+        abandoned.push(Bytes::from(bytes(5000, 3)));
+        drop(abandoned);
+        let err = abandoned_digest.await.unwrap_err();
+        assert!(err.to_string().contains("abandoned"), "{err}");
     }
 
     #[tokio::test]
-    async fn growing_files_are_followed_until_their_length() {
-        let dir = tempfile::tempdir().unwrap();
-        let bodies: Vec<Vec<u8>> = (0..5u8)
-            .map(|i| bytes(300_000 + usize::from(i) * 777, i))
-            .collect();
-        let mut hashing = Vec::new();
-        for (i, body) in bodies.iter().enumerate() {
-            let path = dir.path().join(format!("body{i}"));
-            std::fs::File::create(&path).unwrap();
-            hashing.push(md5_of_growing_file(&path, body.len() as u64));
-        }
-        // The writers trickle their bodies in uneven pieces while the hashes wait.
-        let writers: Vec<_> = bodies
-            .iter()
-            .enumerate()
-            .map(|(i, body)| {
-                let path = dir.path().join(format!("body{i}"));
-                let body = body.clone();
-                std::thread::Builder::new()
-                    .name(format!("writer{i}"))
-                    .spawn(move || {
-                        use std::io::Write;
-                        let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
-                        for piece in body.chunks(10_007 + i * 13) {
-                            file.write_all(piece).unwrap();
-                            std::thread::sleep(Duration::from_micros(200));
-                        }
-                    })
-                    .unwrap()
-            })
-            .collect();
-        let digests = futures_util::future::join_all(hashing).await;
-        for writer in writers {
-            writer.join().unwrap();
-        }
-        for (body, digest) in bodies.iter().zip(digests) {
-            let want: [u8; 16] = Md5::digest(body).into();
-            assert_eq!(digest.unwrap(), want);
-        }
-    }
-
-    #[tokio::test]
-    async fn an_abandoned_growing_file_is_dropped_without_blocking_others() {
-        let dir = tempfile::tempdir().unwrap();
-        let stalled = dir.path().join("stalled");
-        std::fs::write(&stalled, b"only a little").unwrap();
-        let abandoned = md5_of_growing_file(&stalled, 1 << 20);
-        let done = dir.path().join("done");
-        std::fs::write(&done, bytes(5000, 9)).unwrap();
-        let digest = tokio::time::timeout(Duration::from_secs(10), md5_of_range(&done, 0, 5000))
+    async fn a_stalled_stream_does_not_hold_up_the_others() {
+        let (mut stalled, stalled_digest) = md5_of_stream(Some(1 << 20));
+        stalled.push(Bytes::from(bytes(1000, 4)));
+        let (mut other, other_digest) = md5_of_stream(Some(300_000));
+        other.push(Bytes::from(bytes(300_000, 5)));
+        let digest = tokio::time::timeout(Duration::from_secs(10), other_digest)
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(digest, <[u8; 16]>::from(Md5::digest(bytes(5000, 9))));
-        drop(abandoned);
+        assert_eq!(digest, <[u8; 16]>::from(Md5::digest(bytes(300_000, 5))));
+        stalled.push(Bytes::from(bytes((1 << 20) - 1000, 6)));
+        let mut whole = bytes(1000, 4);
+        whole.extend(bytes((1 << 20) - 1000, 6));
+        assert_eq!(
+            stalled_digest.await.unwrap(),
+            <[u8; 16]>::from(Md5::digest(&whole))
+        );
     }
 
     #[test]
-    fn every_kernel_serves_many_ranges_at_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = bytes(CHUNK + 4321, 3);
-        let path = dir.path().join("data");
-        std::fs::write(&path, &data).unwrap();
+    fn every_kernel_serves_many_streams_at_once() {
+        let corpus = corpus();
         for kernel in Kernel::available() {
             let (sender, receiver) = mpsc::channel();
             let mut answers = Vec::new();
-            for i in 0..20u64 {
+            for (id, (data, _, unknown)) in corpus.iter().enumerate() {
                 let (reply, answer) = oneshot::channel();
-                let (offset, len) = (i * 97, data.len() as u64 - i * 1000);
-                sender
-                    .send(Request {
-                        path: path.clone(),
-                        offset,
-                        len,
-                        growing: false,
-                        reply,
-                    })
-                    .unwrap();
-                answers.push((offset as usize, len as usize, answer));
+                let len = (!unknown).then_some(data.len() as u64);
+                let id = id as u64;
+                sender.send(Message::Open { id, len, reply }).unwrap();
+                answers.push(answer);
+            }
+            let mut at = vec![0usize; corpus.len()];
+            loop {
+                let mut any = false;
+                for (id, (data, piece, _)) in corpus.iter().enumerate() {
+                    if at[id] < data.len() {
+                        let end = (at[id] + piece).min(data.len());
+                        let bytes = Bytes::copy_from_slice(&data[at[id]..end]);
+                        sender
+                            .send(Message::Data {
+                                id: id as u64,
+                                bytes,
+                            })
+                            .unwrap();
+                        at[id] = end;
+                        any = true;
+                    }
+                }
+                if !any {
+                    break;
+                }
+            }
+            for id in 0..corpus.len() {
+                sender.send(Message::End { id: id as u64 }).unwrap();
             }
             drop(sender);
             serve(&receiver, kernel);
-            for (offset, len, mut answer) in answers {
-                let want: [u8; 16] = Md5::digest(&data[offset..offset + len]).into();
+            for ((data, piece, _), mut answer) in corpus.iter().zip(answers) {
+                let want: [u8; 16] = Md5::digest(data).into();
                 assert_eq!(
                     answer.try_recv().unwrap().unwrap(),
                     want,
-                    "{kernel:?} {offset}+{len}"
+                    "{kernel:?}: {} bytes in pieces of {piece}",
+                    data.len()
                 );
             }
         }
