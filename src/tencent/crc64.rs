@@ -10,7 +10,7 @@ const POLY_REFLECTED: u64 = 0xC96C_5795_D787_0F42;
 /// An incremental CRC-64/XZ.
 #[derive(Clone)]
 pub struct Crc64 {
-    digest: crc64fast::Digest,
+    digest: crc_fast::Digest,
     len: u64,
 }
 
@@ -31,21 +31,21 @@ impl Crc64 {
     #[must_use]
     pub fn new() -> Self {
         Self {
-            digest: crc64fast::Digest::new(),
+            digest: crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz),
             len: 0,
         }
     }
 
     /// Feeds more bytes.
     pub fn update(&mut self, bytes: &[u8]) {
-        self.digest.write(bytes);
+        self.digest.update(bytes);
         self.len += bytes.len() as u64;
     }
 
     /// The CRC of everything fed so far.
     #[must_use]
     pub fn sum(&self) -> u64 {
-        self.digest.sum64()
+        self.digest.finalize()
     }
 
     /// How many bytes were fed.

@@ -6,12 +6,13 @@
 //! [`md5x`](super::md5x): the bodies in flight are hashed together, several times faster, on
 //! a thread of their own.
 //!
-//! The bytes come from the code that sends or receives them ([`Md5Feed::push`]), as shared
+//! The bytes come from the code that sends or receives them ([`Md5Feed::push`]) as shared
 //! [`Bytes`], so nothing is read twice or copied: the client feeds the chunks it sends, the
-//! emulator the chunks it writes to disk. Bytes wait in the hasher until enough lanes have
-//! some ([`Lane`]s fill at the pace of their connections, a chunk at a time), so that the
-//! steps run wide; a stream's last bytes and bytes that waited [`GATHER`] go at once. A stream whose feed is dropped before its last byte (a cancelled or paused
-//! upload, a cut connection) is abandoned.
+//! emulator the chunks it writes to disk. Lanes fill at the pace of their connections, a
+//! chunk at a time, so bytes wait in the hasher until a wide step's worth of lanes have some;
+//! a stream's last bytes, a large backlog and bytes that waited [`GATHER`] go at once. A
+//! stream whose feed is dropped before its last byte (a cancelled or paused upload, a cut
+//! connection) is abandoned.
 
 use std::collections::VecDeque;
 use std::io;
