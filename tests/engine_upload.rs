@@ -506,3 +506,109 @@ async fn bad_input_is_refused_by_name_and_others_go_on() {
     assert_same(&url, &good).await;
     engine.shutdown().await;
 }
+
+/// A dropped folder of over a thousand files is checked and queued in batches; every file
+/// still gets its answer in order (the CLI relies on it), a file named twice in different
+/// batches is one item, and a refusal in the middle stops nothing.
+#[tokio::test]
+async fn a_large_batch_answers_every_file_in_order() {
+    let emu = emulator(Faults {
+        // Slow requests: the first uploads stay in flight while the batch is answered.
+        latency: Duration::from_millis(300),
+        ..Faults::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths: Vec<PathBuf> = (0..1200)
+        .map(|i| {
+            let path = dir.path().join(format!("clip {i}.mp4"));
+            std::fs::write(&path, b"0123456789").unwrap();
+            path
+        })
+        .collect();
+    let refused = dir.path().join("notes.txt");
+    std::fs::write(&refused, b"not a video").unwrap();
+    paths[3] = refused.clone();
+    paths[700] = paths[10].clone();
+    let mut engine = start(engine_config(
+        &emu.base,
+        &dir.path().join("data"),
+        UploadFlow::ClientUpload,
+    ));
+    let _ = loaded(&mut engine).await;
+    let items = paths
+        .iter()
+        .map(|path| new_item(path, ItemOptions::default()))
+        .collect();
+    engine.send(Command::Add(items)).await.unwrap();
+
+    let mut answers: Vec<String> = Vec::new();
+    let mut ids = std::collections::HashMap::new();
+    events_until(&mut engine, LONG, |event| {
+        match event {
+            Event::Added(snapshot) => {
+                ids.insert(snapshot.id, snapshot.path.clone());
+                answers.push(format!("added {}", snapshot.path.display()));
+            }
+            Event::Rejected { path, .. } => answers.push(format!("refused {}", path.display())),
+            Event::StateChanged {
+                id,
+                state: ItemState::Queued,
+            } => {
+                answers.push(format!("queued again {}", ids[id].display()));
+            }
+            _ => {}
+        }
+        answers.len() == paths.len()
+    })
+    .await;
+    let expected: Vec<String> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, path)| match i {
+            3 => format!("refused {}", path.display()),
+            700 => format!("queued again {}", path.display()),
+            _ => format!("added {}", path.display()),
+        })
+        .collect();
+    assert_eq!(answers, expected);
+    assert_eq!(ids.len(), 1198, "one item per distinct media file");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a figure, not a test: cargo nextest run --run-ignored only adding_ten_thousand --no-capture"]
+async fn adding_ten_thousand_files_timing() {
+    let emu = emulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut items = Vec::new();
+    for i in 0..10_000 {
+        let path = dir.path().join(format!("clip {i}.mp4"));
+        std::fs::write(&path, b"0123456789").unwrap();
+        items.push(new_item(&path, ItemOptions::default()));
+    }
+    let mut config = engine_config(
+        &emu.base,
+        &dir.path().join("data"),
+        UploadFlow::ClientUpload,
+    );
+    config.tuning.parallel_files = 1;
+    let mut engine = start(config);
+    let _ = loaded(&mut engine).await;
+    let started = std::time::Instant::now();
+    engine.send(Command::Add(items)).await.unwrap();
+    let mut added = 0;
+    let mut first = None;
+    events_until(&mut engine, LONG, |event| {
+        if let Event::Added(_) = event {
+            added += 1;
+            first.get_or_insert(started.elapsed());
+        }
+        added == 10_000
+    })
+    .await;
+    eprintln!(
+        "first Added after {:?}, all 10,000 after {:?}",
+        first.unwrap(),
+        started.elapsed()
+    );
+}

@@ -1,7 +1,8 @@
 //! The worker task: owns the queue, turns commands into job starts and stops, turns job
 //! reports into events, and persists every state transition.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -10,16 +11,20 @@ use tokio_util::sync::CancellationToken;
 
 use super::EngineConfig;
 use super::api::{
-    Command, Event, ItemId, ItemOptions, ItemSnapshot, ItemState, NewItem, Progress, PublishState,
-    UploadFlow,
+    Command, Destination, Event, ItemId, ItemOptions, ItemSnapshot, ItemState, NewItem, Progress,
+    PublishState, UploadFlow,
 };
 use super::job::{self, AfterAbort, Job, JobMsg, JobResult, Shared};
 use super::validate;
-use crate::store::ItemRecord;
+use crate::store::{ItemRecord, NewRecord};
 
 mod publishing;
 
 /// Why a running job is being stopped; recorded before its token is cancelled.
+/// Files checked and queued at a time when many are added at once: the first show up after
+/// a batch rather than after all of them.
+const ADD_BATCH: usize = 500;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
     Pause,
@@ -45,6 +50,15 @@ struct Entry {
 }
 
 impl Entry {
+    /// Whether the item still stands for its file: adding the file again queues it again
+    /// rather than a second item.
+    fn unfinished(&self) -> bool {
+        !matches!(
+            self.record.state,
+            ItemState::Done { .. } | ItemState::Cancelled
+        ) && !self.aborting
+    }
+
     fn snapshot(&self) -> ItemSnapshot {
         ItemSnapshot {
             id: self.record.id,
@@ -327,11 +341,7 @@ impl Worker {
 
     async fn command(&mut self, command: Command) {
         match command {
-            Command::Add(items) => {
-                for item in items {
-                    self.add(item).await;
-                }
-            }
+            Command::Add(items) => self.add(items).await,
             Command::Pause(id) => self.pause(id).await,
             Command::Resume(id) => self.resume(id).await,
             Command::Cancel(id) => self.cancel(id).await,
@@ -392,76 +402,159 @@ impl Worker {
         }
     }
 
-    async fn add(&mut self, mut item: NewItem) {
-        fill_defaults(&mut item.options, &self.config.defaults);
-        let valid = match validate::validate(&item) {
-            Ok(valid) => valid,
-            Err(reason) => {
-                self.emit(Event::Rejected {
-                    path: item.path,
-                    reason,
-                })
-                .await;
-                return;
-            }
-        };
-        // The same file, unfinished, is resumed rather than queued twice; a changed file is
-        // detected by the job (size and modification time) and restarted cleanly.
-        let existing = self
+    /// Validates and queues `items`, answering for each in order: rejected, added, or an
+    /// unfinished item of the same file queued again.
+    async fn add(&mut self, items: Vec<NewItem>) {
+        // Unfinished items by path: the same file, unfinished, is resumed rather than queued
+        // twice (a changed file is detected by the job).
+        let mut unfinished: HashMap<PathBuf, ItemId> = self
             .entries
             .values()
-            .find(|e| {
-                e.record.path == valid.path
-                    && !matches!(
-                        e.record.state,
-                        ItemState::Done { .. } | ItemState::Cancelled
-                    )
-                    && !e.aborting
-            })
-            .map(|e| e.record.id);
-        if let Some(id) = existing {
-            if let Some(entry) = self.entries.get_mut(&id) {
-                entry.eligible = true;
-                if entry.running.is_none() && entry.record.state != ItemState::Queued {
-                    self.set_state(id, ItemState::Queued).await;
-                } else if let Some(entry) = self.entries.get(&id) {
-                    let state = entry.record.state.clone();
-                    self.emit(Event::StateChanged { id, state }).await;
-                }
-            }
-            return;
+            .filter(|e| e.unfinished())
+            .map(|e| (e.record.path.clone(), e.record.id))
+            .collect();
+        // A dropped folder of thousands shows up a batch at a time.
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let batch: Vec<NewItem> = items.by_ref().take(ADD_BATCH).collect();
+            self.add_batch(batch, &mut unfinished).await;
         }
-        let record = match self.shared.store.insert_item(
-            &valid.path,
-            valid.size,
-            valid.mtime_ns,
-            item.destination,
-            &valid.options,
-        ) {
-            Ok(record) => record,
-            Err(err) => {
-                self.emit(Event::Rejected {
-                    path: item.path,
-                    reason: format!("it could not be saved in the queue ({err:#})"),
+    }
+
+    async fn add_batch(&mut self, items: Vec<NewItem>, unfinished: &mut HashMap<PathBuf, ItemId>) {
+        // Checking touches the disk (a stat and an open per file, a few more for covers): on
+        // the blocking pool rather than this task.
+        let defaults = self.config.defaults.clone();
+        let paths: Vec<PathBuf> = items.iter().map(|item| item.path.clone()).collect();
+        let checked = tokio::task::spawn_blocking(move || {
+            items
+                .into_iter()
+                .map(|mut item| {
+                    fill_defaults(&mut item.options, &defaults);
+                    let valid = validate::validate(&item);
+                    (item.destination, valid)
                 })
-                .await;
-                return;
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_else(|err| {
+            tracing::error!(%err, "checking new files failed");
+            let reason = "it could not be checked (an internal error; try again)".to_owned();
+            paths
+                .iter()
+                .map(|_| (Destination::Vod, Err(reason.clone())))
+                .collect()
+        });
+
+        enum Fate {
+            Rejected(String),
+            Existing(ItemId),
+            /// Index into `fresh`.
+            New(usize),
+        }
+        let mut new_here: HashMap<PathBuf, usize> = HashMap::new();
+        let mut fates = Vec::with_capacity(checked.len());
+        let mut fresh: Vec<(Destination, validate::Validated)> = Vec::new();
+        for (destination, valid) in checked {
+            let fate = match valid {
+                Err(reason) => Fate::Rejected(reason),
+                Ok(valid) => {
+                    // Still unfinished now (the map was made before the first batch).
+                    let existing = unfinished
+                        .get(&valid.path)
+                        .copied()
+                        .filter(|id| self.entries.get(id).is_some_and(Entry::unfinished));
+                    if let Some(id) = existing {
+                        Fate::Existing(id)
+                    } else if let Some(index) = new_here.get(&valid.path) {
+                        Fate::New(*index)
+                    } else {
+                        let index = fresh.len();
+                        new_here.insert(valid.path.clone(), index);
+                        fresh.push((destination, valid));
+                        Fate::New(index)
+                    }
+                }
+            };
+            fates.push(fate);
+        }
+        let inserting: Vec<NewRecord<'_>> = fresh
+            .iter()
+            .map(|(destination, valid)| NewRecord {
+                path: &valid.path,
+                size: valid.size,
+                mtime_ns: valid.mtime_ns,
+                destination: *destination,
+                options: &valid.options,
+            })
+            .collect();
+        let inserted = self
+            .shared
+            .store
+            .insert_items(&inserting)
+            .map_err(|err| format!("it could not be saved in the queue ({err:#})"));
+        drop(inserting);
+        if let Ok(records) = &inserted {
+            unfinished.extend(
+                records
+                    .iter()
+                    .map(|record| (record.path.clone(), record.id)),
+            );
+        }
+        let mut added: Vec<Option<ItemId>> = vec![None; fresh.len()];
+
+        for (fate, path) in fates.into_iter().zip(paths) {
+            match fate {
+                Fate::Rejected(reason) => self.emit(Event::Rejected { path, reason }).await,
+                Fate::Existing(id) => self.queue_again(id).await,
+                // A file named twice in one batch: the second time it is already queued.
+                Fate::New(index) if added[index].is_some() => {
+                    if let Some(id) = added[index] {
+                        self.queue_again(id).await;
+                    }
+                }
+                Fate::New(index) => match &inserted {
+                    Ok(records) => {
+                        let Some(record) = records.get(index) else {
+                            continue;
+                        };
+                        added[index] = Some(record.id);
+                        let entry = Entry {
+                            progress: Progress {
+                                bytes_total: record.size,
+                                ..Progress::default()
+                            },
+                            record: record.clone(),
+                            eligible: true,
+                            running: None,
+                            aborting: false,
+                            publish: PublishState::NotPublished,
+                        };
+                        let snapshot = entry.snapshot();
+                        self.entries.insert(snapshot.id, entry);
+                        self.emit(Event::Added(Box::new(snapshot))).await;
+                    }
+                    Err(reason) => {
+                        let reason = reason.clone();
+                        self.emit(Event::Rejected { path, reason }).await;
+                    }
+                },
             }
+        }
+    }
+
+    /// An unfinished item whose file was added again: queued (again) if it is not running.
+    async fn queue_again(&mut self, id: ItemId) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
         };
-        let entry = Entry {
-            progress: Progress {
-                bytes_total: record.size,
-                ..Progress::default()
-            },
-            record,
-            eligible: true,
-            running: None,
-            aborting: false,
-            publish: PublishState::NotPublished,
-        };
-        let snapshot = entry.snapshot();
-        self.entries.insert(snapshot.id, entry);
-        self.emit(Event::Added(Box::new(snapshot))).await;
+        entry.eligible = true;
+        if entry.running.is_none() && entry.record.state != ItemState::Queued {
+            self.set_state(id, ItemState::Queued).await;
+        } else {
+            let state = entry.record.state.clone();
+            self.emit(Event::StateChanged { id, state }).await;
+        }
     }
 
     async fn pause(&mut self, id: ItemId) {

@@ -78,6 +78,21 @@ fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
+/// An item to insert (see [`Store::insert_items`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewRecord<'a> {
+    /// The file.
+    pub path: &'a std::path::Path,
+    /// Its size.
+    pub size: u64,
+    /// Its modification time, ns.
+    pub mtime_ns: i64,
+    /// Where it goes.
+    pub destination: Destination,
+    /// Its options.
+    pub options: &'a ItemOptions,
+}
+
 impl Store {
     /// Inserts a queued item; returns it with its id.
     ///
@@ -91,33 +106,60 @@ impl Store {
         destination: Destination,
         options: &ItemOptions,
     ) -> Result<ItemRecord, StoreError> {
-        let now = unix_now();
-        let state = ItemState::Queued;
-        let conn = self.conn()?;
-        conn.execute(
-            "INSERT INTO items (path, size, mtime_ns, destination, options, state, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-            params![
-                path.to_string_lossy(),
-                to_i64(size),
-                mtime_ns,
-                serde_json::to_string(&destination)?,
-                serde_json::to_string(options)?,
-                serde_json::to_string(&state)?,
-                now
-            ],
-        )?;
-        Ok(ItemRecord {
-            id: conn.last_insert_rowid(),
-            path: path.to_path_buf(),
+        let mut records = self.insert_items(&[NewRecord {
+            path,
             size,
             mtime_ns,
             destination,
-            options: options.clone(),
-            state,
-            resumed_bytes: 0,
-            created_at: now,
-        })
+            options,
+        }])?;
+        records
+            .pop()
+            .ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+    }
+
+    /// Inserts queued items in one transaction (a dropped folder of thousands is one write);
+    /// returns them with their ids, in order.
+    ///
+    /// # Errors
+    /// SQLite errors; then nothing is inserted.
+    pub fn insert_items(&self, items: &[NewRecord<'_>]) -> Result<Vec<ItemRecord>, StoreError> {
+        let now = unix_now();
+        let state = ItemState::Queued;
+        let state_json = serde_json::to_string(&state)?;
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let mut records = Vec::with_capacity(items.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO items (path, size, mtime_ns, destination, options, state, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            )?;
+            for item in items {
+                insert.execute(params![
+                    item.path.to_string_lossy(),
+                    to_i64(item.size),
+                    item.mtime_ns,
+                    serde_json::to_string(&item.destination)?,
+                    serde_json::to_string(item.options)?,
+                    state_json,
+                    now
+                ])?;
+                records.push(ItemRecord {
+                    id: tx.last_insert_rowid(),
+                    path: item.path.to_path_buf(),
+                    size: item.size,
+                    mtime_ns: item.mtime_ns,
+                    destination: item.destination,
+                    options: item.options.clone(),
+                    state: state.clone(),
+                    resumed_bytes: 0,
+                    created_at: now,
+                });
+            }
+        }
+        tx.commit()?;
+        Ok(records)
     }
 
     /// Every item, oldest first.

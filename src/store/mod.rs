@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
-pub use items::ItemRecord;
+pub use items::{ItemRecord, NewRecord};
 pub use parts::PartRecord;
 pub use sessions::SessionRecord;
 
