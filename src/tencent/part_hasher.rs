@@ -486,6 +486,27 @@ mod tests {
         all
     }
 
+    /// The corpus's chunks in the order bodies in flight arrive: round robin, a chunk of each
+    /// stream at a time, as (stream index, chunk).
+    fn interleaved(corpus: &[(Vec<u8>, usize, bool)]) -> Vec<(usize, Bytes)> {
+        let mut order = Vec::new();
+        let mut at = vec![0usize; corpus.len()];
+        loop {
+            let mut any = false;
+            for (k, (data, piece, _)) in corpus.iter().enumerate() {
+                if at[k] < data.len() {
+                    let end = (at[k] + piece).min(data.len());
+                    order.push((k, Bytes::copy_from_slice(&data[at[k]..end])));
+                    at[k] = end;
+                    any = true;
+                }
+            }
+            if !any {
+                return order;
+            }
+        }
+    }
+
     #[tokio::test]
     async fn streams_of_every_size_and_chunking_hash_like_md5_together() {
         let corpus = corpus();
@@ -493,28 +514,14 @@ mod tests {
         let mut digests = Vec::new();
         for (data, _, unknown) in &corpus {
             let (feed, digest) = md5_of_stream((!unknown).then_some(data.len() as u64));
-            feeds.push(Some(feed));
+            feeds.push(feed);
             digests.push(digest);
         }
-        // Round robin, a chunk of each stream at a time, as bodies in flight arrive.
-        let mut at = vec![0usize; corpus.len()];
-        loop {
-            let mut any = false;
-            for (k, (data, piece, _)) in corpus.iter().enumerate() {
-                if at[k] < data.len() {
-                    let end = (at[k] + piece).min(data.len());
-                    if let Some(feed) = feeds[k].as_mut() {
-                        feed.push(Bytes::copy_from_slice(&data[at[k]..end]));
-                    }
-                    at[k] = end;
-                    any = true;
-                } else if let Some(feed) = feeds[k].take() {
-                    feed.end();
-                }
-            }
-            if !any {
-                break;
-            }
+        for (k, bytes) in interleaved(&corpus) {
+            feeds[k].push(bytes);
+        }
+        for feed in feeds {
+            feed.end();
         }
         let digests = futures_util::future::join_all(digests).await;
         for ((data, piece, unknown), digest) in corpus.iter().zip(digests) {
@@ -587,26 +594,9 @@ mod tests {
                 sender.send(Message::Open { id, len, reply }).unwrap();
                 answers.push(answer);
             }
-            let mut at = vec![0usize; corpus.len()];
-            loop {
-                let mut any = false;
-                for (id, (data, piece, _)) in corpus.iter().enumerate() {
-                    if at[id] < data.len() {
-                        let end = (at[id] + piece).min(data.len());
-                        let bytes = Bytes::copy_from_slice(&data[at[id]..end]);
-                        sender
-                            .send(Message::Data {
-                                id: id as u64,
-                                bytes,
-                            })
-                            .unwrap();
-                        at[id] = end;
-                        any = true;
-                    }
-                }
-                if !any {
-                    break;
-                }
+            for (id, bytes) in interleaved(&corpus) {
+                let id = id as u64;
+                sender.send(Message::Data { id, bytes }).unwrap();
             }
             for id in 0..corpus.len() {
                 sender.send(Message::End { id: id as u64 }).unwrap();
