@@ -165,14 +165,18 @@ async fn kill_9_then_resume(with_queue_resume: bool) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let file = tmp_file(dir.path(), "killed upload.mp4", 40 * MIB, 24);
+    // 1 MiB parts, 4 in flight: the same both times.
+    let upload = |command: &mut tokio::process::Command| {
+        command.arg("upload").arg(&file).args([
+            "--part-size",
+            "1048576",
+            "--concurrency",
+            "4",
+            "--json",
+        ]);
+    };
     let mut command = voddesk(&emu.base, &data);
-    command.arg("upload").arg(&file).args([
-        "--part-size",
-        "1048576",
-        "--concurrency",
-        "4",
-        "--json",
-    ]);
+    upload(&mut command);
     let mut child = command.spawn().unwrap();
     let handle = &emu.handle;
     assert!(
@@ -199,13 +203,7 @@ async fn kill_9_then_resume(with_queue_resume: bool) {
         command = voddesk(&emu.base, &data);
         command.args(["queue", "resume", "--json"]);
     } else {
-        command.arg("upload").arg(&file).args([
-            "--part-size",
-            "1048576",
-            "--concurrency",
-            "4",
-            "--json",
-        ]);
+        upload(&mut command);
     }
     let out = run(command).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -602,6 +602,29 @@ mod x86 {
         unsafe { std::mem::transmute::<__m512i, [u32; 16]>(vector) }
     }
 
+    /// Runs every block of `$sources` through `$chains`, `$w` lanes in vectors made by `$v` (and
+    /// read back by `$a`), with the message words of block `$block` from `$words` and the
+    /// `add`/`k`/`rotl` and `f`/`g`/`h`/`i` macros in scope at the call.
+    macro_rules! run_blocks {
+        ($chains:ident, $sources:ident, $w:literal, $v:ident, $a:ident, $block:ident => $words:expr) => {{
+            let Some(first) = $sources.first() else {
+                return;
+            };
+            let mut a = $v(gather::<$w>($chains, 0));
+            let mut b = $v(gather::<$w>($chains, 1));
+            let mut c = $v(gather::<$w>($chains, 2));
+            let mut d = $v(gather::<$w>($chains, 3));
+            for $block in 0..first.len() {
+                let m = $words;
+                md5_block!((rotl, add, k), (f, g, h, i), a, b, c, d, m);
+            }
+            scatter($chains, 0, $a(a));
+            scatter($chains, 1, $a(b));
+            scatter($chains, 2, $a(c));
+            scatter($chains, 3, $a(d));
+        }};
+    }
+
     /// Up to 8 lanes in AVX2 registers.
     #[target_feature(enable = "avx2")]
     pub(super) fn avx2(chains: &mut [Chain], sources: &[&[[u8; 64]]]) {
@@ -648,21 +671,7 @@ mod x86 {
                 )
             };
         }
-        let Some(first) = sources.first() else {
-            return;
-        };
-        let mut a = v8(gather::<8>(chains, 0));
-        let mut b = v8(gather::<8>(chains, 1));
-        let mut c = v8(gather::<8>(chains, 2));
-        let mut d = v8(gather::<8>(chains, 3));
-        for block in 0..first.len() {
-            let m = words8(sources, 0, block);
-            md5_block!((rotl, add, k), (f, g, h, i), a, b, c, d, m);
-        }
-        scatter(chains, 0, a8(a));
-        scatter(chains, 1, a8(b));
-        scatter(chains, 2, a8(c));
-        scatter(chains, 3, a8(d));
+        run_blocks!(chains, sources, 8, v8, a8, block => words8(sources, 0, block));
     }
 
     /// Up to 16 lanes in AVX-512 registers, with its rotate and ternary-logic instructions.
@@ -704,21 +713,7 @@ mod x86 {
                 _mm512_ternarylogic_epi32::<0x39>($b, $c, $d)
             };
         }
-        let Some(first) = sources.first() else {
-            return;
-        };
-        let mut a = v16(gather::<16>(chains, 0));
-        let mut b = v16(gather::<16>(chains, 1));
-        let mut c = v16(gather::<16>(chains, 2));
-        let mut d = v16(gather::<16>(chains, 3));
-        for block in 0..first.len() {
-            let m = words16(sources, block);
-            md5_block!((rotl, add, k), (f, g, h, i), a, b, c, d, m);
-        }
-        scatter(chains, 0, a16(a));
-        scatter(chains, 1, a16(b));
-        scatter(chains, 2, a16(c));
-        scatter(chains, 3, a16(d));
+        run_blocks!(chains, sources, 16, v16, a16, block => words16(sources, block));
     }
 }
 
