@@ -391,6 +391,66 @@ async fn cancel_leaves_nothing_and_pause_resume_keeps_parts() {
     engine.shutdown().await;
 }
 
+/// Cancel during an outage: the abort fails, the item is cancelled all the same, and the
+/// multipart upload is aborted on the next start, once the service answers again. Both flows:
+/// the client-upload flow renews its certificate for the abort, the server API flow uses the
+/// one it kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abort_the_outage_stopped_is_done_on_the_next_start() {
+    for flow in [UploadFlow::ClientUpload, UploadFlow::ServerApi] {
+        let emu = emulator(slow(4 * MIB)).await;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let a = tmp_file(dir.path(), "cancelled offline.mp4", 20 * MIB, 21);
+        let mut engine = start(engine_config(&emu.base, &data, flow));
+        loaded(&mut engine).await;
+        let id = add(&mut engine, vec![new_item(&a, parts_of(MIB))]).await[0];
+        events_until(&mut engine, LONG, |event| {
+            matches!(event, Event::StateChanged { state: ItemState::Uploading { parts_done, .. }, .. } if *parts_done >= 2)
+        })
+        .await;
+        let upload_id = upload_id_of(&emu, LONG).await;
+        emu.handle.update_faults(|f| f.outage = true);
+        engine.send(Command::Cancel(id)).await.unwrap();
+        let mut notice = None;
+        events_until(&mut engine, LONG, |event| {
+            if let Event::Notice { id: of, message } = event
+                && *of == id
+            {
+                notice = Some(message.clone());
+            }
+            matches!(event, Event::StateChanged { id: of, state: ItemState::Cancelled } if *of == id)
+        })
+        .await;
+        let notice = notice.expect("the failed abort is told");
+        assert!(
+            notice.contains("could not be removed") && notice.contains("next starts"),
+            "{flow:?}: {notice}"
+        );
+        let open = emu.handle.open_uploads().unwrap();
+        assert_eq!(open.len(), 1, "{flow:?}: the outage kept the upload");
+        assert_eq!(open[0].upload_id, upload_id);
+        engine.shutdown().await;
+
+        // The next start, with the service back: the upload goes, and so does the reminder.
+        emu.handle.update_faults(|f| f.outage = false);
+        let mut engine = start(engine_config(&emu.base, &data, flow));
+        let items = loaded(&mut engine).await;
+        assert!(matches!(items[0].state, ItemState::Cancelled));
+        let store = voddesk::store::Store::open_in(&data).unwrap();
+        assert!(
+            wait_for(
+                || emu.handle.open_uploads().unwrap().is_empty()
+                    && store.leftovers().unwrap().is_empty(),
+                LONG
+            )
+            .await,
+            "{flow:?}: the leftover upload was not aborted"
+        );
+        engine.shutdown().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_by_name_and_others_go_on() {
     let emu = emulator(slow(8 * MIB)).await;

@@ -129,6 +129,7 @@ pub fn config(args: &EmulatorArgs, global: &GlobalArgs) -> Result<EmulatorConfig
         latency: Duration::from_millis(args.latency_ms),
         bandwidth: args.bandwidth.filter(|b| *b > 0),
         publish_rate_limit: args.publish_rate_limit,
+        outage: false,
     };
     Ok(config)
 }

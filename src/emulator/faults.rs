@@ -43,6 +43,9 @@ pub struct Faults {
     /// Requests per second allowed on the publishing actions (WeChatMiniProgramPublish,
     /// DescribeTaskDetail) before `RequestLimitExceeded`.
     pub publish_rate_limit: u32,
+    /// A service outage: every request is answered 503 by the front door, before any API
+    /// sees it (set at run time through the handle, for tests of what waits for the service).
+    pub outage: bool,
 }
 
 impl Default for Faults {
@@ -61,6 +64,7 @@ impl Default for Faults {
             latency: Duration::ZERO,
             bandwidth: None,
             publish_rate_limit: 100,
+            outage: false,
         }
     }
 }

@@ -584,13 +584,20 @@ async fn dispatch(State(emu): State<Arc<Emu>>, request: Request) -> Response {
     }
 }
 
-/// Latency fault before, `Date` (on the emulator's clock) after every request.
+/// Latency and outage faults before, `Date` (on the emulator's clock) after every request.
 async fn common(State(emu): State<Arc<Emu>>, request: Request, next: Next) -> Response {
-    let latency = emu.faults().latency;
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+    let faults = emu.faults();
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
     }
-    let mut response = next.run(request).await;
+    let mut response = if faults.outage {
+        files::plain(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "503 Service Unavailable",
+        )
+    } else {
+        next.run(request).await
+    };
     if let Ok(date) = HeaderValue::from_str(&http_date(emu.now())) {
         response.headers_mut().insert(header::DATE, date);
     }

@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::api::{
-    Event, ItemId, ItemState, Progress, PublishState, StallReason, UploadFlow, UserError,
+    Event, ItemId, ItemOptions, ItemState, Progress, PublishState, StallReason, UploadFlow,
+    UserError,
 };
 use super::errors::{plain, user_error};
 use super::planner::{self, PartPlan, Plan, PlanError};
@@ -126,6 +127,16 @@ impl From<PlanError> for JobError {
 }
 
 impl JobError {
+    /// Whether trying the same again later may succeed: network and service trouble.
+    fn may_pass(&self) -> bool {
+        match self {
+            Self::Service { err, .. } | Self::Credentials { err, .. } => {
+                err.is_retryable() || err.class() == ErrorClass::ClockSkew
+            }
+            Self::Stopped | Self::Store(_) | Self::User(_) | Self::Restart(_) => false,
+        }
+    }
+
     fn into_user(self) -> UserError {
         match self {
             Self::Stopped => plain("Stopped.", true),
@@ -579,7 +590,7 @@ impl Job {
         let data = self
             .retrying("asking VOD for an upload session", || async {
                 let request = ApplyRequest {
-                    signature: signature(&self.shared, &self.item).await?,
+                    signature: signature(&self.shared, &self.item.options).await?,
                     video_name: Some(media_name.clone()),
                     video_type: validate::extension(&self.item.path),
                     video_size: Some(size),
@@ -728,7 +739,7 @@ impl Job {
         let data = self
             .retrying("renewing the upload credentials", || async {
                 let request = ApplyRequest {
-                    signature: signature(&self.shared, &self.item).await?,
+                    signature: signature(&self.shared, &self.item.options).await?,
                     vod_session_key: Some(live.record.vod_session_key.clone()),
                     ..ApplyRequest::default()
                 };
@@ -1160,7 +1171,7 @@ impl Job {
                 let ugc = self.ugc()?;
                 let data = self
                     .retrying("committing the upload to VOD", || async {
-                        let signature = signature(&self.shared, &self.item).await?;
+                        let signature = signature(&self.shared, &self.item.options).await?;
                         ugc.commit(&signature, &key).await
                     })
                     .await?;
@@ -1276,7 +1287,7 @@ fn no_credentials() -> UserError {
 
 /// A fresh upload signature for one request: made locally from the API key, or fetched from
 /// the signature service. Never reused, so one-time signatures work.
-async fn signature(shared: &Shared, item: &ItemRecord) -> Result<String, TencentError> {
+async fn signature(shared: &Shared, options: &ItemOptions) -> Result<String, TencentError> {
     if let Some(url) = &shared.service.signature_url {
         return fetch_signature(&shared.http, url).await;
     }
@@ -1287,7 +1298,6 @@ async fn signature(shared: &Shared, item: &ItemRecord) -> Result<String, Tencent
         });
     };
     let now = shared.clock.now();
-    let options = &item.options;
     let params = SignatureParams {
         secret_id: credentials.secret_id.clone(),
         current_time: now,
@@ -1347,11 +1357,85 @@ async fn fetch_signature(http: &reqwest::Client, url: &str) -> Result<String, Te
 }
 
 /// Aborts an item's multipart upload on the server, when it has one. Used by cancel, remove
-/// and restarts; the session rows stay for the caller to delete.
+/// and restarts; the session rows stay for the caller to delete. When the abort fails for a
+/// reason that may pass (the network, the service), the upload is kept as a leftover for
+/// [`sweep_leftovers`] to abort on a later start.
 async fn abort_session(shared: &Shared, item: &ItemRecord) -> Result<(), JobError> {
     let Some(record) = shared.store.session(item.id)? else {
         return Ok(());
     };
+    let result = abort_upload(shared, &record, &item.options).await;
+    if let Err(err) = &result
+        && err.may_pass()
+        && let Err(store) = shared.store.add_leftover(&record, &item.options)
+    {
+        tracing::warn!(
+            item = item.id,
+            "cannot remember an upload to abort: {store:#}"
+        );
+    }
+    result
+}
+
+/// Aborts at most this many leftovers per sweep (a start with the service still down then
+/// costs little).
+const SWEEP_MAX: usize = 50;
+/// Leftovers older than this are forgotten: VOD sessions last a day, and the service removes
+/// what was never committed.
+const LEFTOVER_DAYS: i64 = 7;
+
+/// Aborts the multipart uploads that earlier aborts left on the server (see
+/// [`abort_session`]); returns how many were removed from the server.
+pub(crate) async fn sweep_leftovers(shared: &Shared) -> usize {
+    let leftovers = match shared.store.leftovers() {
+        Ok(leftovers) => leftovers,
+        Err(err) => {
+            tracing::warn!("cannot read the uploads left to abort: {err:#}");
+            return 0;
+        }
+    };
+    let mut removed = 0;
+    for leftover in leftovers.into_iter().take(SWEEP_MAX) {
+        let forget = if shared.clock.now() - leftover.created_at > LEFTOVER_DAYS * 86_400 {
+            true
+        } else {
+            match abort_upload(shared, &leftover.session, &leftover.options).await {
+                Ok(()) => {
+                    removed += 1;
+                    true
+                }
+                Err(err) => {
+                    let passing = err.may_pass();
+                    tracing::warn!(
+                        "an upload left on the server could not be aborted{}: {}",
+                        if passing {
+                            " (tried again on the next start)"
+                        } else {
+                            ""
+                        },
+                        err.into_user()
+                    );
+                    !passing
+                }
+            }
+        };
+        if forget && let Err(err) = shared.store.delete_leftover(leftover.id) {
+            tracing::warn!("cannot forget an upload left to abort: {err:#}");
+        }
+    }
+    if removed > 0 {
+        tracing::info!("aborted {removed} upload(s) that an earlier abort left on the server");
+    }
+    removed
+}
+
+/// Aborts `record`'s multipart upload, when it has one, renewing the certificate of the
+/// client-upload flow (with `options` in the signature).
+async fn abort_upload(
+    shared: &Shared,
+    record: &SessionRecord,
+    options: &ItemOptions,
+) -> Result<(), JobError> {
     let Some(upload_id) = record.upload_id.clone() else {
         return Ok(());
     };
@@ -1377,7 +1461,7 @@ async fn abort_session(shared: &Shared, item: &ItemRecord) -> Result<(), JobErro
             for attempt in 1..=shared.retry.max_attempts.min(4) {
                 let result = async {
                     let request = ApplyRequest {
-                        signature: signature(shared, item).await?,
+                        signature: signature(shared, options).await?,
                         vod_session_key: Some(record.vod_session_key.clone()),
                         ..ApplyRequest::default()
                     };
@@ -1447,7 +1531,13 @@ async fn abort_session(shared: &Shared, item: &ItemRecord) -> Result<(), JobErro
 
 /// [`abort_session`] with the error in plain words.
 pub(crate) async fn abort_item(shared: &Shared, item: &ItemRecord) -> Result<(), UserError> {
-    abort_session(shared, item)
-        .await
-        .map_err(JobError::into_user)
+    abort_session(shared, item).await.map_err(|err| {
+        let later = err.may_pass();
+        let mut user = err.into_user();
+        if later {
+            user.message
+                .push_str(" VodDesk tries to remove it again when it next starts.");
+        }
+        user
+    })
 }

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -84,6 +84,8 @@ pub(crate) struct Worker {
     entries: BTreeMap<ItemId, Entry>,
     busy: bool,
     shutting_down: bool,
+    /// Whether a [`job::sweep_leftovers`] is running.
+    sweeping: Arc<AtomicBool>,
 }
 
 fn same_kind(a: &ItemState, b: &ItemState) -> bool {
@@ -109,6 +111,7 @@ impl Worker {
             entries: BTreeMap::new(),
             busy: true,
             shutting_down: false,
+            sweeping: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -169,7 +172,32 @@ impl Worker {
                 entry.progress.stalled = None;
             }
         }
+        if let ItemState::Done { .. } = state {
+            // The service is reachable again: a good time for aborts that failed before.
+            self.sweep();
+        }
         self.emit(Event::StateChanged { id, state }).await;
+    }
+
+    /// Aborts, in the background, the uploads that earlier aborts left on the server (see
+    /// [`job::sweep_leftovers`]); one sweep at a time, and only when there are some.
+    fn sweep(&self) {
+        if self.sweeping.load(Ordering::Acquire)
+            || self
+                .shared
+                .store
+                .leftovers()
+                .map_or(true, |leftovers| leftovers.is_empty())
+        {
+            return;
+        }
+        self.sweeping.store(true, Ordering::Release);
+        let shared = Arc::clone(&self.shared);
+        let sweeping = Arc::clone(&self.sweeping);
+        tokio::spawn(async move {
+            job::sweep_leftovers(&shared).await;
+            sweeping.store(false, Ordering::Release);
+        });
     }
 
     async fn load(&mut self) {
@@ -218,6 +246,7 @@ impl Worker {
         self.load_publications();
         let snapshots = self.entries.values().map(Entry::snapshot).collect();
         self.emit(Event::Loaded(snapshots)).await;
+        self.sweep();
     }
 
     fn running_count(&self) -> usize {

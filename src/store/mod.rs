@@ -5,6 +5,7 @@
 //! table has its own module.
 
 pub mod items;
+pub mod leftovers;
 pub mod parts;
 pub mod publications;
 pub mod sessions;
@@ -15,6 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::Connection;
 
 pub use items::{ItemRecord, NewRecord};
+pub use leftovers::Leftover;
 pub use parts::PartRecord;
 pub use sessions::SessionRecord;
 
@@ -101,6 +103,22 @@ const MIGRATIONS: &[&str] = &[
         item_id INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
         state TEXT NOT NULL,
         updated_at INTEGER NOT NULL
+    );",
+    // 3: multipart uploads whose abort failed, to abort on a later start (see `leftovers`).
+    "CREATE TABLE leftovers (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        flow TEXT NOT NULL,
+        vod_session_key TEXT NOT NULL,
+        bucket TEXT NOT NULL,
+        region TEXT NOT NULL,
+        media_key TEXT NOT NULL,
+        upload_id TEXT NOT NULL,
+        options TEXT NOT NULL,
+        cert_secret_id TEXT,
+        cert_secret_key TEXT,
+        cert_token TEXT,
+        cert_expires_at INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
     );",
 ];
 

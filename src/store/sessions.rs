@@ -59,10 +59,18 @@ impl std::fmt::Debug for SessionRecord {
     }
 }
 
-fn flow_text(flow: UploadFlow) -> &'static str {
+pub(super) fn flow_text(flow: UploadFlow) -> &'static str {
     match flow {
         UploadFlow::ClientUpload => "client",
         UploadFlow::ServerApi => "server",
+    }
+}
+
+pub(super) fn flow_from_text(text: &str) -> UploadFlow {
+    if text == "server" {
+        UploadFlow::ServerApi
+    } else {
+        UploadFlow::ClientUpload
     }
 }
 
@@ -127,11 +135,7 @@ impl Store {
                     let part_size: i64 = row.get(13)?;
                     Ok(SessionRecord {
                         item_id,
-                        flow: if flow == "server" {
-                            UploadFlow::ServerApi
-                        } else {
-                            UploadFlow::ClientUpload
-                        },
+                        flow: flow_from_text(&flow),
                         vod_session_key: row.get(1)?,
                         bucket: row.get(2)?,
                         region: row.get(3)?,
