@@ -248,6 +248,61 @@ async fn short_certificates_are_renewed_in_client_flow() {
     engine.shutdown().await;
 }
 
+/// The server API flow cannot renew a certificate: an upload that outlasts one fails with the
+/// way out (the client-upload flow), rather than starting over to run out again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_longer_than_the_certificate_server_flow_says_what_to_do() {
+    let emu = emulator(Faults {
+        cert_lifetime: Duration::from_secs(2),
+        bandwidth: Some(2 * MIB),
+        ..Faults::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    // About 4 s at 4 × 2 MiB/s: twice the certificate's life.
+    let file = tmp_file(dir.path(), "long upload.mp4", 32 * MIB, 19);
+    let mut engine = start(engine_config(
+        &emu.base,
+        &dir.path().join("data"),
+        UploadFlow::ServerApi,
+    ));
+    loaded(&mut engine).await;
+    let id = add(&mut engine, vec![new_item(&file, parts_of(2 * MIB))]).await[0];
+    let mut failure = None;
+    events_until(&mut engine, LONG, |event| match event {
+        Event::StateChanged {
+            id: of,
+            state: ItemState::Failed(err),
+        } if *of == id => {
+            failure = Some(err.clone());
+            true
+        }
+        Event::StateChanged {
+            id: of,
+            state: ItemState::Done { .. },
+        } if *of == id => {
+            panic!("finished on a certificate that ran out")
+        }
+        _ => false,
+    })
+    .await;
+    let failure = failure.unwrap();
+    assert!(
+        failure
+            .message
+            .contains("longer than the temporary certificate")
+            && failure.message.contains("client-upload flow")
+            && failure.retryable,
+        "{failure:?}"
+    );
+    assert_eq!(
+        emu.handle.counters().action("ApplyUpload"),
+        1,
+        "no session was started over only to run out again"
+    );
+    engine.shutdown().await;
+}
+
 async fn pause_longer_than_certificate(flow: UploadFlow) -> Vec<Event> {
     let emu = emulator(Faults {
         cert_lifetime: Duration::from_secs(2),

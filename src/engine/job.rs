@@ -180,6 +180,8 @@ struct Live {
     record: SessionRecord,
     cos: CosClient,
     cert: Mutex<(i64, i64)>,
+    /// Applied for in this run (not resumed): uploading has not stopped since.
+    fresh: bool,
 }
 
 /// One item's upload.
@@ -502,7 +504,7 @@ impl Job {
             stored.certificate = None;
         }
         self.shared.store.put_session(&stored)?;
-        Ok(self.live(record, credentials))
+        Ok(self.live(record, credentials, true))
     }
 
     async fn reopen(&self, record: SessionRecord) -> Result<Live, JobError> {
@@ -523,12 +525,12 @@ impl Job {
                         self.name()
                     )));
                 }
-                Ok(self.live(record, certificate))
+                Ok(self.live(record, certificate, false))
             }
             UploadFlow::ClientUpload => {
                 // A placeholder until the renewal below replaces it.
                 let placeholder = Credentials::new("-", "-");
-                let live = self.live(record, placeholder);
+                let live = self.live(record, placeholder, false);
                 match self.renew(&live).await {
                     Ok(()) => Ok(live),
                     Err(JobError::Service { err, .. }) if err.class() == ErrorClass::Fatal => {
@@ -543,7 +545,7 @@ impl Job {
         }
     }
 
-    fn live(&self, record: SessionRecord, credentials: Credentials) -> Live {
+    fn live(&self, record: SessionRecord, credentials: Credentials, fresh: bool) -> Live {
         let cos = CosClient::new(
             self.shared.http.clone(),
             CosTarget {
@@ -555,7 +557,12 @@ impl Job {
             Arc::clone(&self.shared.clock),
         );
         let cert = Mutex::new((record.cert_issued_at, record.cert_expires_at));
-        Live { record, cos, cert }
+        Live {
+            record,
+            cos,
+            cert,
+            fresh,
+        }
     }
 
     /// Forgets the item's session, aborting its multipart upload when that is possible.
@@ -795,6 +802,19 @@ impl Job {
                     return Ok(());
                 }
                 self.renew(live).await
+            }
+            // Ran out while uploading without a stop since the session began: the upload
+            // outlasts the certificate, and starting over would only end the same way.
+            UploadFlow::ServerApi if live.fresh => {
+                let (issued, expires) = live.cert.lock().map(|c| *c).unwrap_or((0, 0));
+                let minutes = ((expires - issued).max(0) + 59) / 60;
+                Err(JobError::User(plain(
+                    format!(
+                        "Uploading {} takes longer than the temporary certificate of the server API flow lasts (about {minutes} min), and that flow cannot renew one. Choose the client-upload flow (it renews certificates), then Retry.",
+                        self.name()
+                    ),
+                    true,
+                )))
             }
             UploadFlow::ServerApi => Err(JobError::Restart(format!(
                 "The temporary upload certificate of {} ran out, and the server API flow cannot renew one",
