@@ -86,7 +86,12 @@ pub(crate) struct Worker {
     shutting_down: bool,
     /// Whether a [`job::sweep_leftovers`] is running.
     sweeping: Arc<AtomicBool>,
+    /// When the last one began.
+    last_sweep: Option<std::time::Instant>,
 }
+
+/// Sweeps after a finished upload come at most this often (the first, at start, always).
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 fn same_kind(a: &ItemState, b: &ItemState) -> bool {
     std::mem::discriminant(a) == std::mem::discriminant(b)
@@ -112,6 +117,7 @@ impl Worker {
             busy: true,
             shutting_down: false,
             sweeping: Arc::new(AtomicBool::new(false)),
+            last_sweep: None,
         }
     }
 
@@ -180,9 +186,13 @@ impl Worker {
     }
 
     /// Aborts, in the background, the uploads that earlier aborts left on the server (see
-    /// [`job::sweep_leftovers`]); one sweep at a time, and only when there are some.
-    fn sweep(&self) {
+    /// [`job::sweep_leftovers`]); one sweep at a time, at most every [`SWEEP_EVERY`] after the
+    /// first, and only when there are some.
+    fn sweep(&mut self) {
         if self.sweeping.load(Ordering::Acquire)
+            || self
+                .last_sweep
+                .is_some_and(|last| last.elapsed() < SWEEP_EVERY)
             || self
                 .shared
                 .store
@@ -192,6 +202,7 @@ impl Worker {
             return;
         }
         self.sweeping.store(true, Ordering::Release);
+        self.last_sweep = Some(std::time::Instant::now());
         let shared = Arc::clone(&self.shared);
         let sweeping = Arc::clone(&self.sweeping);
         tokio::spawn(async move {
