@@ -12,7 +12,6 @@ use rusqlite::params;
 use super::{Store, StoreError, unix_now};
 use crate::engine::api::ItemOptions;
 use crate::store::SessionRecord;
-use crate::tencent::Credentials;
 
 /// A multipart upload still to abort.
 #[derive(Clone)]
@@ -101,10 +100,7 @@ impl Store {
                 cover_key: None,
                 cover_done: false,
                 media_done: false,
-                certificate: match (id, key) {
-                    (Some(id), Some(key)) => Some(Credentials::new(id, key).with_token(token)),
-                    _ => None,
-                },
+                certificate: super::sessions::certificate(id, key, token),
                 cert_issued_at: 0,
                 cert_expires_at: row.get(11)?,
                 upload_id: row.get(6)?,
@@ -141,6 +137,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::engine::api::UploadFlow;
+    use crate::tencent::Credentials;
 
     #[test]
     fn leftovers_round_trip_with_their_certificate_and_options() {

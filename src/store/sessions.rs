@@ -66,6 +66,15 @@ pub(super) fn flow_text(flow: UploadFlow) -> &'static str {
     }
 }
 
+/// A stored certificate, when both halves are there.
+pub(super) fn certificate(
+    id: Option<String>,
+    key: Option<String>,
+    token: Option<String>,
+) -> Option<Credentials> {
+    Some(Credentials::new(id?, key?).with_token(token))
+}
+
 pub(super) fn flow_from_text(text: &str) -> UploadFlow {
     if text == "server" {
         UploadFlow::ServerApi
@@ -142,12 +151,7 @@ impl Store {
                         media_key: row.get(4)?,
                         cover_key: row.get(5)?,
                         cover_done: row.get(6)?,
-                        certificate: match (id, key) {
-                            (Some(id), Some(key)) => {
-                                Some(Credentials::new(id, key).with_token(token))
-                            }
-                            _ => None,
-                        },
+                        certificate: certificate(id, key, token),
                         cert_issued_at: row.get(10)?,
                         cert_expires_at: row.get(11)?,
                         upload_id: row.get(12)?,
