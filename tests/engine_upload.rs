@@ -506,6 +506,130 @@ async fn an_abort_the_outage_stopped_is_done_on_the_next_start() {
     }
 }
 
+/// The app killed while a cancel is under way: the item stays cancelled (it is never
+/// resumed) and its upload is aborted on the next start. Killed during the abort, and killed
+/// before the job had even stopped (the state is then all there is).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_cut_short_by_a_crash_is_finished_on_the_next_start() {
+    let emu = emulator(slow(4 * MIB)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let store = voddesk::store::Store::open_in(&data).unwrap();
+    let flow = UploadFlow::ClientUpload;
+    for (round, during_abort) in [(0, true), (1, false)] {
+        let file = tmp_file(
+            dir.path(),
+            &format!("cancel {round}.mp4"),
+            20 * MIB,
+            30 + round,
+        );
+        let mut engine = start(engine_config(&emu.base, &data, flow));
+        loaded(&mut engine).await;
+        let id = add(&mut engine, vec![new_item(&file, parts_of(MIB))]).await[0];
+        events_until(&mut engine, LONG, |event| {
+            matches!(event, Event::StateChanged { id: of, state: ItemState::Uploading { parts_done, .. } } if *of == id && *parts_done >= 2)
+        })
+        .await;
+        let upload_id = upload_id_of(&emu, LONG).await;
+        if during_abort {
+            // Every request now hangs: the abort cannot finish before the crash.
+            emu.handle
+                .update_faults(|f| f.latency = Duration::from_secs(120));
+            engine.send(Command::Cancel(id)).await.unwrap();
+            // The job stops and the abort begins (the upload is then a leftover).
+            wait_for(|| !store.leftovers().unwrap().is_empty(), LONG).await;
+            drop(engine);
+            emu.handle.update_faults(|f| f.latency = Duration::ZERO);
+        } else {
+            drop(engine);
+        }
+        // The dropped engine winds down: requests it had begun still arrive, and its jobs
+        // record where they stopped.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if !during_abort {
+            // What a cancel writes first, and all there is when the app dies right after.
+            store.set_item_state(id, &ItemState::Cancelled).unwrap();
+        }
+        let parts_before = emu.handle.counters().upload(&upload_id).part_requests;
+
+        let mut engine = start(engine_config(&emu.base, &data, flow));
+        let items = loaded(&mut engine).await;
+        let item = items.iter().find(|i| i.id == id).unwrap();
+        assert_eq!(item.state, ItemState::Cancelled, "round {round}");
+        assert!(
+            wait_for(
+                || !emu
+                    .handle
+                    .open_uploads()
+                    .unwrap()
+                    .iter()
+                    .any(|u| u.upload_id == upload_id)
+                    && store.leftovers().unwrap().is_empty(),
+                LONG
+            )
+            .await,
+            "round {round}: the cancelled upload was not aborted"
+        );
+        assert!(store.session(id).unwrap().is_none(), "round {round}");
+        assert_eq!(
+            emu.handle.counters().upload(&upload_id).part_requests,
+            parts_before,
+            "round {round}: a cancelled upload was resumed"
+        );
+        engine.shutdown().await;
+    }
+}
+
+/// Quitting the app right after a pause or a cancel keeps it paused or cancelled: the quit
+/// does not turn it into "continue on the next start".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_right_after_a_pause_or_a_cancel_keeps_it() {
+    let emu = emulator(slow(4 * MIB)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let flow = UploadFlow::ClientUpload;
+    let paused = tmp_file(dir.path(), "paused then quit.mp4", 20 * MIB, 40);
+    let cancelled = tmp_file(dir.path(), "cancelled then quit.mp4", 20 * MIB, 41);
+    let mut engine = start(engine_config(&emu.base, &data, flow));
+    loaded(&mut engine).await;
+    let ids = add(
+        &mut engine,
+        vec![
+            new_item(&paused, parts_of(MIB)),
+            new_item(&cancelled, parts_of(MIB)),
+        ],
+    )
+    .await;
+    let mut uploading = std::collections::HashSet::new();
+    events_until(&mut engine, LONG, |event| {
+        if let Event::StateChanged {
+            id,
+            state: ItemState::Uploading { parts_done, .. },
+        } = event
+            && *parts_done >= 1
+        {
+            uploading.insert(*id);
+        }
+        uploading.len() == 2
+    })
+    .await;
+    engine.send(Command::Pause(ids[0])).await.unwrap();
+    engine.send(Command::Cancel(ids[1])).await.unwrap();
+    engine.shutdown().await;
+
+    let mut engine = start(engine_config(&emu.base, &data, flow));
+    let items = loaded(&mut engine).await;
+    let state = |id| items.iter().find(|i| i.id == id).unwrap().state.clone();
+    assert_eq!(state(ids[0]), ItemState::Paused);
+    assert_eq!(state(ids[1]), ItemState::Cancelled);
+    assert!(
+        wait_for(|| emu.handle.open_uploads().unwrap().len() == 1, LONG).await,
+        "the cancelled upload is aborted, the paused one kept: {:?}",
+        emu.handle.open_uploads().unwrap()
+    );
+    engine.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_by_name_and_others_go_on() {
     let emu = emulator(slow(8 * MIB)).await;

@@ -24,7 +24,7 @@ use super::errors::{plain, user_error};
 use super::planner::{self, PartPlan, Plan, PlanError};
 use super::validate;
 use crate::config::ServiceConfig;
-use crate::store::{ItemRecord, PartRecord, SessionRecord, Store, StoreError};
+use crate::store::{ItemRecord, Leftover, PartRecord, Retire, SessionRecord, Store, StoreError};
 use crate::tencent::clock::Clock;
 use crate::tencent::cos::{CosClient, CosTarget, FileSlice};
 use crate::tencent::crc64::{self, Crc64};
@@ -1416,31 +1416,23 @@ pub(crate) async fn sweep_leftovers(shared: &Shared) -> usize {
     };
     let mut removed = 0;
     for leftover in leftovers.into_iter().take(SWEEP_MAX) {
-        let forget = if shared.clock.now() - leftover.created_at > LEFTOVER_DAYS * 86_400 {
-            true
-        } else {
-            match abort_upload(shared, &leftover.session, &leftover.options).await {
-                Ok(()) => {
-                    removed += 1;
-                    true
-                }
-                Err(err) => {
-                    let passing = err.may_pass();
-                    tracing::warn!(
-                        "an upload left on the server could not be aborted{}: {}",
-                        if passing {
-                            " (tried again on the next start)"
-                        } else {
-                            ""
-                        },
-                        err.into_user()
-                    );
-                    !passing
-                }
+        if shared.clock.now() - leftover.created_at > LEFTOVER_DAYS * 86_400 {
+            forget_leftover(shared, leftover.id);
+            continue;
+        }
+        match abort_leftover(shared, &leftover).await {
+            Ok(()) => removed += 1,
+            Err(err) => {
+                tracing::warn!(
+                    "an upload left on the server could not be aborted{}: {}",
+                    if err.may_pass() {
+                        " (tried again on the next start)"
+                    } else {
+                        ""
+                    },
+                    err.into_user()
+                );
             }
-        };
-        if forget && let Err(err) = shared.store.delete_leftover(leftover.id) {
-            tracing::warn!("cannot forget an upload left to abort: {err:#}");
         }
     }
     if removed > 0 {
@@ -1549,15 +1541,52 @@ async fn abort_upload(
     })
 }
 
-/// [`abort_session`] with the error in plain words.
-pub(crate) async fn abort_item(shared: &Shared, item: &ItemRecord) -> Result<(), UserError> {
-    abort_session(shared, item).await.map_err(|err| {
-        let later = err.may_pass();
-        let mut user = err.into_user();
-        if later {
-            user.message
-                .push_str(" VodDesk tries to remove it again when it next starts.");
+/// Aborts `leftover`'s multipart upload and forgets it, unless the abort failed for a
+/// reason that may pass (then a later sweep tries again).
+async fn abort_leftover(shared: &Shared, leftover: &Leftover) -> Result<(), JobError> {
+    let result = abort_upload(shared, &leftover.session, &leftover.options).await;
+    if result.as_ref().is_ok() || result.as_ref().is_err_and(|err| !err.may_pass()) {
+        forget_leftover(shared, leftover.id);
+    }
+    result
+}
+
+fn forget_leftover(shared: &Shared, id: i64) {
+    if let Err(err) = shared.store.delete_leftover(id) {
+        tracing::warn!("cannot forget an upload left to abort: {err:#}");
+    }
+}
+
+/// Gives up an item's upload for a cancel or a remove: the store marks it first (see
+/// [`Store::retire_session`]), then the multipart upload is aborted. The error is in plain
+/// words.
+pub(crate) async fn retire_item(
+    shared: &Shared,
+    item: &ItemRecord,
+    retire: Retire,
+) -> Result<(), UserError> {
+    let leftover = match shared.store.retire_session(item.id, &item.options, retire) {
+        Ok(leftover) => leftover,
+        Err(err) => {
+            // The session is still stored: abort it directly, as a best effort.
+            tracing::warn!(item = item.id, "cannot mark a cancelled upload: {err:#}");
+            return abort_session(shared, item).await.map_err(user_abort_error);
         }
-        user
-    })
+    };
+    match leftover {
+        Some(leftover) => abort_leftover(shared, &leftover)
+            .await
+            .map_err(user_abort_error),
+        None => Ok(()),
+    }
+}
+
+fn user_abort_error(err: JobError) -> UserError {
+    let later = err.may_pass();
+    let mut user = err.into_user();
+    if later {
+        user.message
+            .push_str(" VodDesk tries to remove it again when it next starts.");
+    }
+    user
 }

@@ -16,7 +16,7 @@ use super::api::{
 };
 use super::job::{self, AfterAbort, Job, JobMsg, JobResult, Shared};
 use super::validate;
-use crate::store::{ItemRecord, NewRecord};
+use crate::store::{ItemRecord, NewRecord, Retire};
 
 mod publishing;
 
@@ -25,12 +25,15 @@ mod publishing;
 /// a batch rather than after all of them.
 const ADD_BATCH: usize = 500;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a job is being stopped. Declared weakest first: a stronger reason replaces a weaker
+/// one while the job stops, never the other way (quitting right after a pause or a cancel
+/// must not turn it into "continue on the next start").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Stop {
+    Shutdown,
     Pause,
     Cancel,
     Remove,
-    Shutdown,
 }
 
 struct Running {
@@ -228,6 +231,20 @@ impl Worker {
                 record.state = ItemState::Queued;
                 self.persist(record.id, &record.state);
             }
+            // Cancelled (or removed) while its job was stopping, and the app ended before
+            // the abort: its upload joins those the sweep below aborts.
+            if record.state == ItemState::Cancelled
+                && matches!(self.shared.store.session(record.id), Ok(Some(_)))
+                && let Err(err) =
+                    self.shared
+                        .store
+                        .retire_session(record.id, &record.options, Retire::Cancel)
+            {
+                tracing::warn!(
+                    item = record.id,
+                    "cannot give up a cancelled upload: {err:#}"
+                );
+            }
             let done_bytes = match &record.state {
                 ItemState::Done { .. } => record.size,
                 _ => self
@@ -347,7 +364,7 @@ impl Worker {
         match self.entries.get_mut(&id).and_then(|e| e.running.as_mut()) {
             Some(running) => {
                 // Why it stops is recorded before the token fires.
-                running.stop = Some(stop);
+                running.stop = running.stop.max(Some(stop));
                 running.token.cancel();
                 true
             }
@@ -372,7 +389,11 @@ impl Worker {
         let record = entry.record.clone();
         let tx = self.job_tx.clone();
         tokio::spawn(async move {
-            let result = job::abort_item(&shared, &record).await.err();
+            let retire = match then {
+                AfterAbort::Cancel => Retire::Cancel,
+                AfterAbort::Remove => Retire::Remove,
+            };
+            let result = job::retire_item(&shared, &record, retire).await.err();
             let _ = tx.send(JobMsg::Aborted(record.id, then, result)).await;
         });
     }
@@ -619,6 +640,9 @@ impl Worker {
 
     async fn cancel(&mut self, id: ItemId) {
         if self.stop_job(id, Stop::Cancel) {
+            // Killed before the job has stopped, the next start finds it cancelled (and
+            // aborts its upload, see `load`) instead of resuming it.
+            self.persist(id, &ItemState::Cancelled);
             return;
         }
         if let Some(entry) = self.entries.get(&id)
@@ -631,6 +655,8 @@ impl Worker {
 
     async fn remove(&mut self, id: ItemId) {
         if self.stop_job(id, Stop::Remove) {
+            // As for a cancel: never resumed after a crash now.
+            self.persist(id, &ItemState::Cancelled);
             return;
         }
         let Some(entry) = self.entries.get(&id) else {

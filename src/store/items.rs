@@ -198,38 +198,7 @@ impl Store {
     /// # Errors
     /// SQLite errors.
     pub fn set_item_state(&self, id: ItemId, state: &ItemState) -> Result<(), StoreError> {
-        let (file_id, media_url, cover_url) = match state {
-            ItemState::Done {
-                file_id,
-                media_url,
-                cover_url,
-            } => (
-                Some(file_id.as_str()),
-                Some(media_url.as_str()),
-                cover_url.as_deref(),
-            ),
-            _ => (None, None, None),
-        };
-        let error = match state {
-            ItemState::Failed(err) => Some(serde_json::to_string(err)?),
-            _ => None,
-        };
-        self.conn()?.execute(
-            "UPDATE items SET state = ?2, error = ?3,
-                 file_id = COALESCE(?4, file_id), media_url = COALESCE(?5, media_url),
-                 cover_url = COALESCE(?6, cover_url), updated_at = ?7
-             WHERE id = ?1",
-            params![
-                id,
-                serde_json::to_string(state)?,
-                error,
-                file_id,
-                media_url,
-                cover_url,
-                unix_now()
-            ],
-        )?;
-        Ok(())
+        write_state(&*self.conn()?, id, state)
     }
 
     /// Replaces an item's options.
@@ -281,6 +250,46 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// [`Store::set_item_state`] on a connection (or a transaction).
+pub(super) fn write_state(
+    conn: &rusqlite::Connection,
+    id: ItemId,
+    state: &ItemState,
+) -> Result<(), StoreError> {
+    let (file_id, media_url, cover_url) = match state {
+        ItemState::Done {
+            file_id,
+            media_url,
+            cover_url,
+        } => (
+            Some(file_id.as_str()),
+            Some(media_url.as_str()),
+            cover_url.as_deref(),
+        ),
+        _ => (None, None, None),
+    };
+    let error = match state {
+        ItemState::Failed(err) => Some(serde_json::to_string(err)?),
+        _ => None,
+    };
+    conn.execute(
+        "UPDATE items SET state = ?2, error = ?3,
+             file_id = COALESCE(?4, file_id), media_url = COALESCE(?5, media_url),
+             cover_url = COALESCE(?6, cover_url), updated_at = ?7
+         WHERE id = ?1",
+        params![
+            id,
+            serde_json::to_string(state)?,
+            error,
+            file_id,
+            media_url,
+            cover_url,
+            unix_now()
+        ],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use rusqlite::params;
 
 use super::{Store, StoreError, unix_now};
-use crate::engine::api::ItemOptions;
+use crate::engine::api::{ItemId, ItemOptions, ItemState};
 use crate::store::SessionRecord;
 
 /// A multipart upload still to abort.
@@ -36,6 +36,48 @@ impl std::fmt::Debug for Leftover {
     }
 }
 
+/// What becomes of an item whose upload is given up (see [`Store::retire_session`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retire {
+    /// It stays in the queue, cancelled.
+    Cancel,
+    /// It leaves the queue.
+    Remove,
+}
+
+/// Inserts `session`'s multipart upload as a leftover; its row id, or `None` when the
+/// session has no multipart upload.
+fn insert_leftover(
+    conn: &rusqlite::Connection,
+    session: &SessionRecord,
+    options: &ItemOptions,
+) -> Result<Option<i64>, StoreError> {
+    let Some(upload_id) = &session.upload_id else {
+        return Ok(None);
+    };
+    let cert = session.certificate.as_ref();
+    conn.execute(
+        "INSERT INTO leftovers (flow, vod_session_key, bucket, region, media_key, upload_id,
+             options, cert_secret_id, cert_secret_key, cert_token, cert_expires_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            super::sessions::flow_text(session.flow),
+            session.vod_session_key,
+            session.bucket,
+            session.region,
+            session.media_key,
+            upload_id,
+            serde_json::to_string(options)?,
+            cert.map(|c| c.secret_id.clone()),
+            cert.map(|c| c.secret_key().to_owned()),
+            cert.and_then(|c| c.token.clone()),
+            session.cert_expires_at,
+            unix_now(),
+        ],
+    )?;
+    Ok(Some(conn.last_insert_rowid()))
+}
+
 impl Store {
     /// Remembers `session`'s multipart upload to abort later; nothing when it has none.
     ///
@@ -46,30 +88,45 @@ impl Store {
         session: &SessionRecord,
         options: &ItemOptions,
     ) -> Result<(), StoreError> {
-        let Some(upload_id) = &session.upload_id else {
-            return Ok(());
-        };
-        let cert = session.certificate.as_ref();
-        self.conn()?.execute(
-            "INSERT INTO leftovers (flow, vod_session_key, bucket, region, media_key, upload_id,
-                 options, cert_secret_id, cert_secret_key, cert_token, cert_expires_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                super::sessions::flow_text(session.flow),
-                session.vod_session_key,
-                session.bucket,
-                session.region,
-                session.media_key,
-                upload_id,
-                serde_json::to_string(options)?,
-                cert.map(|c| c.secret_id.clone()),
-                cert.map(|c| c.secret_key().to_owned()),
-                cert.and_then(|c| c.token.clone()),
-                session.cert_expires_at,
-                unix_now(),
-            ],
-        )?;
+        insert_leftover(&*self.conn()?, session, options)?;
         Ok(())
+    }
+
+    /// Gives up an item's upload in one transaction: its multipart upload (when it has one)
+    /// becomes a leftover, its session and parts go, and the item is marked cancelled or
+    /// deleted as `retire` says. The caller then aborts the leftover: killed before that
+    /// abort is done, the app finds a cancelled (or removed) item and an upload still to
+    /// abort on its next start, never an upload to resume.
+    ///
+    /// # Errors
+    /// SQLite and JSON errors.
+    pub fn retire_session(
+        &self,
+        item_id: ItemId,
+        options: &ItemOptions,
+        retire: Retire,
+    ) -> Result<Option<Leftover>, StoreError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction()?;
+        let leftover = match super::sessions::read_session(&tx, item_id)? {
+            Some(session) => insert_leftover(&tx, &session, options)?.map(|id| Leftover {
+                id,
+                session,
+                options: options.clone(),
+                created_at: unix_now(),
+            }),
+            None => None,
+        };
+        tx.execute("DELETE FROM parts WHERE item_id = ?1", [item_id])?;
+        tx.execute("DELETE FROM sessions WHERE item_id = ?1", [item_id])?;
+        match retire {
+            Retire::Cancel => super::items::write_state(&tx, item_id, &ItemState::Cancelled)?,
+            Retire::Remove => {
+                tx.execute("DELETE FROM items WHERE id = ?1", [item_id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(leftover)
     }
 
     /// Every upload still to abort, oldest first.

@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::Connection;
 
 pub use items::{ItemRecord, NewRecord};
-pub use leftovers::Leftover;
+pub use leftovers::{Leftover, Retire};
 pub use parts::PartRecord;
 pub use sessions::SessionRecord;
 

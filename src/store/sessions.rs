@@ -83,6 +83,45 @@ pub(super) fn flow_from_text(text: &str) -> UploadFlow {
     }
 }
 
+/// An item's session, read on a connection (or a transaction).
+pub(super) fn read_session(
+    conn: &rusqlite::Connection,
+    item_id: ItemId,
+) -> rusqlite::Result<Option<SessionRecord>> {
+    conn.query_row(
+        "SELECT flow, vod_session_key, bucket, region, media_key, cover_key, cover_done,
+                 cert_secret_id, cert_secret_key, cert_token, cert_issued_at, cert_expires_at,
+                 upload_id, part_size, created_at, media_done
+             FROM sessions WHERE item_id = ?1",
+        [item_id],
+        |row| {
+            let flow: String = row.get(0)?;
+            let id: Option<String> = row.get(7)?;
+            let key: Option<String> = row.get(8)?;
+            let token: Option<String> = row.get(9)?;
+            let part_size: i64 = row.get(13)?;
+            Ok(SessionRecord {
+                item_id,
+                flow: flow_from_text(&flow),
+                vod_session_key: row.get(1)?,
+                bucket: row.get(2)?,
+                region: row.get(3)?,
+                media_key: row.get(4)?,
+                cover_key: row.get(5)?,
+                cover_done: row.get(6)?,
+                certificate: certificate(id, key, token),
+                cert_issued_at: row.get(10)?,
+                cert_expires_at: row.get(11)?,
+                upload_id: row.get(12)?,
+                part_size: u64::try_from(part_size).unwrap_or(0),
+                created_at: row.get(14)?,
+                media_done: row.get(15)?,
+            })
+        },
+    )
+    .optional()
+}
+
 impl Store {
     /// Stores (replacing) an item's session; its parts are cleared, as they belong to the
     /// previous session.
@@ -128,41 +167,7 @@ impl Store {
     /// # Errors
     /// SQLite errors.
     pub fn session(&self, item_id: ItemId) -> Result<Option<SessionRecord>, StoreError> {
-        let conn = self.conn()?;
-        let row = conn
-            .query_row(
-                "SELECT flow, vod_session_key, bucket, region, media_key, cover_key, cover_done,
-                     cert_secret_id, cert_secret_key, cert_token, cert_issued_at, cert_expires_at,
-                     upload_id, part_size, created_at, media_done
-                 FROM sessions WHERE item_id = ?1",
-                [item_id],
-                |row| {
-                    let flow: String = row.get(0)?;
-                    let id: Option<String> = row.get(7)?;
-                    let key: Option<String> = row.get(8)?;
-                    let token: Option<String> = row.get(9)?;
-                    let part_size: i64 = row.get(13)?;
-                    Ok(SessionRecord {
-                        item_id,
-                        flow: flow_from_text(&flow),
-                        vod_session_key: row.get(1)?,
-                        bucket: row.get(2)?,
-                        region: row.get(3)?,
-                        media_key: row.get(4)?,
-                        cover_key: row.get(5)?,
-                        cover_done: row.get(6)?,
-                        certificate: certificate(id, key, token),
-                        cert_issued_at: row.get(10)?,
-                        cert_expires_at: row.get(11)?,
-                        upload_id: row.get(12)?,
-                        part_size: u64::try_from(part_size).unwrap_or(0),
-                        created_at: row.get(14)?,
-                        media_done: row.get(15)?,
-                    })
-                },
-            )
-            .optional()?;
-        Ok(row)
+        Ok(read_session(&*self.conn()?, item_id)?)
     }
 
     /// Persists a new multipart upload id the moment it exists (parts of an older one go).
