@@ -234,3 +234,98 @@ async fn without_credentials_says_how_to_set_them() {
     command.args(["upload"]);
     assert_eq!(run(command).await.status.code(), Some(2));
 }
+
+/// Files named more than once (twice, through `./`, `..` or a link that loops back into the
+/// folder) upload once and the command ends; options a flow cannot carry out are refused;
+/// usage errors name what is missing; a closed pipe ends the listing quietly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_paths_refused_options_usage_and_closed_pipes() {
+    let emu = emulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = d.join("data");
+    let a = tmp_file(d, "a.mp4", 100 * 1024, 51);
+    let sub = d.join("tree").join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    let b = tmp_file(&sub, "b.mp4", 50 * 1024, 52);
+    std::os::unix::fs::symlink("..", sub.join("loop")).unwrap();
+
+    let mut command = voddesk(&emu.base, &data);
+    command.current_dir(d).args([
+        "upload",
+        "a.mp4",
+        "./a.mp4",
+        "tree/../a.mp4",
+        "tree",
+        "--json",
+    ]);
+    let out = run(command).await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let lines = json_lines(&out.stdout);
+    let paths: Vec<&str> = lines.iter().map(|l| l["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["a.mp4", "tree/sub/b.mp4"], "{}", text(&out.stderr));
+    assert_same(lines[0]["media_url"].as_str().unwrap(), &a).await;
+    assert_same(lines[1]["media_url"].as_str().unwrap(), &b).await;
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("./a.mp4: the same file as a.mp4"),
+        "{stderr}"
+    );
+
+    // An expiry in the client-upload flow would be dropped: refused, naming the file.
+    let mut command = voddesk(&emu.base, &data);
+    command.arg("upload").arg(&a).args([
+        "--flow",
+        "client",
+        "--expire-time",
+        "2031-01-01T00:00:00Z",
+    ]);
+    let out = run(command).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("a.mp4") && stderr.contains("expiry time needs the server API flow"),
+        "{stderr}"
+    );
+
+    let mut command = voddesk(&emu.base, &data);
+    command.arg("upload");
+    let out = run(command).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("<PATHS>"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // The reader of the listing is gone before it is written: no panic (exit 101).
+    let script = format!(
+        "set -o pipefail; '{}' queue --json | true",
+        env!("CARGO_BIN_EXE_voddesk")
+    );
+    let mut shell = tokio::process::Command::new("bash");
+    shell
+        .args(["-c", &script])
+        .env("VODDESK_DATA_DIR", &data)
+        .kill_on_drop(true);
+    let out = run(shell).await;
+    assert!(
+        matches!(out.status.code(), Some(0 | 141)),
+        "{:?} {}",
+        out.status,
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stderr).contains("panicked"));
+
+    // An API error answered with a 5xx status keeps its code and RequestId.
+    emu.handle.update_faults(|f| f.api_error_rate = 1.0);
+    let mut command = voddesk(&emu.base, &data);
+    command.args(["info", "5285485487985271487"]);
+    let out = run(command).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("InternalError") && stderr.contains("RequestId"),
+        "{stderr}"
+    );
+}

@@ -630,6 +630,110 @@ async fn quitting_right_after_a_pause_or_a_cancel_keeps_it() {
     engine.shutdown().await;
 }
 
+/// A paused file added again with new options starts over with them (its old upload is
+/// aborted, with a notice); added again with none, it keeps its options. One engine at a
+/// time works on a data directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_again_with_new_options_starts_over_with_them() {
+    let emu = emulator(slow(4 * MIB)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = tmp_file(dir.path(), "renamed later.mp4", 20 * MIB, 61);
+    let mut engine = start(engine_config(&emu.base, &data, UploadFlow::ClientUpload));
+    loaded(&mut engine).await;
+
+    let second = voddesk::engine::Engine::start(
+        engine_config(&emu.base, &data, UploadFlow::ClientUpload),
+        &tokio::runtime::Handle::current(),
+        std::sync::Arc::new(|| {}),
+    );
+    let busy = second.expect_err("a second engine on the same data directory");
+    assert!(busy.to_string().contains("another VodDesk"), "{busy}");
+
+    let mut options = parts_of(MIB);
+    options.media_name = Some("first name".into());
+    let id = add(&mut engine, vec![new_item(&file, options)]).await[0];
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { state: ItemState::Uploading { parts_done, .. }, .. } if *parts_done >= 2)
+    })
+    .await;
+    let old_upload = upload_id_of(&emu, LONG).await;
+    engine.send(Command::Pause(id)).await.unwrap();
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { id: of, state: ItemState::Paused } if *of == id)
+    })
+    .await;
+
+    // Again with no options: it is only queued again, the name stays.
+    engine
+        .send(Command::Add(vec![new_item(&file, ItemOptions::default())]))
+        .await
+        .unwrap();
+    engine.send(Command::Pause(id)).await.unwrap();
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { id: of, state: ItemState::Paused } if *of == id)
+    })
+    .await;
+    let store = voddesk::store::Store::open_in(&data).unwrap();
+    let kept = store.item(id).unwrap().unwrap();
+    assert_eq!(kept.options.media_name.as_deref(), Some("first name"));
+    assert!(store.session(id).unwrap().is_some(), "the upload is kept");
+
+    let renamed = ItemOptions {
+        media_name: Some("新名字".into()),
+        ..ItemOptions::default()
+    };
+    engine
+        .send(Command::Add(vec![new_item(&file, renamed)]))
+        .await
+        .unwrap();
+    let mut notice = None;
+    let states = finish_collecting(&mut engine, id, &mut notice).await;
+    assert!(matches!(states, ItemState::Done { .. }), "{states:?}");
+    let notice = notice.expect("the restart is told");
+    assert!(notice.contains("starts over"), "{notice}");
+    let item = store.item(id).unwrap().unwrap();
+    assert_eq!(item.options.media_name.as_deref(), Some("新名字"));
+    assert_eq!(item.options.part_size, Some(MIB), "options not given stay");
+    assert!(
+        wait_for(
+            || !emu
+                .handle
+                .open_uploads()
+                .unwrap()
+                .iter()
+                .any(|u| u.upload_id == old_upload),
+            LONG
+        )
+        .await,
+        "the upload begun with the old options was aborted"
+    );
+    engine.shutdown().await;
+}
+
+/// Events until `id` ends; the last notice about it goes to `notice`.
+async fn finish_collecting(
+    engine: &mut EngineHandle,
+    id: ItemId,
+    notice: &mut Option<String>,
+) -> ItemState {
+    let mut end = None;
+    events_until(engine, LONG, |event| {
+        match event {
+            Event::Notice { id: of, message } if *of == id => *notice = Some(message.clone()),
+            Event::StateChanged { id: of, state }
+                if *of == id && (state.is_terminal() || matches!(state, ItemState::Failed(_))) =>
+            {
+                end = Some(state.clone());
+            }
+            _ => {}
+        }
+        end.is_some()
+    })
+    .await;
+    end.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_by_name_and_others_go_on() {
     let emu = emulator(slow(8 * MIB)).await;

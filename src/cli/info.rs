@@ -84,7 +84,7 @@ pub fn run(
             let basic = info.basic_info.clone().unwrap_or_default();
             let publish = publish_url(info);
             if args.json {
-                println!(
+                out!(
                     "{}",
                     serde_json::json!({
                         "file_id": file_id,
@@ -103,7 +103,7 @@ pub fn run(
                 if let Some(url) = publish {
                     line.push_str(&format!("\tpublished: {url}"));
                 }
-                println!("{line}");
+                out!("{line}");
             }
         }
     }

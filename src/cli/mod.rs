@@ -3,6 +3,14 @@
 //! Exit codes: 0 success, 1 a failure the message explains, 2 bad usage. Errors are one or two
 //! lines on stderr in plain words.
 
+/// `println!` for results. When the reader has gone (`voddesk queue --json | head -1`), the
+/// program ends quietly, as other command-line tools do, instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_out(format_args!($($arg)*))
+    };
+}
+
 pub mod emulator;
 mod info;
 mod publish;
@@ -198,6 +206,22 @@ impl CliError {
     }
 }
 
+/// Writes one line of results to stdout; see `out!`.
+pub(crate) fn write_out(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_fmt(line)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush());
+    if let Err(err) = written
+        && err.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        // 128 + SIGPIPE: what a tool killed by the closed pipe would end with.
+        std::process::exit(141);
+    }
+}
+
 /// Parses the command line; usage errors print one line and exit 2.
 ///
 /// # Errors
@@ -214,15 +238,27 @@ pub fn parse() -> Result<Cli, ExitCode> {
                 let _ = err.print();
                 return Err(ExitCode::SUCCESS);
             }
-            let rendered = err.render().to_string();
-            let line = rendered
-                .lines()
-                .find(|line| line.starts_with("error:"))
-                .unwrap_or("error: bad usage; see voddesk --help");
-            eprintln!("{line}");
+            eprintln!("{}", usage_line(&err.render().to_string()));
             Err(ExitCode::from(EXIT_USAGE))
         }
     }
+}
+
+/// Clap's usage error on one line: its `error:` line, with what the lines under it name
+/// (the missing arguments, for one), without the usage and help hints.
+fn usage_line(rendered: &str) -> String {
+    let mut lines = rendered
+        .lines()
+        .skip_while(|line| !line.starts_with("error:"));
+    let Some(first) = lines.next() else {
+        return "error: bad usage; see voddesk --help".to_owned();
+    };
+    let mut line = first.trim_end().to_owned();
+    for more in lines.take_while(|line| !line.trim().is_empty()) {
+        line.push(' ');
+        line.push_str(more.trim());
+    }
+    line
 }
 
 /// Runs a subcommand on `runtime`.

@@ -109,9 +109,11 @@ pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliE
                 url: None,
             });
         } else {
-            println!(
+            out!(
                 "{}: submitted for WeChat review (task {task_id}, definition {}); it can take up to 4 hours. Check with `voddesk info {}`.",
-                args.file_id, submitted.definition, args.file_id
+                args.file_id,
+                submitted.definition,
+                args.file_id
             );
         }
         return Ok(());
@@ -141,7 +143,7 @@ pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliE
                     url: Some(&url),
                 });
             } else {
-                println!("{}: published to WeChat: {url}", args.file_id);
+                out!("{}: published to WeChat: {url}", args.file_id);
                 if std::io::stdout().is_terminal()
                     && let Ok(matrix) = crate::qr::QrMatrix::encode(&url)
                 {
@@ -168,7 +170,7 @@ pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliE
 
 fn print_json(value: &impl serde::Serialize) {
     match serde_json::to_string(value) {
-        Ok(line) => println!("{line}"),
+        Ok(line) => out!("{line}"),
         Err(err) => eprintln!("error: cannot write JSON: {err}"),
     }
 }
@@ -183,7 +185,7 @@ where
     let mut failed = 0;
     for id in file_ids {
         match action(id.clone()).await {
-            Ok(()) => println!("{id}: {done}"),
+            Ok(()) => out!("{id}: {done}"),
             Err(err) => {
                 eprintln!("error: {id}: {err}");
                 failed += 1;

@@ -107,7 +107,7 @@ pub fn run(args: &SignArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let signature = params
         .sign(&secret_key)
         .map_err(|err| CliError::usage(err.to_string()))?;
-    println!("{signature}");
+    out!("{signature}");
     Ok(())
 }
 
@@ -180,7 +180,7 @@ pub async fn serve(args: &SignServerArgs, global: &GlobalArgs) -> Result<(), Cli
     let local = listener
         .local_addr()
         .map_err(|err| CliError::failure(err.to_string()))?;
-    println!("listening on http://{local}/signature");
+    out!("listening on http://{local}/signature");
     if !local.ip().is_loopback() {
         eprintln!(
             "warning: {local} is reachable from other machines; anyone who reaches it can upload to your VOD account"

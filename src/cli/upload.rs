@@ -13,8 +13,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::{CliError, GlobalArgs};
 use crate::config::ServiceConfig;
 use crate::engine::api::{
-    Command, Destination, Event, ItemId, ItemOptions, ItemState, NewItem, Progress, UploadFlow,
-    UserError,
+    Command, Destination, Event, ItemId, ItemOptions, ItemState, NewItem, Progress, StallReason,
+    UploadFlow, UserError,
 };
 use crate::engine::{Engine, EngineConfig, EngineHandle, validate};
 use crate::store::{ItemRecord, Store};
@@ -160,7 +160,7 @@ impl Tracker {
             line.push_str(&format!(", {} s left", eta.as_secs()));
         }
         if let Some(stall) = &progress.stalled {
-            line.push_str(&format!(" ({stall:?})"));
+            line.push_str(&format!(" ({})", stall_words(stall)));
         }
         eprint!("\r\x1b[K{line}");
         let _ = std::io::stderr().flush();
@@ -227,7 +227,7 @@ fn print_results(
                     .map_or_else(|| tracker.sizes.get(id).copied().unwrap_or(0), |r| r.size);
                 let resumed = record.map_or(0, |r| r.resumed_bytes);
                 if json {
-                    println!(
+                    out!(
                         "{}",
                         serde_json::json!({
                             "path": path,
@@ -249,7 +249,7 @@ fn print_results(
                             "\t(resumed, {resumed} bytes were already uploaded)"
                         ));
                     }
-                    println!("{line}");
+                    out!("{line}");
                 }
             }
             Some(Outcome::Failed(err)) => {
@@ -330,7 +330,13 @@ pub fn run_upload(
             .filter(|s| !matches!(s.state, ItemState::Done { .. } | ItemState::Cancelled))
             .map(|s| (s.path.clone(), s.id))
             .collect();
-        let items: Vec<NewItem> = files
+        // The engine gets each file by its canonical path (`a/../b.mp4`, `./b.mp4` and a link
+        // to it are the same item); the results name it as it was given.
+        let sent: Vec<PathBuf> = files
+            .iter()
+            .map(|path| std::fs::canonicalize(path).unwrap_or_else(|_| absolute(path)))
+            .collect();
+        let items: Vec<NewItem> = sent
             .iter()
             .map(|path| NewItem {
                 path: path.clone(),
@@ -341,14 +347,14 @@ pub fn run_upload(
         let _ = engine.send(Command::Add(items)).await;
         // One answer per file, in order: rejected, added, or an unfinished item resumed.
         let mut order: Vec<(String, Option<ItemId>, Option<String>)> = Vec::new();
-        let mut waiting: Vec<&PathBuf> = files.iter().collect();
+        let mut waiting: Vec<(&PathBuf, &PathBuf)> = files.iter().zip(&sent).collect();
         let mut early: Vec<Event> = Vec::new();
         while !waiting.is_empty() {
             let Some(event) = engine.recv().await else {
                 break;
             };
-            let path = waiting[0];
-            let shown = path.display().to_string();
+            let (given, path) = waiting[0];
+            let shown = given.display().to_string();
             match &event {
                 Event::Rejected { path: rejected, .. } if rejected == path => {
                     if let Event::Rejected { reason, .. } = event {
@@ -356,13 +362,17 @@ pub fn run_upload(
                     }
                     waiting.remove(0);
                 }
-                Event::Added(snapshot) if snapshot.path == absolute(path) => {
+                Event::Added(snapshot) if &snapshot.path == path => {
                     tracker.names.insert(snapshot.id, shown.clone());
                     tracker.sizes.insert(snapshot.id, snapshot.size);
                     order.push((shown, Some(snapshot.id), None));
                     waiting.remove(0);
                 }
-                Event::StateChanged { id, .. } if existing.get(&absolute(path)) == Some(id) => {
+                // An unfinished item queued again answers with its state. Nothing else runs
+                // in this process before it is claimed, so an unclaimed id is this file's.
+                Event::StateChanged { id, .. }
+                    if existing.get(path) == Some(id) || !tracker.names.contains_key(id) =>
+                {
                     tracker.names.insert(*id, shown.clone());
                     order.push((shown, Some(*id), None));
                     waiting.remove(0);
@@ -393,6 +403,20 @@ pub fn run_upload(
         Ok(())
     } else {
         Err(CliError::failure_quiet())
+    }
+}
+
+/// Why progress stalled, in a few words for the progress line.
+fn stall_words(stall: &StallReason) -> String {
+    match stall {
+        StallReason::Offline => "offline, waiting for the network".to_owned(),
+        StallReason::Retrying { attempt, reason } => {
+            // The first sentence of the reason is enough on one line.
+            let short = reason.split(" (").next().unwrap_or(reason);
+            format!("retrying, attempt {attempt}: {short}")
+        }
+        StallReason::WaitingForCredentials => "renewing credentials".to_owned(),
+        StallReason::RateLimited => "the service asked to slow down".to_owned(),
     }
 }
 
@@ -453,7 +477,7 @@ fn list_queue(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
             .map(|parts| parts.iter().map(|p| p.size).sum())
             .unwrap_or(0);
         if json {
-            println!(
+            out!(
                 "{}",
                 serde_json::json!({
                     "id": item.id,
@@ -483,7 +507,7 @@ fn list_queue(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
                 line.push('\t');
                 line.push_str(&error);
             }
-            println!("{line}");
+            out!("{line}");
         }
     }
     Ok(())
@@ -505,12 +529,20 @@ fn resume_queue(
         };
         let mut order = Vec::new();
         for snapshot in &loaded {
-            if snapshot.state == ItemState::Queued {
-                let shown = snapshot.path.display().to_string();
-                tracker.names.insert(snapshot.id, shown.clone());
-                tracker.sizes.insert(snapshot.id, snapshot.size);
-                order.push((shown, Some(snapshot.id), None));
+            // Unfinished: queued (interrupted), paused, or failed for a reason that may pass.
+            let command = match &snapshot.state {
+                ItemState::Queued => None,
+                ItemState::Paused => Some(Command::Resume(snapshot.id)),
+                ItemState::Failed(err) if err.retryable => Some(Command::Retry(snapshot.id)),
+                _ => continue,
+            };
+            if let Some(command) = command {
+                let _ = engine.send(command).await;
             }
+            let shown = snapshot.path.display().to_string();
+            tracker.names.insert(snapshot.id, shown.clone());
+            tracker.sizes.insert(snapshot.id, snapshot.size);
+            order.push((shown, Some(snapshot.id), None));
         }
         while !tracker.all_ended() {
             let Some(event) = engine.recv().await else {

@@ -77,12 +77,12 @@ pub async fn run(command: &WeComCommand, global: &GlobalArgs) -> Result<(), CliE
             if args.json {
                 let line = serde_json::to_string(&uploaded)
                     .map_err(|err| CliError::failure(err.to_string()))?;
-                println!("{line}");
+                out!("{line}");
             } else {
                 let expires = chrono::DateTime::from_timestamp(uploaded.expires_at, 0)
                     .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
                     .unwrap_or_default();
-                println!(
+                out!(
                     "{}: media_id {} (expires {expires})",
                     args.path.display(),
                     uploaded.media_id
@@ -95,7 +95,7 @@ pub async fn run(command: &WeComCommand, global: &GlobalArgs) -> Result<(), CliE
                 .download(&args.media_id, &args.output)
                 .await
                 .map_err(|err| CliError::failure(err.to_string()))?;
-            println!("{}", path.display());
+            out!("{}", path.display());
             Ok(())
         }
     }

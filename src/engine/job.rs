@@ -1551,6 +1551,18 @@ async fn abort_leftover(shared: &Shared, leftover: &Leftover) -> Result<(), JobE
     result
 }
 
+/// [`abort_leftover`] in the background, for an upload given up without anyone waiting.
+pub(crate) fn abort_leftover_later(shared: Arc<Shared>, leftover: Leftover) {
+    tokio::spawn(async move {
+        if let Err(err) = abort_leftover(&shared, &leftover).await {
+            tracing::warn!(
+                "an upload given up could not be aborted: {}",
+                err.into_user()
+            );
+        }
+    });
+}
+
 fn forget_leftover(shared: &Shared, id: i64) {
     if let Err(err) = shared.store.delete_leftover(id) {
         tracing::warn!("cannot forget an upload left to abort: {err:#}");

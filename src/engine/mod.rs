@@ -77,6 +77,12 @@ impl EngineConfig {
 /// Why the engine cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// Another engine (the app, or another `voddesk upload`) works on this data directory.
+    #[error(
+        "another VodDesk (the app or a `voddesk upload`) is working on the queue in {}; let it finish or close it, then try again",
+        .0.display()
+    )]
+    Busy(std::path::PathBuf),
     /// The queue database.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -91,6 +97,31 @@ impl From<TencentError> for EngineError {
     }
 }
 
+/// Takes the data directory's `engine.lock` for this process (released when the file is
+/// closed, and by the system when the process dies, even by `kill -9`). `None` where the
+/// file system has no locks.
+fn lock_data_dir(dir: &std::path::Path) -> Result<Option<std::fs::File>, EngineError> {
+    let open = std::fs::create_dir_all(dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("engine.lock"))
+    });
+    // Without the file, the database open that follows says what is wrong with the directory.
+    let Ok(file) = open else {
+        return Ok(None);
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(EngineError::Busy(dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(err)) => {
+            tracing::warn!(%err, "the data directory cannot be locked; going on without");
+            Ok(None)
+        }
+    }
+}
+
 /// The engine's entry point.
 #[derive(Debug)]
 pub struct Engine;
@@ -99,15 +130,19 @@ impl Engine {
     /// Opens the queue database in the data directory and spawns the worker on `runtime`.
     ///
     /// The worker first sends [`Event::Loaded`]; with `auto_resume` it continues unfinished
-    /// items. `notify` is called after events are sent.
+    /// items. `notify` is called after events are sent. One engine at a time works on a data
+    /// directory (the app, or one `voddesk upload`): two would both take up the same
+    /// unfinished uploads.
     ///
     /// # Errors
-    /// When the database cannot be opened or the HTTP client cannot be built.
+    /// When another engine has the data directory, the database cannot be opened or the HTTP
+    /// client cannot be built.
     pub fn start(
         config: EngineConfig,
         runtime: &tokio::runtime::Handle,
         notify: Arc<dyn Fn() + Send + Sync>,
     ) -> Result<EngineHandle, EngineError> {
+        let lock = lock_data_dir(&config.service.data_dir)?;
         let store = Arc::new(Store::open_in(&config.service.data_dir)?);
         let http = crate::tencent::vod::http_client()?;
         let shared = Arc::new(job::Shared {
@@ -128,6 +163,7 @@ impl Engine {
         let worker = worker::Worker::new(shared, config, event_tx, notify, job_tx, root.clone());
         let task = runtime.spawn(worker.run(command_rx, job_rx));
         Ok(EngineHandle {
+            _lock: lock,
             commands: command_tx,
             events: event_rx,
             task,
@@ -155,6 +191,8 @@ pub struct EngineHandle {
     events: mpsc::Receiver<Event>,
     task: tokio::task::JoinHandle<()>,
     _guard: DropGuard,
+    /// Held while the engine lives (see [`lock_data_dir`]).
+    _lock: Option<std::fs::File>,
 }
 
 impl EngineHandle {

@@ -1,6 +1,7 @@
 //! Checks made before anything is sent: file types, readable regular non-empty files, covers,
 //! and the per-item options' rules. Every refusal names the file and the rule.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -204,7 +205,15 @@ pub fn validate(item: &NewItem) -> Result<Validated, String> {
             readable_file(&cover, &format!("the cover {}", cover.display()))?;
             options.cover = Some(cover);
         }
-        None => options.cover = paired_cover(&path),
+        None => {
+            options.cover = paired_cover(&path);
+            if let Some(cover) = &options.cover {
+                readable_file(
+                    cover,
+                    &format!("the cover {} (paired with it by name)", cover.display()),
+                )?;
+            }
+        }
     }
     Ok(Validated {
         size: metadata.len(),
@@ -215,40 +224,84 @@ pub fn validate(item: &NewItem) -> Result<Validated, String> {
 }
 
 /// The media files under `paths`: files as given, folders recursively (supported types only,
-/// sorted). Returns the files and a note for every entry skipped.
+/// sorted). A file named twice (or reached twice, through a link or `..`) is listed once, and
+/// a folder reached again through a link is not walked again. Returns the files and a note for
+/// every entry skipped.
 #[must_use]
 pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
-    let mut files = Vec::new();
-    let mut skipped = Vec::new();
+    let mut walk = Walk::default();
     for path in paths {
         if path.is_dir() {
-            walk(path, &mut files, &mut skipped);
+            let before = (walk.files.len(), walk.skipped.len());
+            walk.dir(path);
+            if (walk.files.len(), walk.skipped.len()) == before {
+                walk.skipped
+                    .push((path.clone(), "the folder holds no media files".to_owned()));
+            }
         } else {
-            files.push(path.clone());
+            walk.file(path);
         }
     }
-    (files, skipped)
+    (walk.files, walk.skipped)
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, skipped: &mut Vec<(PathBuf, String)>) {
-    let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
-        Err(err) => {
-            skipped.push((
-                dir.to_path_buf(),
-                format!("the folder cannot be read ({err})"),
-            ));
+/// What [`expand_paths`] has found so far.
+#[derive(Default)]
+struct Walk {
+    files: Vec<PathBuf>,
+    skipped: Vec<(PathBuf, String)>,
+    /// Files and folders already seen, by their canonical path.
+    seen_files: HashMap<PathBuf, PathBuf>,
+    seen_dirs: HashSet<PathBuf>,
+}
+
+impl Walk {
+    fn file(&mut self, path: &Path) {
+        // A file that does not exist yet is kept as given: validation says what is wrong.
+        let Ok(canonical) = std::fs::canonicalize(path) else {
+            self.files.push(path.to_path_buf());
+            return;
+        };
+        match self.seen_files.get(&canonical) {
+            Some(first) if first.as_path() == path => {}
+            Some(first) => self.skipped.push((
+                path.to_path_buf(),
+                format!("the same file as {}", first.display()),
+            )),
+            None => {
+                self.seen_files.insert(canonical, path.to_path_buf());
+                self.files.push(path.to_path_buf());
+            }
+        }
+    }
+
+    fn dir(&mut self, dir: &Path) {
+        if let Ok(canonical) = std::fs::canonicalize(dir)
+            && !self.seen_dirs.insert(canonical)
+        {
+            // A link back into a folder already walked (or the same folder named twice).
             return;
         }
-    };
-    entries.sort();
-    for entry in entries {
-        if entry.is_dir() {
-            walk(&entry, files, skipped);
-        } else if is_media(&entry) {
-            files.push(entry);
-        } else if !is_cover(&entry) {
-            skipped.push((entry, "not a supported media type".to_owned()));
+        let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
+            Err(err) => {
+                self.skipped.push((
+                    dir.to_path_buf(),
+                    format!("the folder cannot be read ({err})"),
+                ));
+                return;
+            }
+        };
+        entries.sort();
+        for entry in entries {
+            if entry.is_dir() {
+                self.dir(&entry);
+            } else if is_media(&entry) {
+                self.file(&entry);
+            } else if !is_cover(&entry) {
+                self.skipped
+                    .push((entry, "not a supported media type".to_owned()));
+            }
         }
     }
 }

@@ -491,9 +491,10 @@ impl Worker {
             items
                 .into_iter()
                 .map(|mut item| {
+                    let given = item.options.clone();
                     fill_defaults(&mut item.options, &defaults);
                     let valid = validate::validate(&item);
-                    (item.destination, valid)
+                    (item.destination, given, valid)
                 })
                 .collect::<Vec<_>>()
         })
@@ -503,20 +504,28 @@ impl Worker {
             let reason = "it could not be checked (an internal error; try again)".to_owned();
             paths
                 .iter()
-                .map(|_| (Destination::Vod, Err(reason.clone())))
+                .map(|_| {
+                    (
+                        Destination::Vod,
+                        ItemOptions::default(),
+                        Err(reason.clone()),
+                    )
+                })
                 .collect()
         });
 
         enum Fate {
             Rejected(String),
-            Existing(ItemId),
+            /// An unfinished item, with the options given now.
+            Existing(ItemId, ItemOptions),
             /// Index into `fresh`.
             New(usize),
         }
         let mut new_here: HashMap<PathBuf, usize> = HashMap::new();
         let mut fates = Vec::with_capacity(checked.len());
         let mut fresh: Vec<(Destination, validate::Validated)> = Vec::new();
-        for (destination, valid) in checked {
+        for (destination, given, valid) in checked {
+            let valid = valid.and_then(|valid| self.check_flow(&valid.options).map(|()| valid));
             let fate = match valid {
                 Err(reason) => Fate::Rejected(reason),
                 Ok(valid) => {
@@ -526,7 +535,7 @@ impl Worker {
                         .copied()
                         .filter(|id| self.entries.get(id).is_some_and(Entry::unfinished));
                     if let Some(id) = existing {
-                        Fate::Existing(id)
+                        Fate::Existing(id, given)
                     } else if let Some(index) = new_here.get(&valid.path) {
                         Fate::New(*index)
                     } else {
@@ -567,7 +576,19 @@ impl Worker {
         for (fate, path) in fates.into_iter().zip(paths) {
             match fate {
                 Fate::Rejected(reason) => self.emit(Event::Rejected { path, reason }).await,
-                Fate::Existing(id) => self.queue_again(id).await,
+                Fate::Existing(id, given) => match self.apply_options_again(id, &given) {
+                    Err(reason) => self.emit(Event::Rejected { path, reason }).await,
+                    Ok(restarted) => {
+                        if restarted {
+                            let message = format!(
+                                "New options were given for {}, so its upload starts over with them.",
+                                path.display()
+                            );
+                            self.emit(Event::Notice { id, message }).await;
+                        }
+                        self.queue_again(id).await;
+                    }
+                },
                 // A file named twice in one batch: the second time it is already queued.
                 Fate::New(index) if added[index].is_some() => {
                     if let Some(id) = added[index] {
@@ -602,6 +623,69 @@ impl Worker {
                 },
             }
         }
+    }
+
+    /// Refuses options its flow cannot carry out (rather than dropping them silently).
+    fn check_flow(&self, options: &ItemOptions) -> Result<(), String> {
+        if options.expire_time.is_some() && self.flow_for(options) == UploadFlow::ClientUpload {
+            return Err(if self.shared.service.credentials.is_none() {
+                "an expiry time needs the server API flow, and so an API key (SecretId and SecretKey); the upload signature service cannot set one".to_owned()
+            } else {
+                "an expiry time needs the server API flow; the client-upload flow cannot set one (choose the server API flow, or leave the expiry out)".to_owned()
+            });
+        }
+        Ok(())
+    }
+
+    /// An unfinished item whose file was added again with options: those given now replace
+    /// the stored ones (the rest stay). When they change anything, an upload already begun
+    /// starts over with them (its session was made with the old ones): returns whether it
+    /// did. A running upload keeps its options, and the new ones are refused.
+    fn apply_options_again(&mut self, id: ItemId, given: &ItemOptions) -> Result<bool, String> {
+        let Some(entry) = self.entries.get(&id) else {
+            return Ok(false);
+        };
+        let mut merged = entry.record.options.clone();
+        overlay(&mut merged, given);
+        if merged == entry.record.options {
+            return Ok(false);
+        }
+        if entry.running.is_some() || entry.aborting {
+            return Err(format!(
+                "{} is uploading now with the options it was queued with; pause it (or wait for it to finish) before giving new ones",
+                entry.record.path.display()
+            ));
+        }
+        validate::check_options(&merged)?;
+        self.check_flow(&merged)?;
+        let started = matches!(self.shared.store.session(id), Ok(Some(_)));
+        if started {
+            // Its upload was begun with the old options: give it up (aborted in the
+            // background, or by a later sweep) and start over.
+            match self
+                .shared
+                .store
+                .retire_session(id, &entry.record.options, Retire::Cancel)
+            {
+                Ok(Some(leftover)) => {
+                    job::abort_leftover_later(Arc::clone(&self.shared), leftover);
+                }
+                Ok(None) => {}
+                Err(err) => return Err(format!("the queue could not be updated ({err:#})")),
+            }
+        }
+        self.shared
+            .store
+            .set_item_options(id, &merged)
+            .map_err(|err| format!("the options could not be saved ({err:#})"))?;
+        if let Some(entry) = self.entries.get_mut(&id) {
+            entry.record.options = merged;
+            if started {
+                entry.progress.bytes_done = 0;
+                entry.record.resumed_bytes = 0;
+            }
+        }
+        Ok(started)
     }
 
     /// An unfinished item whose file was added again: queued (again) if it is not running.
@@ -802,6 +886,29 @@ impl Worker {
             }
         }
     }
+}
+
+/// Sets the options given in `given` (those left out stay).
+fn overlay(options: &mut ItemOptions, given: &ItemOptions) {
+    macro_rules! given {
+        ($($field:ident),*) => {$(
+            if given.$field.is_some() {
+                options.$field = given.$field.clone();
+            }
+        )*};
+    }
+    given!(
+        media_name,
+        cover,
+        procedure,
+        class_id,
+        expire_time,
+        source_context,
+        storage_region,
+        sub_app_id,
+        part_size,
+        flow
+    );
 }
 
 /// Fills the options the user left to the settings.

@@ -147,6 +147,7 @@ impl Store {
     /// When the database cannot be opened or migrated.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
+        owner_only(path);
         Self::init(conn)
     }
 
@@ -176,6 +177,20 @@ impl Store {
     pub(crate) fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
+}
+
+/// The database holds temporary certificates and session keys: readable by its owner only
+/// (SQLite gives its `-wal` and `-shm` files the same mode).
+fn owner_only(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(err) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(%err, "cannot make the queue database private");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 fn migrate(conn: &Connection) -> Result<(), StoreError> {

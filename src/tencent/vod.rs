@@ -200,6 +200,10 @@ impl VodClient {
             Err(err) => return (Err(TencentError::network("VOD API", &err)), date),
         };
         if !status.is_success() {
+            // An error envelope keeps its code and RequestId, whatever the status.
+            if let Err(EnvelopeError::Api(api)) = models::parse_response::<A::Response>(&bytes) {
+                return (Err(TencentError::Api(api)), date);
+            }
             return (
                 Err(TencentError::Http {
                     service: "VOD API",
