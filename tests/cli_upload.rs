@@ -329,3 +329,44 @@ async fn odd_paths_refused_options_usage_and_closed_pipes() {
         "{stderr}"
     );
 }
+
+/// With nothing in the environment, the command uses what the app saved: its settings (here
+/// the emulator's addresses and a class) and its API key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_environment_uses_the_apps_saved_settings_and_key() {
+    let emu = emulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = tmp_file(dir.path(), "saved settings.mp4", 64 * 1024, 71);
+    let settings = voddesk::gui::settings::Settings {
+        vod_endpoint: emu.base.clone(),
+        cos_endpoint: emu.base.clone(),
+        ugc_endpoint: emu.base.clone(),
+        class_id: Some(0),
+        ..voddesk::gui::settings::Settings::default()
+    };
+    settings.save(&data).unwrap();
+    voddesk::gui::credentials::CredentialStore::file_only(&data)
+        .save(emulator::DEMO_SECRET_ID, emulator::DEMO_SECRET_KEY)
+        .unwrap();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_voddesk"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("VODDESK_DATA_DIR", &data)
+        .kill_on_drop(true)
+        .arg("upload")
+        .arg(&file)
+        .arg("--json");
+    let out = run(command).await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let lines = json_lines(&out.stdout);
+    assert_same(lines[0]["media_url"].as_str().unwrap(), &file).await;
+    let store = voddesk::store::Store::open_in(&data).unwrap();
+    let items = store.items().unwrap();
+    assert_eq!(
+        items[0].options.class_id,
+        Some(0),
+        "the saved default class"
+    );
+}

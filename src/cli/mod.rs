@@ -24,6 +24,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Endpoints, ServiceConfig, WeComCredentials, default_data_dir};
+use crate::gui::credentials::CredentialStore;
+use crate::gui::settings::Settings;
 use crate::tencent::Credentials;
 
 /// Exit code of a failure the message explains.
@@ -115,22 +117,47 @@ impl GlobalArgs {
         Some(Credentials::new(id, key).with_token(non_empty(self.session_token.as_ref())))
     }
 
-    /// The resolved service configuration (flags and environment over defaults).
+    /// The data directory: flag or environment, else the platform's.
+    #[must_use]
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(default_data_dir)
+    }
+
+    /// The app's saved settings in the data directory (defaults when there are none).
+    #[must_use]
+    pub fn saved_settings(&self) -> Settings {
+        Settings::load(&self.data_dir()).unwrap_or_else(|err| {
+            eprintln!("note: {err}");
+            Settings::default()
+        })
+    }
+
+    /// The API key: flags or environment, else the one the app saved.
+    #[must_use]
+    pub fn api_key(&self) -> Option<Credentials> {
+        self.credentials().or_else(|| saved_key(&self.data_dir()))
+    }
+
+    /// The resolved service configuration: flags and environment over the app's saved
+    /// settings (and saved API key) over defaults.
     #[must_use]
     pub fn service_config(&self) -> ServiceConfig {
-        let defaults = Endpoints::default();
+        let saved = self.saved_settings();
+        let endpoints = saved.endpoints();
         ServiceConfig {
-            credentials: self.credentials(),
+            credentials: self.api_key(),
             region: non_empty(self.region.as_ref())
+                .or_else(|| non_empty(Some(&saved.region)))
                 .unwrap_or_else(|| crate::tencent::vod::DEFAULT_REGION.to_owned()),
             endpoints: Endpoints {
-                vod: non_empty(self.vod_endpoint.as_ref()).unwrap_or(defaults.vod),
-                cos: non_empty(self.cos_endpoint.as_ref()),
-                ugc: non_empty(self.ugc_endpoint.as_ref()).unwrap_or(defaults.ugc),
-                wecom: non_empty(self.wecom_endpoint.as_ref()).unwrap_or(defaults.wecom),
+                vod: non_empty(self.vod_endpoint.as_ref()).unwrap_or(endpoints.vod),
+                cos: non_empty(self.cos_endpoint.as_ref()).or(endpoints.cos),
+                ugc: non_empty(self.ugc_endpoint.as_ref()).unwrap_or(endpoints.ugc),
+                wecom: non_empty(self.wecom_endpoint.as_ref()).unwrap_or(endpoints.wecom),
             },
-            signature_url: non_empty(self.signature_url.as_ref()),
-            sub_app_id: self.sub_app_id,
+            signature_url: non_empty(self.signature_url.as_ref())
+                .or_else(|| non_empty(Some(&saved.signature_url))),
+            sub_app_id: self.sub_app_id.or(saved.sub_app_id),
             wecom: match (
                 non_empty(self.wecom_corp_id.as_ref()),
                 non_empty(self.wecom_corp_secret.as_ref()),
@@ -138,7 +165,32 @@ impl GlobalArgs {
                 (Some(corp_id), Some(secret)) => Some(WeComCredentials { corp_id, secret }),
                 _ => None,
             },
-            data_dir: self.data_dir.clone().unwrap_or_else(default_data_dir),
+            data_dir: self.data_dir(),
+        }
+    }
+}
+
+/// The API key the app saved (OS keyring, or its 0600 file). The keyring may talk to a
+/// D-Bus service that never answers on a headless machine: asked on a thread of its own, for
+/// at most two seconds.
+fn saved_key(data_dir: &std::path::Path) -> Option<Credentials> {
+    let store = CredentialStore::new(data_dir);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let asked = std::thread::Builder::new()
+        .name("saved-key".into())
+        .spawn(move || {
+            let _ = tx.send(store.load());
+        });
+    let answer = match asked {
+        Ok(_) => rx.recv_timeout(std::time::Duration::from_secs(2)).ok(),
+        Err(_) => None,
+    };
+    let answer = answer.or_else(|| Some(CredentialStore::file_only(data_dir).load()))?;
+    match answer {
+        Ok(found) => found.map(|(key, _)| key),
+        Err(err) => {
+            eprintln!("note: {err}");
+            None
         }
     }
 }

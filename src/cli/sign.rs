@@ -48,9 +48,9 @@ pub struct SignArgs {
 /// # Errors
 /// A usage error naming the rule broken.
 pub fn params(args: &SignArgs, global: &GlobalArgs) -> Result<(SignatureParams, String), CliError> {
-    let credentials = global.credentials().ok_or_else(|| {
+    let credentials = global.api_key().ok_or_else(|| {
         CliError::usage(
-            "no API key: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or pass --secret-id and --secret-key)",
+            "no API key: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or pass --secret-id and --secret-key), or save one in the app's settings",
         )
     })?;
     if args.valid <= 0 || args.valid > MAX_VALIDITY_SECONDS {

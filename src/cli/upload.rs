@@ -87,14 +87,22 @@ pub enum QueueAction {
     Resume,
 }
 
+/// The engine as the app would run it: the saved settings' defaults and tuning, under the
+/// service configuration of flags and environment.
 fn engine_config(global: &GlobalArgs) -> Result<EngineConfig, CliError> {
     let service: ServiceConfig = global.service_config();
     if service.credentials.is_none() && service.signature_url.is_none() {
         return Err(CliError::failure(
-            "no API key is set: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or pass --secret-id and --secret-key), or name a signature service with VODDESK_SIGNATURE_URL",
+            "no API key is set: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or pass --secret-id and --secret-key), save one in the app's settings, or name a signature service with VODDESK_SIGNATURE_URL",
         ));
     }
-    Ok(EngineConfig::new(service))
+    let saved = global.saved_settings();
+    Ok(EngineConfig {
+        tuning: saved.tuning(),
+        default_flow: saved.flow,
+        defaults: saved.item_defaults(),
+        ..EngineConfig::new(service)
+    })
 }
 
 fn start(
@@ -449,7 +457,7 @@ pub fn run_queue(
 }
 
 fn list_queue(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
-    let data_dir = global.service_config().data_dir;
+    let data_dir = global.data_dir();
     let store = Store::open_in(&data_dir)
         .map_err(|err| CliError::failure(format!("cannot open the upload queue: {err:#}")))?;
     let items = store

@@ -175,7 +175,9 @@ impl Settings {
             expire_time: non_empty(&self.expire_time),
             sub_app_id: self.sub_app_id,
             part_size: self.part_size_mib.map(|mib| mib * 1024 * 1024),
-            flow: Some(self.flow),
+            // The flow stays the engine's default (`EngineConfig::default_flow`), not an
+            // item's choice: an expiry time can then still take the server API flow.
+            flow: None,
             ..ItemOptions::default()
         }
     }
