@@ -27,6 +27,7 @@ use crate::config::{Endpoints, ServiceConfig, WeComCredentials, default_data_dir
 use crate::gui::credentials::CredentialStore;
 use crate::gui::settings::Settings;
 use crate::tencent::Credentials;
+use upload::QueueArgs;
 
 /// Exit code of a failure the message explains.
 pub const EXIT_FAILURE: u8 = 1;
@@ -167,6 +168,36 @@ impl GlobalArgs {
             },
             data_dir: self.data_dir(),
         }
+    }
+}
+
+impl GlobalArgs {
+    /// Refuses an address that is not an `http(s)://` URL before anything is sent: a typo
+    /// would otherwise read as the service failing.
+    ///
+    /// # Errors
+    /// A usage error naming the variable.
+    pub fn check_endpoints(&self) -> Result<(), CliError> {
+        let given = [
+            ("VODDESK_VOD_ENDPOINT", &self.vod_endpoint),
+            ("VODDESK_COS_ENDPOINT", &self.cos_endpoint),
+            ("VODDESK_UGC_ENDPOINT", &self.ugc_endpoint),
+            ("VODDESK_WECOM_ENDPOINT", &self.wecom_endpoint),
+            ("VODDESK_SIGNATURE_URL", &self.signature_url),
+        ];
+        for (name, value) in given {
+            let Some(value) = non_empty(value.as_ref()) else {
+                continue;
+            };
+            let fine = reqwest::Url::parse(&value)
+                .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.has_host());
+            if !fine {
+                return Err(CliError::usage(format!(
+                    "{name} (or its flag) is {value:?}, which is not an http:// or https:// address"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -315,7 +346,12 @@ fn usage_line(rendered: &str) -> String {
 
 /// Runs a subcommand on `runtime`.
 pub fn run(command: Command, global: &GlobalArgs, runtime: &tokio::runtime::Runtime) -> ExitCode {
+    let talks_to_services = !matches!(
+        command,
+        Command::Sign(_) | Command::Emulator(_) | Command::Queue(QueueArgs { action: None, .. })
+    );
     let result = match command {
+        _ if talks_to_services && let Err(err) = global.check_endpoints() => Err(err),
         Command::Sign(args) => sign::run(&args, global),
         Command::SignServer(args) => runtime.block_on(sign::serve(&args, global)),
         Command::Publish(args) => runtime.block_on(publish::publish(&args, global)),

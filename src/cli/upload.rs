@@ -327,6 +327,8 @@ pub fn run_upload(
         return Err(CliError::failure("no supported media files were given"));
     }
     let options = options_from(args);
+    // Options wrong for every file are bad usage, said once.
+    validate::check_options(&options).map_err(CliError::usage)?;
     let mut engine = start(config, runtime)?;
     let ok = runtime.block_on(async {
         let mut tracker = Tracker::new();

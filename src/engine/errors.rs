@@ -20,7 +20,7 @@ pub fn user_error(doing: &str, err: &TencentError) -> UserError {
         TencentError::Api(api) => {
             let advice = api_advice(&api.code);
             format!(
-                "VOD refused {doing}: {} ({}). {advice}",
+                "VOD answered with an error while {doing}: {} ({}). {advice}",
                 api.message, api.code
             )
         }
@@ -35,12 +35,12 @@ pub fn user_error(doing: &str, err: &TencentError) -> UserError {
                 _ => "Retry may help; if it keeps failing, contact support with the RequestId.",
             };
             format!(
-                "Cloud storage (COS) refused {doing}: {} {} (HTTP {status}). {advice}",
+                "Cloud storage (COS) answered with an error while {doing}: {} {} (HTTP {status}). {advice}",
                 error.code, error.message
             )
         }
         TencentError::Ugc { code, message } => format!(
-            "The client-upload service refused {doing}: {message} (code {code}). Check the upload signature settings, then Retry."
+            "The client-upload service answered with an error while {doing}: {message} (code {code}). Check the API key or the upload signature settings, then Retry."
         ),
         TencentError::Http {
             service, status, ..
