@@ -236,10 +236,10 @@ async fn without_credentials_says_how_to_set_them() {
 }
 
 /// Files named more than once (twice, through `./`, `..` or a link that loops back into the
-/// folder) upload once and the command ends; options a flow cannot carry out are refused;
+/// folder) upload once and the command ends; an expiry is set in the client-upload flow too;
 /// usage errors name what is missing; a closed pipe ends the listing quietly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn odd_paths_refused_options_usage_and_closed_pipes() {
+async fn odd_paths_expiry_usage_and_closed_pipes() {
     let emu = emulator(Faults::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -272,21 +272,39 @@ async fn odd_paths_refused_options_usage_and_closed_pipes() {
         "{stderr}"
     );
 
-    // An expiry in the client-upload flow would be dropped: refused, naming the file.
+    // An expiry in the client-upload flow is set after the commit (that API has no field).
+    let c = tmp_file(d, "expires.mp4", 30 * 1024, 53);
     let mut command = voddesk(&emu.base, &data);
-    command.arg("upload").arg(&a).args([
+    command.arg("upload").arg(&c).args([
         "--flow",
         "client",
         "--expire-time",
         "2031-01-01T00:00:00Z",
+        "--json",
     ]);
     let out = run(command).await;
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("a.mp4") && stderr.contains("expiry time needs the server API flow"),
-        "{stderr}"
-    );
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let file_id = json_lines(&out.stdout)[0]["file_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let vod = voddesk::tencent::vod::VodClient::new(
+        reqwest::Client::new(),
+        &emu.base,
+        "ap-guangzhou",
+        voddesk::tencent::Credentials::new(emulator::DEMO_SECRET_ID, emulator::DEMO_SECRET_KEY),
+        std::sync::Arc::new(voddesk::tencent::clock::Clock::new()),
+    )
+    .unwrap();
+    let info = vod
+        .call(&voddesk::tencent::models::DescribeMediaInfosRequest {
+            file_ids: vec![file_id],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let basic = info.media_info_set[0].basic_info.clone().unwrap();
+    assert_eq!(basic.expire_time, "2031-01-01T00:00:00Z");
 
     let mut command = voddesk(&emu.base, &data);
     command.arg("upload");

@@ -381,6 +381,18 @@ impl Db {
         Ok(())
     }
 
+    pub(crate) fn set_media_expiry(
+        &self,
+        file_id: &str,
+        expire_time: &str,
+    ) -> rusqlite::Result<()> {
+        self.lock().execute(
+            "UPDATE media SET expire_time=?2 WHERE file_id=?1",
+            params![file_id, expire_time],
+        )?;
+        Ok(())
+    }
+
     pub(crate) fn mark_media_deleted(&self, file_id: &str) -> rusqlite::Result<()> {
         self.lock().execute(
             "UPDATE media SET deleted=1 WHERE file_id=?1",

@@ -288,6 +288,7 @@ async fn run_action(emu: &Arc<Emu>, parts: &Parts, action: &str, body: &[u8]) ->
         "SearchMedia" => search_media(emu, &params, &base),
         "ForbidMediaDistribution" => forbid(emu, &params),
         "DeleteMedia" => delete_media(emu, &params).await,
+        "ModifyMediaInfo" => modify_media_info(emu, &params),
         "WeChatMiniProgramPublish" => publish(emu, &params),
         "DescribeTaskDetail" => describe_task(emu, &params, &base),
         "PullUpload" => pull_upload(emu, &params, region),
@@ -886,6 +887,29 @@ fn forbid(emu: &Emu, params: &Value) -> ActionResult {
         }
     }
     Ok(json!({ "NotExistFileIdSet": missing }))
+}
+
+/// `ModifyMediaInfo`: the expiry only (the one field VodDesk changes); the others are
+/// accepted and left as they are.
+fn modify_media_info(emu: &Emu, params: &Value) -> ActionResult {
+    let id =
+        str_param(params, "FileId").ok_or_else(|| err("MissingParameter", "FileId is required"))?;
+    if live_media(emu, &id)?.is_none() {
+        return Err(err(
+            "ResourceNotFound.FileNotExist",
+            format!("media {id} does not exist"),
+        ));
+    }
+    if let Some(expire) = str_param(params, "ExpireTime") {
+        if chrono::DateTime::parse_from_rfc3339(&expire).is_err() {
+            return Err(err(
+                "InvalidParameterValue.ExpireTime",
+                "ExpireTime must be ISO 8601, e.g. 2030-01-01T00:00:00Z",
+            ));
+        }
+        emu.db.set_media_expiry(&id, &expire)?;
+    }
+    Ok(json!({}))
 }
 
 async fn delete_media(emu: &Emu, params: &Value) -> ActionResult {

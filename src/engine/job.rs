@@ -29,7 +29,7 @@ use crate::tencent::clock::Clock;
 use crate::tencent::cos::{CosClient, CosTarget, FileSlice};
 use crate::tencent::crc64::{self, Crc64};
 use crate::tencent::error::{ErrorClass, TencentError};
-use crate::tencent::models::{ApplyUploadRequest, CommitUploadRequest};
+use crate::tencent::models::{ApplyUploadRequest, CommitUploadRequest, ModifyMediaInfoRequest};
 use crate::tencent::retry::RetryPolicy;
 use crate::tencent::throttle::RateLimiter;
 use crate::tencent::ugc::{ApplyRequest, UgcClient};
@@ -1184,6 +1184,34 @@ impl Job {
 
     // ----- commit --------------------------------------------------------------------------
 
+    /// Sets a committed media's expiry (`ModifyMediaInfo`, with the API key). The upload is
+    /// done either way; a failure is told, since the media would otherwise never expire.
+    async fn set_expiry(&self, file_id: &str, expiry: &str) {
+        let result = async {
+            let vod = self.vod()?;
+            let request = ModifyMediaInfoRequest {
+                file_id: file_id.to_owned(),
+                sub_app_id: self
+                    .item
+                    .options
+                    .sub_app_id
+                    .or(self.shared.service.sub_app_id),
+                expire_time: Some(expiry.trim().to_owned()),
+            };
+            self.retrying("setting the expiry time", || vod.call(&request))
+                .await
+        }
+        .await;
+        if let Err(err) = result {
+            self.notice(format!(
+                "{} is uploaded ({file_id}), but its expiry time {expiry} could not be set: {} Set it in the VOD console.",
+                self.name(),
+                err.into_user().message
+            ))
+            .await;
+        }
+    }
+
     async fn commit(&self, live: &Live) -> Result<ItemState, JobError> {
         let key = live.record.vod_session_key.clone();
         match self.flow {
@@ -1195,6 +1223,10 @@ impl Job {
                         ugc.commit(&signature, &key).await
                     })
                     .await?;
+                // The client-upload API has no expiry field: it is set once the media exists.
+                if let Some(expiry) = &self.item.options.expire_time {
+                    self.set_expiry(&data.file_id, expiry).await;
+                }
                 Ok(ItemState::Done {
                     file_id: data.file_id,
                     media_url: data.video.url,

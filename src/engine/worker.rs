@@ -311,10 +311,8 @@ impl Worker {
         if self.shared.service.credentials.is_none() {
             return UploadFlow::ClientUpload;
         }
-        // Only ApplyUpload carries an expiry time; the client-upload API has no such field.
-        if options.expire_time.is_some() {
-            return UploadFlow::ServerApi;
-        }
+        // An expiry time goes with ApplyUpload in the server API flow, and by ModifyMediaInfo
+        // after the commit in the client-upload flow: either works with the API key.
         self.config.default_flow
     }
 
@@ -625,14 +623,12 @@ impl Worker {
         }
     }
 
-    /// Refuses options its flow cannot carry out (rather than dropping them silently).
+    /// Refuses options that cannot be carried out here (rather than dropping them silently).
     fn check_flow(&self, options: &ItemOptions) -> Result<(), String> {
-        if options.expire_time.is_some() && self.flow_for(options) == UploadFlow::ClientUpload {
-            return Err(if self.shared.service.credentials.is_none() {
-                "an expiry time needs the server API flow, and so an API key (SecretId and SecretKey); the upload signature service cannot set one".to_owned()
-            } else {
-                "an expiry time needs the server API flow; the client-upload flow cannot set one (choose the server API flow, or leave the expiry out)".to_owned()
-            });
+        if options.expire_time.is_some() && self.shared.service.credentials.is_none() {
+            return Err(
+                "an expiry time needs the API key (SecretId and SecretKey): neither an upload signature nor the client-upload API can set one".to_owned(),
+            );
         }
         Ok(())
     }

@@ -615,6 +615,29 @@ pub struct DeleteMediaResponse {
 }
 action!(DeleteMediaRequest => DeleteMediaResponse, "DeleteMedia");
 
+/// `ModifyMediaInfo`, for the fields VodDesk changes after an upload.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ModifyMediaInfoRequest {
+    /// The media.
+    pub file_id: String,
+    /// Sub-application.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_app_id: Option<u64>,
+    /// When the media expires (ISO 8601); the service deletes it then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire_time: Option<String>,
+}
+
+/// `ModifyMediaInfo` response.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ModifyMediaInfoResponse {
+    /// Request id.
+    pub request_id: String,
+}
+action!(ModifyMediaInfoRequest => ModifyMediaInfoResponse, "ModifyMediaInfo");
+
 #[cfg(test)]
 mod tests {
     use super::*;
