@@ -387,3 +387,27 @@ async fn multipart_upload_survives_a_restart() {
     assert_eq!(second.handle.object_bytes(&key).unwrap().unwrap(), whole);
     assert!(second.handle.open_uploads().unwrap().is_empty());
 }
+
+/// A file that cannot be read while its body is sent is a file error naming the file, not a
+/// network error to retry.
+#[tokio::test]
+async fn an_unreadable_body_is_a_file_error() {
+    let emu = start().await;
+    let applied = apply(&emu).await;
+    let key = applied
+        .media_storage_path
+        .trim_start_matches('/')
+        .to_owned();
+    let mut slice = part_slice(&emu, "gone.mp4", &bytes(64 * 1024, 3));
+    slice.path = slice.path.with_file_name("never there.mp4");
+    let err = cos(&emu, &applied)
+        .put_object(&key, &slice, "video/mp4")
+        .await
+        .unwrap_err();
+    match &err {
+        voddesk::tencent::error::TencentError::File { path, .. } => {
+            assert!(path.ends_with("never there.mp4"), "{err}");
+        }
+        other => panic!("expected a file error, got {other:?}"),
+    }
+}

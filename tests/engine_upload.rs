@@ -847,6 +847,31 @@ async fn bad_input_is_refused_by_name_and_others_go_on() {
     }
     let (_, url, _) = done_urls(&states[&good_id]);
     assert_same(&url, &good).await;
+
+    // Cut shorter than the parts still to read while uploading: the read itself fails, and
+    // the failure says it was the file (not the network, which would be retried for long).
+    let truncated = tmp_file(d, "truncated.mp4", 24 * MIB, 17);
+    let id = add(&mut engine, vec![new_item(&truncated, parts_of(MIB))]).await[0];
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { id: of, state: ItemState::Uploading { parts_done, .. } } if *of == id && *parts_done >= 2)
+    })
+    .await;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&truncated)
+        .unwrap()
+        .set_len(3 * MIB)
+        .unwrap();
+    let states = finish(&mut engine, &[id], LONG).await;
+    match &states[&id] {
+        ItemState::Failed(err) => assert!(
+            err.message.contains("changed or deleted")
+                || err.message.contains("Could not read the file"),
+            "{}",
+            err.message
+        ),
+        other => panic!("expected a failure, got {other:?}"),
+    }
     engine.shutdown().await;
 }
 

@@ -79,6 +79,8 @@ pub struct FileSlice {
 
 struct DigestState {
     crc: Crc64,
+    /// Why reading the file failed, when it did: the transport only sees a broken body.
+    read_error: Option<String>,
 }
 
 impl FileSlice {
@@ -91,7 +93,10 @@ impl FileSlice {
         Arc<Mutex<DigestState>>,
         impl Future<Output = Result<[u8; 16], TencentError>> + use<>,
     ) {
-        let digest = Arc::new(Mutex::new(DigestState { crc: Crc64::new() }));
+        let digest = Arc::new(Mutex::new(DigestState {
+            crc: Crc64::new(),
+            read_error: None,
+        }));
         let (feed, md5) = part_hasher::md5_of_stream(Some(self.len));
         let state = (self.clone(), Arc::clone(&digest), None, 0u64, feed);
         let stream = futures_util::stream::unfold(
@@ -119,6 +124,9 @@ impl FileSlice {
                 let (file, buf) = match read {
                     Ok(read) => read,
                     Err(err) => {
+                        if let Ok(mut state) = digest.lock() {
+                            state.read_error = Some(err.to_string());
+                        }
                         let end = slice.len;
                         return Some((Err(err), (slice, digest, None, end, feed)));
                     }
@@ -172,6 +180,15 @@ fn read_at(file: &std::fs::File, len: usize, offset: u64) -> std::io::Result<Vec
         }
     }
     Ok(buf)
+}
+
+/// The file error that broke a body off, when that is why sending failed (not the network).
+fn read_failure(digest: &Arc<Mutex<DigestState>>, slice: &FileSlice) -> Option<TencentError> {
+    let detail = digest.lock().ok()?.read_error.clone()?;
+    Some(TencentError::File {
+        detail,
+        path: slice.path.display().to_string(),
+    })
 }
 
 fn finish_digest(digest: &Arc<Mutex<DigestState>>, md5: [u8; 16]) -> Option<SentDigest> {
@@ -425,7 +442,8 @@ impl CosClient {
                 Some(body),
                 Self::body_timeout(slice.len),
             )
-            .await?;
+            .await
+            .map_err(|err| read_failure(&digest, slice).unwrap_or(err))?;
         let stored = Stored {
             etag: header_str(&response, "etag").unwrap_or_default(),
             crc64: crc_header(&response),
@@ -481,7 +499,8 @@ impl CosClient {
                 Some(body),
                 Self::body_timeout(slice.len),
             )
-            .await?;
+            .await
+            .map_err(|err| read_failure(&digest, slice).unwrap_or(err))?;
         let stored = Stored {
             etag: header_str(&response, "etag").unwrap_or_default(),
             crc64: crc_header(&response),
