@@ -175,9 +175,9 @@ impl Settings {
             expire_time: non_empty(&self.expire_time),
             sub_app_id: self.sub_app_id,
             part_size: self.part_size_mib.map(|mib| mib * 1024 * 1024),
-            // The flow stays the engine's default (`EngineConfig::default_flow`), not an
-            // item's choice: an expiry time can then still take the server API flow.
-            flow: None,
+            // Each item carries the flow chosen now, so a change in the settings applies to
+            // the next files at once (the engine's own default is fixed when it starts).
+            flow: Some(self.flow),
             ..ItemOptions::default()
         }
     }
