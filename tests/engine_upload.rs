@@ -639,6 +639,15 @@ async fn added_again_with_new_options_starts_over_with_them() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let file = tmp_file(dir.path(), "renamed later.mp4", 20 * MIB, 61);
+    let cover = tmp_file(dir.path(), "poster.jpg", 4 * 1024, 62);
+    // The cover as a path relative to the working directory, as a command line gives it.
+    let cwd = std::env::current_dir().unwrap();
+    let relative_cover = cwd
+        .components()
+        .skip(1)
+        .map(|_| std::path::Component::ParentDir.as_os_str())
+        .collect::<PathBuf>()
+        .join(cover.strip_prefix("/").unwrap());
     let mut engine = start(engine_config(&emu.base, &data, UploadFlow::ClientUpload));
     loaded(&mut engine).await;
 
@@ -652,6 +661,7 @@ async fn added_again_with_new_options_starts_over_with_them() {
 
     let mut options = parts_of(MIB);
     options.media_name = Some("first name".into());
+    options.cover = Some(relative_cover.clone());
     let id = add(&mut engine, vec![new_item(&file, options)]).await[0];
     events_until(&mut engine, LONG, |event| {
         matches!(event, Event::StateChanged { state: ItemState::Uploading { parts_done, .. }, .. } if *parts_done >= 2)
@@ -664,9 +674,16 @@ async fn added_again_with_new_options_starts_over_with_them() {
     })
     .await;
 
-    // Again with no options: it is only queued again, the name stays.
+    // Again with no options, then with the same ones: it is only queued again.
+    let same = ItemOptions {
+        cover: Some(relative_cover),
+        ..ItemOptions::default()
+    };
     engine
-        .send(Command::Add(vec![new_item(&file, ItemOptions::default())]))
+        .send(Command::Add(vec![
+            new_item(&file, ItemOptions::default()),
+            new_item(&file, same),
+        ]))
         .await
         .unwrap();
     engine.send(Command::Pause(id)).await.unwrap();
@@ -677,7 +694,15 @@ async fn added_again_with_new_options_starts_over_with_them() {
     let store = voddesk::store::Store::open_in(&data).unwrap();
     let kept = store.item(id).unwrap().unwrap();
     assert_eq!(kept.options.media_name.as_deref(), Some("first name"));
+    assert_eq!(
+        std::fs::canonicalize(kept.options.cover.unwrap()).unwrap(),
+        std::fs::canonicalize(&cover).unwrap()
+    );
     assert!(store.session(id).unwrap().is_some(), "the upload is kept");
+    assert_eq!(
+        store.session(id).unwrap().unwrap().upload_id.as_deref(),
+        Some(old_upload.as_str())
+    );
 
     let renamed = ItemOptions {
         media_name: Some("新名字".into()),
@@ -732,6 +757,93 @@ async fn finish_collecting(
     })
     .await;
     end.unwrap()
+}
+
+/// Signature mode (no API key on this machine): uploads take the client-upload flow with a
+/// signature fetched for every request, whatever flow an item asks for; an expiry, which needs
+/// the key, is refused by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signature_mode_uploads_without_a_key() {
+    let emu = emulator(Faults::default()).await;
+    let fetched = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&fetched);
+    // The team's signature service, answering `{"data":{"signature":…}}`.
+    let app = axum::Router::new().route(
+        "/sign",
+        axum::routing::get(move || {
+            let counter = std::sync::Arc::clone(&counter);
+            async move {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let now = chrono::Utc::now().timestamp();
+                let signature = voddesk::tencent::ugc_sign::SignatureParams {
+                    secret_id: voddesk::emulator::DEMO_SECRET_ID.into(),
+                    current_time: now,
+                    expire_time: now + 600,
+                    random: 7,
+                    ..Default::default()
+                }
+                .sign(voddesk::emulator::DEMO_SECRET_KEY)
+                .unwrap();
+                axum::Json(serde_json::json!({ "data": { "signature": signature } }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = engine_config(
+        &emu.base,
+        &dir.path().join("data"),
+        UploadFlow::ClientUpload,
+    );
+    config.service.credentials = None;
+    config.service.signature_url = Some(format!("http://{addr}/sign"));
+    let small = tmp_file(dir.path(), "signed small.mp4", 300 * 1024, 81);
+    let big = tmp_file(dir.path(), "signed big.mp4", 12 * MIB, 82);
+    let mut engine = start(config);
+    loaded(&mut engine).await;
+    let server = ItemOptions {
+        flow: Some(UploadFlow::ServerApi),
+        ..parts_of(MIB)
+    };
+    let expiring = ItemOptions {
+        expire_time: Some("2031-01-01T00:00:00Z".into()),
+        ..ItemOptions::default()
+    };
+    engine
+        .send(Command::Add(vec![
+            new_item(&small, ItemOptions::default()),
+            new_item(&big, server),
+            new_item(&small, expiring),
+        ]))
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    let mut refusal = None;
+    events_until(&mut engine, LONG, |event| {
+        match event {
+            Event::Added(snapshot) => ids.push(snapshot.id),
+            Event::Rejected { reason, .. } => refusal = Some(reason.clone()),
+            _ => {}
+        }
+        ids.len() == 2 && refusal.is_some()
+    })
+    .await;
+    assert!(
+        refusal.unwrap().contains("needs the API key"),
+        "an expiry without the key"
+    );
+    let states = finish(&mut engine, &ids, LONG).await;
+    for (id, path) in ids.iter().zip([&small, &big]) {
+        let (_, url, _) = done_urls(&states[id]);
+        assert_same(&url, path).await;
+    }
+    assert!(fetched.load(std::sync::atomic::Ordering::Relaxed) >= 4);
+    let counters = emu.handle.counters();
+    assert_eq!(counters.action("ApplyUpload"), 0, "{counters:?}");
+    engine.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

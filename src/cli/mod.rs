@@ -297,11 +297,14 @@ pub(crate) fn write_out(line: std::fmt::Arguments<'_>) {
         .write_fmt(line)
         .and_then(|()| stdout.write_all(b"\n"))
         .and_then(|()| stdout.flush());
-    if let Err(err) = written
-        && err.kind() == std::io::ErrorKind::BrokenPipe
-    {
+    match written {
+        Ok(()) => {}
         // 128 + SIGPIPE: what a tool killed by the closed pipe would end with.
-        std::process::exit(141);
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
+        Err(err) => {
+            eprintln!("error: the results could not be written ({err})");
+            std::process::exit(i32::from(EXIT_FAILURE));
+        }
     }
 }
 

@@ -340,12 +340,10 @@ pub fn run_upload(
             .filter(|s| !matches!(s.state, ItemState::Done { .. } | ItemState::Cancelled))
             .map(|s| (s.path.clone(), s.id))
             .collect();
-        // The engine gets each file by its canonical path (`a/../b.mp4`, `./b.mp4` and a link
-        // to it are the same item); the results name it as it was given.
-        let sent: Vec<PathBuf> = files
-            .iter()
-            .map(|path| std::fs::canonicalize(path).unwrap_or_else(|_| absolute(path)))
-            .collect();
+        // The engine gets each file by its absolute path, as the app gives it (so that an
+        // item the app queued is found again); the results name it as it was given. A file
+        // named twice was already left out by `expand_paths`.
+        let sent: Vec<PathBuf> = files.iter().map(|path| absolute(path)).collect();
         let items: Vec<NewItem> = sent
             .iter()
             .map(|path| NewItem {

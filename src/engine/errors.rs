@@ -9,10 +9,11 @@ use crate::tencent::error::{ErrorClass, TencentError};
 pub fn user_error(doing: &str, err: &TencentError) -> UserError {
     let code = err.code();
     let request_id = err.request_id().map(str::to_owned);
+    // A file that could not be read may be readable again (a disk back, a permission fixed).
     let retryable = matches!(
         err.class(),
         ErrorClass::Retry | ErrorClass::ClockSkew | ErrorClass::CredentialsExpired
-    );
+    ) || matches!(err, TencentError::File { .. });
     let message = match err {
         TencentError::Network { service, detail } => format!(
             "Could not reach {service} while {doing} ({detail}). Check the network connection, then Retry."

@@ -233,8 +233,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>)
     for path in paths {
         if path.is_dir() {
             let before = (walk.files.len(), walk.skipped.len());
-            walk.dir(path);
-            if (walk.files.len(), walk.skipped.len()) == before {
+            if walk.dir(path) && (walk.files.len(), walk.skipped.len()) == before {
                 walk.skipped
                     .push((path.clone(), "the folder holds no media files".to_owned()));
             }
@@ -275,12 +274,13 @@ impl Walk {
         }
     }
 
-    fn dir(&mut self, dir: &Path) {
+    /// Walks `dir`; `false` when it had been walked already.
+    fn dir(&mut self, dir: &Path) -> bool {
         if let Ok(canonical) = std::fs::canonicalize(dir)
             && !self.seen_dirs.insert(canonical)
         {
             // A link back into a folder already walked (or the same folder named twice).
-            return;
+            return false;
         }
         let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
             Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
@@ -289,7 +289,7 @@ impl Walk {
                     dir.to_path_buf(),
                     format!("the folder cannot be read ({err})"),
                 ));
-                return;
+                return true;
             }
         };
         entries.sort();
@@ -303,6 +303,7 @@ impl Walk {
                     .push((entry, "not a supported media type".to_owned()));
             }
         }
+        true
     }
 }
 

@@ -304,6 +304,10 @@ impl Worker {
     }
 
     fn flow_for(&self, options: &ItemOptions) -> UploadFlow {
+        // A signature service means signature mode: the client-upload flow, whatever else.
+        if self.shared.service.signature_url.is_some() {
+            return UploadFlow::ClientUpload;
+        }
         if let Some(flow) = options.flow {
             return flow;
         }
@@ -489,7 +493,11 @@ impl Worker {
             items
                 .into_iter()
                 .map(|mut item| {
-                    let given = item.options.clone();
+                    let mut given = item.options.clone();
+                    // Compared with the stored options, whose cover `validate` made absolute.
+                    given.cover = given
+                        .cover
+                        .map(|cover| std::path::absolute(&cover).unwrap_or(cover));
                     fill_defaults(&mut item.options, &defaults);
                     let valid = validate::validate(&item);
                     (item.destination, given, valid)
@@ -661,7 +669,7 @@ impl Worker {
             match self
                 .shared
                 .store
-                .retire_session(id, &entry.record.options, Retire::Cancel)
+                .retire_session(id, &entry.record.options, Retire::Restart)
             {
                 Ok(Some(leftover)) => {
                     job::abort_leftover_later(Arc::clone(&self.shared), leftover);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
 
-use crate::engine::api::{Command, Event, ItemId, ItemOptions};
+use crate::engine::api::{Command, Event, ItemId, ItemOptions, ItemState};
 use crate::gui::credentials::{CredentialStore, KeyLocation};
 use crate::gui::files::{Collected, Skipped};
 use crate::gui::i18n::{Lang, Texts};
@@ -391,9 +391,31 @@ impl VodDeskApp {
 
     fn on_job(&mut self, ctx: &egui::Context, job: Job) {
         match job {
-            Job::Scanned(found) => {
+            Job::Scanned(mut found) => {
                 self.scans_running = self.scans_running.saturating_sub(1);
                 let added = found.items.len();
+                // A file dropped again while it is still in the queue continues as it was:
+                // the settings' defaults are not new options for it (they would start its
+                // upload over).
+                let unfinished: std::collections::HashSet<&std::path::Path> = self
+                    .model
+                    .rows()
+                    .iter()
+                    .filter(|row| {
+                        !matches!(
+                            row.snap.state,
+                            ItemState::Done { .. } | ItemState::Cancelled
+                        )
+                    })
+                    .map(|row| row.snap.path.as_path())
+                    .collect();
+                for item in &mut found.items {
+                    let path =
+                        std::path::absolute(&item.path).unwrap_or_else(|_| item.path.clone());
+                    if unfinished.contains(path.as_path()) {
+                        item.options = ItemOptions::default();
+                    }
+                }
                 if !found.items.is_empty() {
                     self.send(Command::Add(found.items));
                 }

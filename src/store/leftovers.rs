@@ -41,6 +41,8 @@ impl std::fmt::Debug for Leftover {
 pub enum Retire {
     /// It stays in the queue, cancelled.
     Cancel,
+    /// It stays in the queue, queued to start over.
+    Restart,
     /// It leaves the queue.
     Remove,
 }
@@ -121,6 +123,7 @@ impl Store {
         tx.execute("DELETE FROM sessions WHERE item_id = ?1", [item_id])?;
         match retire {
             Retire::Cancel => super::items::write_state(&tx, item_id, &ItemState::Cancelled)?,
+            Retire::Restart => super::items::write_state(&tx, item_id, &ItemState::Queued)?,
             Retire::Remove => {
                 tx.execute("DELETE FROM items WHERE id = ?1", [item_id])?;
             }
