@@ -5,6 +5,7 @@
 #   scripts/bench_upload.sh [SIZE] [ROUNDS]   SIZE in bytes or with a suffix: 512M, 1G (default),
 #                                             4G; ROUNDS (default 3) alternating runs of each
 #   WARMUP=0 scripts/bench_upload.sh …          skip the untimed first run of each tool
+#   EMU_STORE=disk scripts/bench_upload.sh …    the emulator keeps its data on the disk (see below)
 #
 # Starts `voddesk emulator` on a free loopback port, writes a file of SIZE random bytes, uploads
 # it with `voddesk upload` (release build, defaults) and with vod-python-sdk (defaults; the venv
@@ -12,10 +13,14 @@
 # time, the medians, their ratio and voddesk's peak RSS (GNU time -v). Only the addresses the
 # SDK talks to are changed, as the conformance suite does.
 #
-# The emulator keeps its data in /dev/shm when there is room: it stands in for the service, so
-# its disk is not what is measured (both uploaders pay the same for it either way, but on a
-# small VM the kernel's page-cache writes of a disk-backed emulator add noise to both). Each
-# run gets a fresh emulator whose data is deleted afterwards (see start_emulator).
+# Where the emulator keeps what it receives (EMU_STORE): `shm` (the default, when there is
+# room) is /dev/shm; `disk` is a directory beside the test file on the disk, as `voddesk
+# emulator` keeps its data by default (the page cache holds it; it is deleted after each run).
+# Neither is neutral: on the 6.18 VM of CI, ext4 writes cost the emulator less CPU than tmpfs
+# (large folios against 4 KiB pages), which helps voddesk, while the SDK's 1 MiB parts become
+# 1,024 files, each with its ext4 metadata, which slows the SDK. The README gives the figures
+# of both. Each run gets a fresh emulator whose data is deleted afterwards (see
+# start_emulator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -42,10 +47,16 @@ cargo build --release --quiet
 bin="$root/target/release/voddesk"
 
 work=$(mktemp -d /tmp/voddesk-bench.XXXXXX)
-# The emulator's data: in memory when there is room for one upload and some.
+# The emulator's data (see EMU_STORE above): /dev/shm when there is room for one upload and
+# some, unless EMU_STORE=disk.
 emu_root="$work"
 shm_free=$(df --output=avail -B1 /dev/shm 2>/dev/null | tail -1 || echo 0)
-if [ "${shm_free:-0}" -gt $((size * 3)) ]; then
+case "${EMU_STORE:-shm}" in
+  shm) if [ "${shm_free:-0}" -gt $((size * 3)) ]; then emu_store=shm; else emu_store=disk; fi ;;
+  disk) emu_store=disk ;;
+  *) echo "EMU_STORE is shm or disk, not $EMU_STORE" >&2; exit 2 ;;
+esac
+if [ "$emu_store" = shm ]; then
   emu_root=$(mktemp -d /dev/shm/voddesk-bench-emu.XXXXXX)
 fi
 emu_pid=""
@@ -153,7 +164,7 @@ done
 voddesk_s=$(printf '%s\n' "${voddesk_times[@]}" | median)
 sdk_s=$(printf '%s\n' "${sdk_times[@]}" | median)
 ratio=$(echo "$sdk_s / $voddesk_s" | bc -l)
-printf 'file size:            %s bytes (%s), %s rounds\n' "$size" "$size_arg" "$rounds"
+printf 'file size:            %s bytes (%s), %s rounds, emulator data on %s\n' "$size" "$size_arg" "$rounds" "$emu_store"
 printf 'voddesk upload:       %s s (median %.2f s)   (%s)\n' "$(printf '%.2f ' "${voddesk_times[@]}")" "$voddesk_s" "$(head -c 120 "$work/voddesk.json")"
 printf 'vod-python-sdk:       %s s (median %.2f s)   (FileId %s)\n' "$(printf '%.2f ' "${sdk_times[@]}")" "$sdk_s" "$(cut -d' ' -f2 "$work/sdk.out")"
 printf 'ratio (sdk/voddesk):  %.2fx\n' "$ratio"
