@@ -30,6 +30,14 @@ async fn apply(emu: &TestEmulator) -> ApplyUploadResponse {
         .unwrap()
 }
 
+/// The COS key of an ApplyUpload answer's media (its path without the leading `/`).
+fn media_key(applied: &ApplyUploadResponse) -> String {
+    applied
+        .media_storage_path
+        .trim_start_matches('/')
+        .to_owned()
+}
+
 fn part_slice(emu: &TestEmulator, name: &str, data: &[u8]) -> FileSlice {
     slice_of(emu, name, data)
 }
@@ -38,10 +46,7 @@ fn part_slice(emu: &TestEmulator, name: &str, data: &[u8]) -> FileSlice {
 async fn cos_authentication_refusals() {
     let emu = start().await;
     let applied = apply(&emu).await;
-    let key = applied
-        .media_storage_path
-        .trim_start_matches('/')
-        .to_owned();
+    let key = media_key(&applied);
 
     let mut ok = RawCos::new("PUT", &key, &applied);
     ok.body = b"hello".to_vec();
@@ -291,10 +296,7 @@ async fn list_parts_pages_and_encodes() {
 async fn injected_5xx_cut_latency_and_bandwidth() {
     let emu = start_with(|c| c.faults.upload_error_rate = 1.0).await;
     let applied = apply(&emu).await;
-    let key = applied
-        .media_storage_path
-        .trim_start_matches('/')
-        .to_owned();
+    let key = media_key(&applied);
     let mut put = RawCos::new("PUT", &key, &applied);
     put.body = bytes(10_000, 1);
     let response = put.send(&emu.base).await;
@@ -394,10 +396,7 @@ async fn multipart_upload_survives_a_restart() {
 async fn an_unreadable_body_is_a_file_error() {
     let emu = start().await;
     let applied = apply(&emu).await;
-    let key = applied
-        .media_storage_path
-        .trim_start_matches('/')
-        .to_owned();
+    let key = media_key(&applied);
     let mut slice = part_slice(&emu, "gone.mp4", &bytes(64 * 1024, 3));
     slice.path = slice.path.with_file_name("never there.mp4");
     let err = cos(&emu, &applied)

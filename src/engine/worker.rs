@@ -917,21 +917,7 @@ fn overlay(options: &mut ItemOptions, given: &ItemOptions) {
 
 /// Fills the options the user left to the settings.
 fn fill_defaults(options: &mut ItemOptions, defaults: &ItemOptions) {
-    macro_rules! fill {
-        ($($field:ident),*) => {$(
-            if options.$field.is_none() {
-                options.$field = defaults.$field.clone();
-            }
-        )*};
-    }
-    fill!(
-        procedure,
-        class_id,
-        expire_time,
-        source_context,
-        storage_region,
-        sub_app_id,
-        part_size,
-        flow
-    );
+    let mut filled = defaults.clone();
+    overlay(&mut filled, options);
+    *options = filled;
 }
