@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use egui_kittest::kittest::Queryable as _;
-use voddesk::engine::api::{Command, Event, ItemState, Progress, UserError};
+use voddesk::engine::api::{Command, Event, ItemOptions, ItemState, Progress, UserError};
 use voddesk::gui::i18n::Lang;
 use voddesk::gui::view_model::Filter;
 
@@ -63,6 +63,34 @@ fn dropping_files_and_folders_adds_supported_ones_and_reports_the_rest() {
     harness.get_by_label_contains("Some files were not added (2)");
     harness.get_by_label_contains("1 type not supported (.txt)");
     harness.get_by_label_contains("1 cannot be read");
+
+    // Dropped again while still in the queue: sent without the settings' defaults (they would
+    // count as new options and start its upload over); a new file gets them.
+    std::fs::write(root.join("new.mp4"), b"video bytes").unwrap();
+    harness.input_mut().dropped_files = vec![
+        Arc::new(Dropped(root.join("talk.mp4"))),
+        Arc::new(Dropped(root.join("new.mp4"))),
+    ];
+    let mut again = None;
+    wait_for(&mut harness, WAIT, |_| {
+        for command in fake.take_commands() {
+            if let Command::Add(items) = command {
+                again = Some(items);
+            }
+        }
+        again.is_some()
+    });
+    let again = again.unwrap();
+    let options_of = |name: &str| {
+        again
+            .iter()
+            .find(|i| i.path.ends_with(name))
+            .unwrap()
+            .options
+            .clone()
+    };
+    assert_eq!(options_of("talk.mp4"), ItemOptions::default());
+    assert_ne!(options_of("new.mp4"), ItemOptions::default());
 }
 
 #[test]
