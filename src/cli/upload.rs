@@ -214,6 +214,7 @@ fn print_results(
 ) -> bool {
     tracker.clear_line();
     let mut ok = true;
+    let mut retryable = false;
     for (path, id, rejected) in order {
         if let Some(reason) = rejected {
             eprintln!("error: {path}: not uploaded: {reason}");
@@ -262,6 +263,7 @@ fn print_results(
             }
             Some(Outcome::Failed(err)) => {
                 eprintln!("error: {path}: {err}");
+                retryable |= err.retryable;
                 ok = false;
             }
             Some(Outcome::Cancelled) => {
@@ -275,6 +277,12 @@ fn print_results(
                 ok = false;
             }
         }
+    }
+    if retryable {
+        // The messages are the app's, whose Retry button is, here, this command.
+        eprintln!(
+            "note: to retry, run `voddesk queue resume` (or the same upload again): finished parts are kept"
+        );
     }
     ok
 }
