@@ -97,10 +97,33 @@ impl From<TencentError> for EngineError {
     }
 }
 
-/// Takes the data directory's `engine.lock` for this process (released when the file is
-/// closed, and by the system when the process dies, even by `kill -9`). `None` where the
+/// Data directories whose lock an engine of this process holds.
+static HELD: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// How long a start waits for an engine of this same process that is winding down (its handle
+/// dropped, its jobs still stopping) to let go of the directory.
+const WIND_DOWN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The data directory's `engine.lock`, held by the worker until its jobs have stopped. The
+/// system releases it when the process dies, even by `kill -9`.
+#[derive(Debug)]
+pub(crate) struct DirLock {
+    _file: std::fs::File,
+    key: std::path::PathBuf,
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        if let Ok(mut held) = HELD.lock() {
+            held.retain(|dir| dir != &self.key);
+        }
+    }
+}
+
+/// Takes the data directory's lock: at once when free, after a wait when an engine of this
+/// process is still winding down on it, never when another process has it. `None` where the
 /// file system has no locks.
-fn lock_data_dir(dir: &std::path::Path) -> Result<Option<std::fs::File>, EngineError> {
+fn lock_data_dir(dir: &std::path::Path) -> Result<Option<DirLock>, EngineError> {
     let open = std::fs::create_dir_all(dir).and_then(|()| {
         std::fs::OpenOptions::new()
             .create(true)
@@ -112,12 +135,27 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<Option<std::fs::File>, EngineE
     let Ok(file) = open else {
         return Ok(None);
     };
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Err(EngineError::Busy(dir.to_path_buf())),
-        Err(std::fs::TryLockError::Error(err)) => {
-            tracing::warn!(%err, "the data directory cannot be locked; going on without");
-            Ok(None)
+    let key = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => {
+                if let Ok(mut held) = HELD.lock() {
+                    held.push(key.clone());
+                }
+                return Ok(Some(DirLock { _file: file, key }));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let ours = HELD.lock().is_ok_and(|held| held.contains(&key));
+                if !ours || started.elapsed() > WIND_DOWN {
+                    return Err(EngineError::Busy(dir.to_path_buf()));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::Error(err)) => {
+                tracing::warn!(%err, "the data directory cannot be locked; going on without");
+                return Ok(None);
+            }
         }
     }
 }
@@ -160,10 +198,10 @@ impl Engine {
         // does not stall the jobs.
         let (job_tx, job_rx) = mpsc::channel(1024);
         let root = CancellationToken::new();
-        let worker = worker::Worker::new(shared, config, event_tx, notify, job_tx, root.clone());
+        let worker =
+            worker::Worker::new(shared, config, event_tx, notify, job_tx, root.clone(), lock);
         let task = runtime.spawn(worker.run(command_rx, job_rx));
         Ok(EngineHandle {
-            _lock: lock,
             commands: command_tx,
             events: event_rx,
             task,
@@ -191,8 +229,6 @@ pub struct EngineHandle {
     events: mpsc::Receiver<Event>,
     task: tokio::task::JoinHandle<()>,
     _guard: DropGuard,
-    /// Held while the engine lives (see [`lock_data_dir`]).
-    _lock: Option<std::fs::File>,
 }
 
 impl EngineHandle {

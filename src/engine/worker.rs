@@ -78,6 +78,8 @@ impl Entry {
 }
 
 pub(crate) struct Worker {
+    /// The data directory's lock, let go once no job runs after a shutdown.
+    lock: Option<super::DirLock>,
     pub shared: Arc<Shared>,
     pub config: EngineConfig,
     pub events: mpsc::Sender<Event>,
@@ -108,8 +110,10 @@ impl Worker {
         notify: Arc<dyn Fn() + Send + Sync>,
         job_tx: mpsc::Sender<JobMsg>,
         root: CancellationToken,
+        lock: Option<super::DirLock>,
     ) -> Self {
         Self {
+            lock,
             shared,
             config,
             events,
@@ -133,6 +137,11 @@ impl Worker {
         loop {
             self.schedule();
             self.check_idle().await;
+            if self.shutting_down && self.running_count() == 0 {
+                // No job writes any more: another engine may take the directory (aborts that
+                // are still under way are leftovers it would sweep too).
+                self.lock = None;
+            }
             if self.shutting_down && self.quiet() {
                 break;
             }
