@@ -388,3 +388,62 @@ async fn without_environment_uses_the_apps_saved_settings_and_key() {
         "the saved default class"
     );
 }
+
+/// `queue resume` continues an item the app left paused: the upload finishes from where it
+/// stopped and is printed like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_resume_continues_a_paused_item() {
+    use voddesk::engine::api::{
+        Command, Destination, Event, ItemOptions, ItemState, NewItem, UploadFlow,
+    };
+    let emu = emulator(Faults {
+        bandwidth: Some(4 * MIB),
+        ..Faults::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = tmp_file(dir.path(), "paused in the app.mp4", 12 * MIB, 91);
+    let mut engine = start(engine_config(&emu.base, &data, UploadFlow::ClientUpload));
+    engine
+        .send(Command::Add(vec![NewItem {
+            path: file.clone(),
+            destination: Destination::Vod,
+            options: ItemOptions {
+                part_size: Some(MIB),
+                ..ItemOptions::default()
+            },
+        }]))
+        .await
+        .unwrap();
+    let mut id = None;
+    events_until(&mut engine, Duration::from_secs(60), |event| {
+        if let Event::StateChanged {
+            id: of,
+            state: ItemState::Uploading { parts_done, .. },
+        } = event
+            && *parts_done >= 2
+        {
+            id = Some(*of);
+        }
+        id.is_some()
+    })
+    .await;
+    let id = id.unwrap();
+    engine.send(Command::Pause(id)).await.unwrap();
+    events_until(&mut engine, Duration::from_secs(60), |event| {
+        matches!(event, Event::StateChanged { id: of, state: ItemState::Paused } if *of == id)
+    })
+    .await;
+    engine.shutdown().await;
+    emu.handle.update_faults(|f| f.bandwidth = None);
+
+    let mut command = voddesk(&emu.base, &data);
+    command.args(["queue", "resume", "--json"]);
+    let out = run(command).await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 1, "{}", text(&out.stdout));
+    assert!(lines[0]["resumed_bytes"].as_u64().unwrap() >= 2 * MIB);
+    assert_same(lines[0]["media_url"].as_str().unwrap(), &file).await;
+}

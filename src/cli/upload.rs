@@ -560,12 +560,17 @@ fn resume_queue(
             tracker.sizes.insert(snapshot.id, snapshot.size);
             order.push((shown, Some(snapshot.id), None));
         }
+        // The engine may say Idle before it has taken the Resume and Retry commands (nothing
+        // was queued at start): only an Idle after it moved one of these items ends the wait.
+        let mut moved = false;
         while !tracker.all_ended() {
             let Some(event) = engine.recv().await else {
                 break;
             };
-            if matches!(event, Event::Idle) {
-                break;
+            match &event {
+                Event::Idle if moved || order.is_empty() => break,
+                Event::StateChanged { id, .. } if tracker.names.contains_key(id) => moved = true,
+                _ => {}
             }
             tracker.event(&event);
         }
