@@ -389,10 +389,10 @@ async fn without_environment_uses_the_apps_saved_settings_and_key() {
     );
 }
 
-/// `queue resume` continues an item the app left paused: the upload finishes from where it
-/// stopped and is printed like any other.
+/// `queue resume` continues an item the app left paused (from where it stopped) and retries
+/// one that failed for a reason that has passed; both are printed like any other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queue_resume_continues_a_paused_item() {
+async fn queue_resume_continues_paused_and_retries_failed_items() {
     use voddesk::engine::api::{
         Command, Destination, Event, ItemOptions, ItemState, NewItem, UploadFlow,
     };
@@ -435,15 +435,43 @@ async fn queue_resume_continues_a_paused_item() {
         matches!(event, Event::StateChanged { id: of, state: ItemState::Paused } if *of == id)
     })
     .await;
+    // A second file fails while the service is down: a failure that may pass.
+    emu.handle.update_faults(|f| f.outage = true);
+    let failing = tmp_file(dir.path(), "failed offline.mp4", 64 * 1024, 92);
+    engine
+        .send(Command::Add(vec![NewItem {
+            path: failing.clone(),
+            destination: Destination::Vod,
+            options: ItemOptions::default(),
+        }]))
+        .await
+        .unwrap();
+    events_until(&mut engine, Duration::from_secs(60), |event| {
+        matches!(event, Event::StateChanged { state: ItemState::Failed(err), .. } if err.retryable)
+    })
+    .await;
     engine.shutdown().await;
-    emu.handle.update_faults(|f| f.bandwidth = None);
+    emu.handle.update_faults(|f| {
+        f.bandwidth = None;
+        f.outage = false;
+    });
 
     let mut command = voddesk(&emu.base, &data);
     command.args(["queue", "resume", "--json"]);
     let out = run(command).await;
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     let lines = json_lines(&out.stdout);
-    assert_eq!(lines.len(), 1, "{}", text(&out.stdout));
-    assert!(lines[0]["resumed_bytes"].as_u64().unwrap() >= 2 * MIB);
-    assert_same(lines[0]["media_url"].as_str().unwrap(), &file).await;
+    assert_eq!(lines.len(), 2, "{}", text(&out.stdout));
+    let line = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l["path"].as_str().unwrap().ends_with(name))
+            .unwrap()
+            .clone()
+    };
+    let paused = line("paused in the app.mp4");
+    assert!(paused["resumed_bytes"].as_u64().unwrap() >= 2 * MIB);
+    assert_same(paused["media_url"].as_str().unwrap(), &file).await;
+    let retried = line("failed offline.mp4");
+    assert_same(retried["media_url"].as_str().unwrap(), &failing).await;
 }
