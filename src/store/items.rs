@@ -244,8 +244,7 @@ impl Store {
     pub fn delete_item(&self, id: ItemId) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        tx.execute("DELETE FROM parts WHERE item_id = ?1", [id])?;
-        tx.execute("DELETE FROM sessions WHERE item_id = ?1", [id])?;
+        super::sessions::delete_session_rows(&tx, id)?;
         tx.execute("DELETE FROM items WHERE id = ?1", [id])?;
         tx.commit()?;
         Ok(())

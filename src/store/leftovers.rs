@@ -119,8 +119,7 @@ impl Store {
             }),
             None => None,
         };
-        tx.execute("DELETE FROM parts WHERE item_id = ?1", [item_id])?;
-        tx.execute("DELETE FROM sessions WHERE item_id = ?1", [item_id])?;
+        super::sessions::delete_session_rows(&tx, item_id)?;
         match retire {
             Retire::Cancel => super::items::write_state(&tx, item_id, &ItemState::Cancelled)?,
             Retire::Restart => super::items::write_state(&tx, item_id, &ItemState::Queued)?,

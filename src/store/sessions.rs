@@ -256,9 +256,18 @@ impl Store {
     pub fn delete_session(&self, item_id: ItemId) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
-        tx.execute("DELETE FROM parts WHERE item_id = ?1", [item_id])?;
-        tx.execute("DELETE FROM sessions WHERE item_id = ?1", [item_id])?;
+        delete_session_rows(&tx, item_id)?;
         tx.commit()?;
         Ok(())
     }
+}
+
+/// Deletes an item's session and its parts, inside the caller's transaction.
+pub(super) fn delete_session_rows(
+    conn: &rusqlite::Connection,
+    item_id: ItemId,
+) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM parts WHERE item_id = ?1", [item_id])?;
+    conn.execute("DELETE FROM sessions WHERE item_id = ?1", [item_id])?;
+    Ok(())
 }
