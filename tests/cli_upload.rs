@@ -199,7 +199,11 @@ async fn kill_9_then_resume(with_queue_resume: bool) {
         command.args(["queue", "--json"]);
         let listed = json_lines(&run(command).await.stdout);
         assert_eq!(listed.len(), 1);
-        assert!(listed[0]["uploaded_bytes"].as_u64().unwrap() >= 12 * MIB);
+        // The server had 12 parts when the kill came; up to 4 of them (those in
+        // flight) may have been stored there before the client heard back and
+        // recorded them, so the local record may be 4 behind.
+        let listed_bytes = listed[0]["uploaded_bytes"].as_u64().unwrap();
+        assert!(listed_bytes >= 8 * MIB, "listed {listed_bytes}");
         command = voddesk(&emu.base, &data);
         command.args(["queue", "resume", "--json"]);
     } else {
