@@ -110,12 +110,15 @@ impl FileSlice {
                 // sent (tokio's File would copy through a buffer of its own).
                 let path = slice.path.clone();
                 let offset = slice.offset + done;
+                // The buffer is taken here, on the runtime's workers, rather than on whichever
+                // blocking thread runs the read: allocators keep memory per thread.
+                let buf = CHUNKS.take();
                 let read = tokio::task::spawn_blocking(move || {
                     let file = match file {
                         Some(file) => file,
                         None => Arc::new(std::fs::File::open(&path)?),
                     };
-                    let buf = read_at(&file, want, offset)?;
+                    let buf = read_at(&file, buf, want, offset)?;
                     Ok::<_, std::io::Error>((file, buf))
                 })
                 .await
@@ -159,10 +162,15 @@ impl FileSlice {
     }
 }
 
-/// `len` (at most [`CHUNK`]) bytes of `file` from `offset`, read into a recycled buffer
+/// `len` (at most [`CHUNK`]) bytes of `file` from `offset`, read into `buf` (recycled)
 /// without zeroing it first.
-fn read_at(file: &std::fs::File, len: usize, offset: u64) -> std::io::Result<Vec<u8>> {
-    let mut buf = CHUNKS.take();
+fn read_at(
+    file: &std::fs::File,
+    mut buf: Vec<u8>,
+    len: usize,
+    offset: u64,
+) -> std::io::Result<Vec<u8>> {
+    buf.clear();
     buf.reserve(len);
     while buf.len() < len {
         let at = offset + buf.len() as u64;
