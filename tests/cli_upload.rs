@@ -221,6 +221,40 @@ async fn kill_9_then_resume(with_queue_resume: bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_that_may_pass_says_how_to_retry_and_the_retry_finishes() {
+    // The service is down for the whole run: the CLI gives up after its retries (about 12 to
+    // 25 s of backoff) and says which command retries.
+    let emu = emulator(Faults {
+        outage: true,
+        ..Faults::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = tmp_file(dir.path(), "during the outage.mp4", 64 * 1024, 61);
+    let mut command = voddesk(&emu.base, &data);
+    command.arg("upload").arg(&file);
+    let out = run(command).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("during the outage.mp4"), "{stderr}");
+    assert!(
+        stderr.contains("note: to retry, run `voddesk queue resume`"),
+        "{stderr}"
+    );
+
+    // Doing what it says, once the service is back, finishes the upload.
+    emu.handle.update_faults(|f| f.outage = false);
+    let mut command = voddesk(&emu.base, &data);
+    command.args(["queue", "resume", "--json"]);
+    let out = run(command).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 1, "{}", text(&out.stdout));
+    assert_same(lines[0]["media_url"].as_str().unwrap(), &file).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_credentials_says_how_to_set_them() {
     let dir = tempfile::tempdir().unwrap();
     let file = tmp_file(dir.path(), "a.mp4", 10, 1);
@@ -253,6 +287,9 @@ async fn odd_paths_expiry_usage_and_closed_pipes() {
     std::fs::create_dir_all(&sub).unwrap();
     let b = tmp_file(&sub, "b.mp4", 50 * 1024, 52);
     std::os::unix::fs::symlink("..", sub.join("loop")).unwrap();
+    std::fs::create_dir(d.join("empty")).unwrap();
+    std::fs::create_dir(d.join("notes")).unwrap();
+    std::fs::write(d.join("notes").join("readme.txt"), b"not media").unwrap();
 
     let mut command = voddesk(&emu.base, &data);
     command.current_dir(d).args([
@@ -261,6 +298,8 @@ async fn odd_paths_expiry_usage_and_closed_pipes() {
         "./a.mp4",
         "tree/../a.mp4",
         "tree",
+        "empty",
+        "notes",
         "--json",
     ]);
     let out = run(command).await;
@@ -273,6 +312,15 @@ async fn odd_paths_expiry_usage_and_closed_pipes() {
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("./a.mp4: the same file as a.mp4"),
+        "{stderr}"
+    );
+    // Folders that gave nothing are said, not silently passed over.
+    assert!(
+        stderr.contains("skipped empty: the folder holds no media files"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("skipped notes/readme.txt: not a supported media type"),
         "{stderr}"
     );
 

@@ -332,6 +332,16 @@ mod tests {
         let empty = dir.path().join("empty.mp4");
         std::fs::write(&empty, b"").unwrap();
         assert!(validate(&item(&empty)).unwrap_err().contains("empty"));
+        // A paired cover that cannot be sent stops its video, by name (an unreadable one is
+        // refused the same way; tests run as root, who can read anything).
+        let bare = dir.path().join("bare cover.mp4");
+        std::fs::write(&bare, b"data").unwrap();
+        std::fs::write(dir.path().join("bare cover.jpg"), b"").unwrap();
+        let err = validate(&item(&bare)).unwrap_err();
+        assert!(
+            err.contains("bare cover.jpg (paired with it by name) is empty"),
+            "{err}"
+        );
         let folder = dir.path().join("folder.mp4");
         std::fs::create_dir(&folder).unwrap();
         assert!(validate(&item(&folder)).unwrap_err().contains("folder"));

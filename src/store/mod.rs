@@ -235,6 +235,30 @@ mod tests {
         assert_eq!(mode, "wal");
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn only_the_owner_can_read_the_database() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        // One made by an older version, readable by all, is closed up too.
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let store = Store::open_in(dir.path()).unwrap();
+        store
+            .conn()
+            .unwrap()
+            .execute_batch("CREATE TABLE probe (x); INSERT INTO probe VALUES (1);")
+            .unwrap();
+        for name in [DB_FILE.to_owned(), format!("{DB_FILE}-wal")] {
+            let mode = std::fs::metadata(dir.path().join(&name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+        }
+    }
+
     #[test]
     fn refuses_newer_schema() {
         let dir = tempfile::tempdir().unwrap();
