@@ -16,6 +16,9 @@ dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need_pkgs+=(fonts-noto-cjk)
 dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || need_pkgs+=(mesa-vulkan-drivers)
 dpkg -s libvulkan1 >/dev/null 2>&1 || need_pkgs+=(libvulkan1)
 dpkg -s xvfb >/dev/null 2>&1 || need_pkgs+=(xvfb xauth)
+# jemalloc (the allocator) is built from C with make.
+command -v make >/dev/null 2>&1 || need_pkgs+=(make)
+command -v cc >/dev/null 2>&1 || need_pkgs+=(gcc libc6-dev)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_pkgs[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
