@@ -10,8 +10,9 @@
 # Starts `voddesk emulator` on a free loopback port, writes a file of SIZE random bytes, uploads
 # it with `voddesk upload` (release build, defaults) and with vod-python-sdk (defaults; the venv
 # .venv-sdk that scripts/test.sh creates), ROUNDS times each, alternating, and prints every
-# time, the medians, their ratio and voddesk's peak RSS (GNU time -v). Only the addresses the
-# SDK talks to are changed, as the conformance suite does.
+# time, the medians, their ratio, the CPU seconds of each tool and of its emulator, and voddesk's
+# peak RSS (GNU time -v). Only the addresses the SDK talks to are changed, as the conformance
+# suite does.
 #
 # Where the emulator keeps what it receives (EMU_STORE): `shm` (the default, when there is
 # room) is /dev/shm; `disk` is a directory beside the test file on the disk, as `voddesk
@@ -116,8 +117,17 @@ response = client.upload("ap-guangzhou", request)
 print("%.3f %s" % (time.time() - start, response.FileId))
 PY
 
+# CPU seconds (user + system) of the process /usr/bin/time -v measured into $1.
+tool_cpu() {
+  awk -F': ' '/User time|System time/ { t += $2 } END { printf "%.2f", t }' "$1"
+}
+# CPU seconds the running emulator has used so far.
+emulator_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$emu_pid/stat"
+}
+# Each run prints "WALL TOOL_CPU EMULATOR_CPU".
 run_voddesk() {
-  local start end
+  local start end emu_cpu
   rm -rf "$work/voddesk-data"
   start_emulator
   start=$(date +%s.%N)
@@ -126,17 +136,20 @@ run_voddesk() {
   VODDESK_DATA_DIR="$work/voddesk-data" \
     /usr/bin/time -v -o "$work/time.txt" "$bin" upload "$file" --json >"$work/voddesk.json"
   end=$(date +%s.%N)
+  emu_cpu=$(emulator_cpu)
   stop_emulator
-  echo "$end - $start" | bc -l
+  echo "$(echo "$end - $start" | bc -l) $(tool_cpu "$work/time.txt") $emu_cpu"
 }
 run_sdk() {
-  local start end
+  local start end emu_cpu
   start_emulator
   start=$(date +%s.%N)
-  "$python" "$work/sdk.py" "$base" "$secret_id" "$secret_key" "$file" "$root/tests/conformance" >"$work/sdk.out"
+  /usr/bin/time -v -o "$work/sdk-time.txt" \
+    "$python" "$work/sdk.py" "$base" "$secret_id" "$secret_key" "$file" "$root/tests/conformance" >"$work/sdk.out"
   end=$(date +%s.%N)
+  emu_cpu=$(emulator_cpu)
   stop_emulator
-  echo "$end - $start" | bc -l
+  echo "$(echo "$end - $start" | bc -l) $(tool_cpu "$work/sdk-time.txt") $emu_cpu"
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -152,20 +165,33 @@ fi
 
 voddesk_times=()
 sdk_times=()
+voddesk_runs=()
+sdk_runs=()
 rss_max=0
 for round in $(seq 1 "$rounds"); do
   echo "round $round of $rounds: voddesk upload …" >&2
-  voddesk_times+=("$(run_voddesk)")
+  voddesk_runs+=("$(run_voddesk)")
+  voddesk_times+=("${voddesk_runs[-1]%% *}")
   rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time.txt")
   [ "$rss_kb" -gt "$rss_max" ] && rss_max=$rss_kb
   echo "round $round of $rounds: vod-python-sdk upload …" >&2
-  sdk_times+=("$(run_sdk)")
+  sdk_runs+=("$(run_sdk)")
+  sdk_times+=("${sdk_runs[-1]%% *}")
 done
 voddesk_s=$(printf '%s\n' "${voddesk_times[@]}" | median)
 sdk_s=$(printf '%s\n' "${sdk_times[@]}" | median)
+# Median CPU seconds of column $2 (2: the tool, 3: the emulator) of the runs given after it.
+cpu_median() {
+  local column=$1
+  shift
+  printf '%s\n' "$@" | awk -v c="$column" '{ print $c }' | median
+}
 ratio=$(echo "$sdk_s / $voddesk_s" | bc -l)
 printf 'file size:            %s bytes (%s), %s rounds, emulator data on %s\n' "$size" "$size_arg" "$rounds" "$emu_store"
 printf 'voddesk upload:       %s s (median %.2f s)   (%s)\n' "$(printf '%.2f ' "${voddesk_times[@]}")" "$voddesk_s" "$(head -c 120 "$work/voddesk.json")"
 printf 'vod-python-sdk:       %s s (median %.2f s)   (FileId %s)\n' "$(printf '%.2f ' "${sdk_times[@]}")" "$sdk_s" "$(cut -d' ' -f2 "$work/sdk.out")"
 printf 'ratio (sdk/voddesk):  %.2fx\n' "$ratio"
+printf 'CPU s, median:        voddesk %.2f + its emulator %.2f;  vod-python-sdk %.2f + its emulator %.2f  (2 cores: %s)\n' \
+  "$(cpu_median 2 "${voddesk_runs[@]}")" "$(cpu_median 3 "${voddesk_runs[@]}")" \
+  "$(cpu_median 2 "${sdk_runs[@]}")" "$(cpu_median 3 "${sdk_runs[@]}")" "$(nproc)"
 printf 'voddesk peak RSS:     %.1f MiB\n' "$(echo "$rss_max / 1024" | bc -l)"
