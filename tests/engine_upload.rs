@@ -375,6 +375,74 @@ async fn pause_longer_than_certificate_server_flow_restarts_with_notice() {
     );
 }
 
+/// A resume point older than a day (the service's SDKs keep one no longer) is not trusted: the
+/// upload starts over, says so, and the old multipart upload is aborted rather than resumed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_point_older_than_a_day_starts_over_and_says_so() {
+    let emu = emulator(slow(4 * MIB)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = tmp_file(dir.path(), "paused for two days.mp4", 12 * MIB, 41);
+    let flow = UploadFlow::ClientUpload;
+    let mut engine = start(engine_config(&emu.base, &data, flow));
+    loaded(&mut engine).await;
+    let id = add(&mut engine, vec![new_item(&file, parts_of(MIB))]).await[0];
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { id: of, state: ItemState::Uploading { parts_done, .. } } if *of == id && *parts_done >= 3)
+    })
+    .await;
+    engine.send(Command::Pause(id)).await.unwrap();
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { id: of, state: ItemState::Paused } if *of == id)
+    })
+    .await;
+    let old_upload = upload_id_of(&emu, LONG).await;
+    engine.shutdown().await;
+    let parts_before = emu.handle.counters().upload(&old_upload).part_requests;
+    // Two days pass.
+    let db = rusqlite::Connection::open(data.join(voddesk::store::DB_FILE)).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE sessions SET created_at = created_at - 2 * 86400 WHERE item_id = ?1",
+            [id],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(db);
+    emu.handle.update_faults(|f| f.bandwidth = None);
+
+    let mut engine = start(engine_config(&emu.base, &data, flow));
+    loaded(&mut engine).await;
+    engine.send(Command::Resume(id)).await.unwrap();
+    let events = events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { id: of, state: ItemState::Done { .. } | ItemState::Failed(_) } if *of == id)
+    })
+    .await;
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::Notice { id: of, message } if *of == id
+            && message.contains("more than a day old")
+            && message.contains("starting the upload over"))
+        ),
+        "{events:?}"
+    );
+    let Some(Event::StateChanged { state, .. }) = events.last() else {
+        unreachable!()
+    };
+    let (_, url, _) = done_urls(state);
+    assert_same(&url, &file).await;
+    assert_eq!(
+        emu.handle.counters().upload(&old_upload).part_requests,
+        parts_before,
+        "the old upload was resumed"
+    );
+    assert!(
+        emu.handle.open_uploads().unwrap().is_empty(),
+        "the old upload was left on the server"
+    );
+    engine.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_leaves_nothing_and_pause_resume_keeps_parts() {
     let emu = emulator(slow(4 * MIB)).await;
