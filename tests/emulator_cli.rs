@@ -62,6 +62,44 @@ async fn prints_its_address_and_credentials_then_serves() {
     assert_eq!(status, 200);
     assert_eq!(error_code(&answer), None, "{answer}");
     child.kill().await.unwrap();
+
+    // Secrets from the environment may be real ones: none of their characters are printed.
+    let mut child = command()
+        .args(["emulator", "--addr", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("env"))
+        .env("TENCENTCLOUD_SECRET_ID", "AKIDfromENVIRONMENT")
+        .env(
+            "TENCENTCLOUD_SECRET_KEY",
+            "envKEYabcdefghij0123456789xyzXYZ",
+        )
+        .env("WECOM_CORP_SECRET", "envsecret")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(Duration::from_secs(5), lines.next_line()).await
+    {
+        let done = line.starts_with("WeCom secret");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    let printed = printed.join("\n");
+    assert!(
+        printed.contains("SecretKey: ******** (from TENCENTCLOUD_SECRET_KEY; not shown)"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("WeCom secret: ******** (from WECOM_CORP_SECRET; not shown)"),
+        "{printed}"
+    );
+    for part in ["envKEY", "xyzXYZ", "envsecret", "envs*"] {
+        assert!(!printed.contains(part), "{part} in {printed}");
+    }
+    child.kill().await.unwrap();
 }
 
 #[tokio::test]

@@ -135,10 +135,11 @@ pub fn config(args: &EmulatorArgs, global: &GlobalArgs) -> Result<EmulatorConfig
 }
 
 /// A secret to print: in full when it is the emulator's own (a flag or the demo default),
-/// masked when it came from the environment, where it may be a real key.
+/// not at all when it came from the environment, where it may be a real key (not even a few
+/// of its characters: of a short secret, those would be most of it).
 fn shown(value: &str, env: &str) -> String {
     if std::env::var(env).is_ok_and(|v| v.trim() == value) {
-        format!("{} (from {env}; not shown)", crate::tencent::mask(value))
+        format!("******** (from {env}; not shown)")
     } else {
         value.to_owned()
     }

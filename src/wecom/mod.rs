@@ -249,8 +249,20 @@ impl std::fmt::Debug for WeComClient {
     }
 }
 
-fn network(err: &reqwest::Error) -> WeComError {
-    WeComError::Network(err.to_string())
+/// The network error, without the request's query: WeCom takes the corp secret (`gettoken`)
+/// and the access token in the URL, and reqwest's message would show them.
+fn network(mut err: reqwest::Error) -> WeComError {
+    if let Some(url) = err.url_mut() {
+        url.set_query(None);
+    }
+    let mut detail = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(inner) = source {
+        detail.push_str(": ");
+        detail.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    WeComError::Network(detail)
 }
 
 impl WeComClient {
@@ -282,7 +294,7 @@ impl WeComClient {
             .timeout(Duration::from_secs(30))
             .send()
             .await
-            .map_err(|err| network(&err))?
+            .map_err(network)?
             .json()
             .await
             .map_err(|err| WeComError::Malformed(err.to_string()))?;
@@ -332,7 +344,7 @@ impl WeComClient {
                 .timeout(Duration::from_secs(300))
                 .send()
                 .await
-                .map_err(|err| network(&err))?
+                .map_err(network)?
                 .json()
                 .await
                 .map_err(|err| WeComError::Malformed(err.to_string()))?;
@@ -384,7 +396,7 @@ impl WeComClient {
                 .timeout(Duration::from_secs(300))
                 .send()
                 .await
-                .map_err(|err| network(&err))?;
+                .map_err(network)?;
             let headers = response.headers().clone();
             let content_type = headers
                 .get("content-type")
@@ -413,7 +425,7 @@ impl WeComClient {
                 .and_then(|v| v.rsplit('/').next())
                 .and_then(|v| v.parse::<u64>().ok());
             let status = response.status();
-            let body = response.bytes().await.map_err(|err| network(&err))?;
+            let body = response.bytes().await.map_err(network)?;
             if written.is_none() {
                 let path = if output.is_dir() {
                     let name = disposition
@@ -461,6 +473,29 @@ impl WeComClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_service_is_said_without_the_secret() {
+        // Nothing listens on port 1 of loopback.
+        let client = WeComClient::new(
+            reqwest::Client::new(),
+            "http://127.0.0.1:1",
+            "wwcorp",
+            "the-corp-secret",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("a.png");
+        std::fs::write(&image, b"\x89PNG\r\n\x1a\n-image-bytes").unwrap();
+        let err = client
+            .upload(&image, WeComMediaType::Image)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("could not reach WeCom"), "{err}");
+        assert!(err.contains("/cgi-bin/gettoken"), "{err}");
+        assert!(!err.contains("the-corp-secret"), "{err}");
+        assert!(!err.contains("corpsecret"), "{err}");
+    }
 
     #[test]
     fn limits_name_the_rule() {
