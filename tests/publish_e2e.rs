@@ -76,6 +76,62 @@ async fn publish_wait_json_then_suspend_restore_delete() {
     emu.handle.shutdown().await;
 }
 
+/// Ctrl-C while `publish --wait` waits stops the waiting, not the review: the task id is still
+/// printed, and the message says the review goes on and how to check it.
+#[tokio::test]
+async fn ctrl_c_during_wait_keeps_the_task_id_and_says_the_review_goes_on() {
+    let emu = Emu::start(|f| f.review_delay = Duration::from_secs(60)).await;
+    let file_id = emu
+        .upload("interrupted", "mp4", &vec![5u8; 32 * 1024])
+        .await;
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_voddesk"));
+    command
+        .args(["publish", &file_id, "--wait", "--json"])
+        .env_clear()
+        .envs(emu.env())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if let Ok(path) = std::env::var("PATH") {
+        command.env("PATH", path);
+    }
+    let child = command.spawn().unwrap();
+    let pid = child.id().unwrap();
+    // Waiting has begun once the review task is being polled.
+    let started = std::time::Instant::now();
+    while emu.handle.counters().action("DescribeTaskDetail") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "publish never polled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output())
+        .await
+        .expect("publish stopped on Ctrl-C")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let line: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(line["state"], "under_review");
+    let task_id = line["task_id"].as_str().unwrap();
+    assert!(!task_id.is_empty());
+    assert!(stderr.contains("goes on at the service"), "{stderr}");
+    assert!(stderr.contains(task_id), "{stderr}");
+    assert!(
+        stderr.contains(&format!("voddesk info {file_id}")),
+        "{stderr}"
+    );
+    emu.handle.shutdown().await;
+}
+
 #[tokio::test]
 async fn auto_pick_chooses_the_highest_bitrate_mp4() {
     let emu = Emu::start(|f| f.review_delay = Duration::from_millis(300)).await;

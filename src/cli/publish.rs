@@ -124,10 +124,26 @@ pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliE
             args.file_id, submitted.definition
         );
     }
-    let outcome = publisher
-        .wait_review(task_id, Duration::ZERO)
-        .await
-        .map_err(|err| failure(&err))?;
+    let outcome = tokio::select! {
+        outcome = publisher.wait_review(task_id, Duration::ZERO) => outcome.map_err(|err| failure(&err))?,
+        _ = tokio::signal::ctrl_c() => {
+            // Only the waiting stops: the review goes on at the service. Say where it is, so
+            // that a script keeps the task id and nobody submits the file again.
+            if args.json {
+                print_json(&PublishLine {
+                    file_id: &args.file_id,
+                    task_id,
+                    state: "under_review",
+                    publish_result: None,
+                    url: None,
+                });
+            }
+            return Err(CliError::failure(format!(
+                "{}: stopped waiting; the review (task {task_id}) goes on at the service. Check with `voddesk info {}` (running publish again would start a new review).",
+                args.file_id, args.file_id
+            )));
+        }
+    };
     match outcome {
         ReviewOutcome::Passed => {
             let url = publisher
