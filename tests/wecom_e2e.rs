@@ -49,7 +49,8 @@ async fn upload_get_and_limits() {
     .await;
     assert_eq!(code, 0, "{err}");
     let written = std::path::PathBuf::from(out.trim());
-    assert!(written.starts_with(&out_dir), "{written:?}");
+    // Saved under the name it was sent with, Chinese included.
+    assert_eq!(written, out_dir.join("短片 clip.mp4"));
     assert_eq!(std::fs::read(&written).unwrap(), bytes);
 
     // Checked before sending, with the rule named.

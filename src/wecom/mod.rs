@@ -403,10 +403,10 @@ impl WeComClient {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
                 .to_ascii_lowercase();
+            // Names are sent as raw UTF-8 (Chinese ones included), which `to_str` refuses.
             let disposition = headers
                 .get("content-disposition")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
             if content_type.contains("json") || content_type.starts_with("text/plain") {
                 let answer: ErrorAnswer = response
                     .json()
