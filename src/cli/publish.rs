@@ -99,15 +99,18 @@ pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliE
         .await
         .map_err(|err| CliError::failure(format!("{}: {err}", args.file_id)))?;
     let task_id = submitted.task_id.as_str();
+    let print_line = |state: &str, publish_result: Option<&str>, url: Option<&str>| {
+        print_json(&PublishLine {
+            file_id: &args.file_id,
+            task_id,
+            state,
+            publish_result,
+            url,
+        });
+    };
     if !args.wait {
         if args.json {
-            print_json(&PublishLine {
-                file_id: &args.file_id,
-                task_id,
-                state: "under_review",
-                publish_result: None,
-                url: None,
-            });
+            print_line("under_review", None, None);
         } else {
             out!(
                 "{}: submitted for WeChat review (task {task_id}, definition {}); it can take up to 4 hours. Check with `voddesk info {}`.",
@@ -130,13 +133,7 @@ pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliE
             // Only the waiting stops: the review goes on at the service. Say where it is, so
             // that a script keeps the task id and nobody submits the file again.
             if args.json {
-                print_json(&PublishLine {
-                    file_id: &args.file_id,
-                    task_id,
-                    state: "under_review",
-                    publish_result: None,
-                    url: None,
-                });
+                print_line("under_review", None, None);
             }
             return Err(CliError::failure(format!(
                 "{}: stopped waiting; the review (task {task_id}) goes on at the service. Check with `voddesk info {}` (running publish again would start a new review).",
@@ -151,13 +148,7 @@ pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliE
                 .await
                 .map_err(|err| failure(&err))?;
             if args.json {
-                print_json(&PublishLine {
-                    file_id: &args.file_id,
-                    task_id,
-                    state: "published",
-                    publish_result: Some("Pass"),
-                    url: Some(&url),
-                });
+                print_line("published", Some("Pass"), Some(&url));
             } else {
                 out!("{}: published to WeChat: {url}", args.file_id);
                 if std::io::stdout().is_terminal()
@@ -170,13 +161,7 @@ pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliE
         }
         ReviewOutcome::Refused { result, message } => {
             if args.json {
-                print_json(&PublishLine {
-                    file_id: &args.file_id,
-                    task_id,
-                    state: "rejected",
-                    publish_result: Some(&result),
-                    url: None,
-                });
+                print_line("rejected", Some(&result), None);
             }
             Err(CliError::failure(format!("{}: {message}", args.file_id)))
         }

@@ -91,20 +91,30 @@ fn request_id_suffix(request_id: &str) -> String {
     }
 }
 
+/// An error's message followed by those of its causes (`a: b: c`): reqwest's own message alone
+/// ("error sending request") does not say what went wrong.
+#[must_use]
+pub fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut detail = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        detail.push_str(": ");
+        detail.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    detail
+}
+
 impl TencentError {
     /// The network variant from a reqwest error.
     #[must_use]
     pub fn network(service: &'static str, err: &reqwest::Error) -> Self {
         // reqwest's Display of a request error includes the URL; keep it, it has no secrets
         // (signatures travel in headers, never in our URLs).
-        let mut detail = err.to_string();
-        let mut source = std::error::Error::source(err);
-        while let Some(inner) = source {
-            detail.push_str(": ");
-            detail.push_str(&inner.to_string());
-            source = inner.source();
+        Self::Network {
+            service,
+            detail: with_causes(err),
         }
-        Self::Network { service, detail }
     }
 
     /// The service's request id, when there is one.

@@ -255,14 +255,7 @@ fn network(mut err: reqwest::Error) -> WeComError {
     if let Some(url) = err.url_mut() {
         url.set_query(None);
     }
-    let mut detail = err.to_string();
-    let mut source = std::error::Error::source(&err);
-    while let Some(inner) = source {
-        detail.push_str(": ");
-        detail.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    WeComError::Network(detail)
+    WeComError::Network(crate::tencent::error::with_causes(&err))
 }
 
 impl WeComClient {
