@@ -53,6 +53,14 @@ async fn loaded(engine: &mut EngineHandle) -> Vec<voddesk::engine::api::ItemSnap
     }
 }
 
+/// Waits until item `id` has at least `parts` parts done.
+async fn until_parts_done(engine: &mut EngineHandle, id: ItemId, parts: u32) {
+    events_until(engine, LONG, |event| {
+        matches!(event, Event::StateChanged { id: of, state: ItemState::Uploading { parts_done, .. } } if *of == id && *parts_done >= parts)
+    })
+    .await;
+}
+
 async fn upload_id_of(emu: &Emu, timeout: Duration) -> String {
     let mut found = None;
     assert!(
@@ -387,10 +395,7 @@ async fn a_resume_point_older_than_a_day_starts_over_and_says_so() {
     let mut engine = start(engine_config(&emu.base, &data, flow));
     loaded(&mut engine).await;
     let id = add(&mut engine, vec![new_item(&file, parts_of(MIB))]).await[0];
-    events_until(&mut engine, LONG, |event| {
-        matches!(event, Event::StateChanged { id: of, state: ItemState::Uploading { parts_done, .. } } if *of == id && *parts_done >= 3)
-    })
-    .await;
+    until_parts_done(&mut engine, id, 3).await;
     engine.send(Command::Pause(id)).await.unwrap();
     events_until(&mut engine, LONG, |event| {
         matches!(event, Event::StateChanged { id: of, state: ItemState::Paused } if *of == id)
@@ -594,10 +599,7 @@ async fn a_cancel_cut_short_by_a_crash_is_finished_on_the_next_start() {
         let mut engine = start(engine_config(&emu.base, &data, flow));
         loaded(&mut engine).await;
         let id = add(&mut engine, vec![new_item(&file, parts_of(MIB))]).await[0];
-        events_until(&mut engine, LONG, |event| {
-            matches!(event, Event::StateChanged { id: of, state: ItemState::Uploading { parts_done, .. } } if *of == id && *parts_done >= 2)
-        })
-        .await;
+        until_parts_done(&mut engine, id, 2).await;
         let upload_id = upload_id_of(&emu, LONG).await;
         if during_abort {
             // Every request now hangs: the abort cannot finish before the crash.
@@ -1032,10 +1034,7 @@ async fn bad_input_is_refused_by_name_and_others_go_on() {
     // the failure says it was the file (not the network, which would be retried for long).
     let truncated = tmp_file(d, "truncated.mp4", 24 * MIB, 17);
     let id = add(&mut engine, vec![new_item(&truncated, parts_of(MIB))]).await[0];
-    events_until(&mut engine, LONG, |event| {
-        matches!(event, Event::StateChanged { id: of, state: ItemState::Uploading { parts_done, .. } } if *of == id && *parts_done >= 2)
-    })
-    .await;
+    until_parts_done(&mut engine, id, 2).await;
     std::fs::OpenOptions::new()
         .write(true)
         .open(&truncated)
