@@ -126,9 +126,92 @@ async fn ctrl_c_during_wait_keeps_the_task_id_and_says_the_review_goes_on() {
     assert!(stderr.contains("goes on at the service"), "{stderr}");
     assert!(stderr.contains(task_id), "{stderr}");
     assert!(
-        stderr.contains(&format!("voddesk info {file_id}")),
+        stderr.contains(&format!("voddesk publish {file_id} --wait")),
         "{stderr}"
     );
+
+    // Running publish again follows that review instead of starting another.
+    let env = emu.env();
+    let (code, out, err) = run_cli(&env, &["publish", &file_id, "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let again: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(again["task_id"], task_id);
+    assert_eq!(again["state"], "under_review");
+    assert_eq!(emu.handle.counters().action("WeChatMiniProgramPublish"), 1);
+    let (code, out, err) = run_cli(&env, &["info", &file_id]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("under review for"), "{out}");
+    assert!(out.contains(task_id), "{out}");
+    emu.handle.shutdown().await;
+}
+
+/// A review is remembered by FileId: running publish again (or with --wait after a run
+/// without) follows it, and the queue's item of that file shows each change of its
+/// publication, down to its deletion.
+#[tokio::test]
+async fn publish_again_follows_the_review_and_the_queue_keeps_in_step() {
+    let emu = Emu::start(|f| f.review_delay = Duration::from_millis(1500)).await;
+    let env = emu.env();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("上新 clip.mp4");
+    std::fs::write(&path, vec![9u8; 50_000]).unwrap();
+    let (code, out, err) = run_cli(&env, &["upload", path.to_str().unwrap(), "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let uploaded: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let file_id = uploaded["file_id"].as_str().unwrap().to_owned();
+    let queue = || async {
+        let (code, out, err) = run_cli(&env, &["queue", "--json"]).await;
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()
+    };
+    assert_eq!(queue().await["publish"], "not_published");
+
+    let (code, out, err) = run_cli(&env, &["publish", &file_id]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("submitted for WeChat review"), "{out}");
+    let (code, out, err) = run_cli(&env, &["publish", &file_id, "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let first: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(first["state"], "under_review");
+    let (code, out, err) = run_cli(&env, &["publish", &file_id]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("already under review"), "{out}");
+    assert!(out.contains("not submitted again"), "{out}");
+    assert_eq!(queue().await["publish"], "under_review");
+
+    let (code, out, err) = run_cli(&env, &["publish", &file_id, "--wait", "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let done: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(done["state"], "published");
+    assert_eq!(done["task_id"], first["task_id"]);
+    assert_eq!(
+        emu.handle.counters().action("WeChatMiniProgramPublish"),
+        1,
+        "one review, followed by every run"
+    );
+    let listed = queue().await;
+    assert_eq!(listed["publish"], "published");
+    assert_eq!(listed["publish_url"], done["url"]);
+
+    let (code, out, err) = run_cli(&env, &["suspend", &file_id]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(": suspended"), "{out}");
+    let (code, out, err) = run_cli(&env, &["suspend", &file_id]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("already suspended"), "{out}");
+    assert_eq!(queue().await["publish"], "suspended");
+    let (code, _, err) = run_cli(&env, &["restore", &file_id]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(queue().await["publish"], "published");
+
+    let (code, _, err) = run_cli(&env, &["delete", &file_id, "--yes"]).await;
+    assert_eq!(code, 0, "{err}");
+    let listed = queue().await;
+    assert_eq!(listed["publish"], "deleted_from_vod");
+    assert_eq!(listed["publish_url"], serde_json::Value::Null);
+    let (code, out, err) = run_cli(&env, &["queue"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("deleted from VOD"), "{out}");
     emu.handle.shutdown().await;
 }
 
@@ -192,6 +275,20 @@ async fn rejected_audio_and_unverified_are_explained() {
     let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(line["publish_result"], "Rejected");
     assert!(err.contains("rejected"), "{err}");
+    // A review followed without --wait: info says how it ended.
+    let (code, _, err) = run_cli(&env, &["publish", &video]).await;
+    assert_eq!(code, 0, "{err}");
+    let started = std::time::Instant::now();
+    loop {
+        let (code, out, err) = run_cli(&env, &["info", &video]).await;
+        assert_eq!(code, 0, "{err}");
+        if out.contains("rejected the video") {
+            break;
+        }
+        assert!(out.contains("under review"), "{out}");
+        assert!(started.elapsed() < Duration::from_secs(20), "{out}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     let audio = emu.upload("podcast", "mp3", &vec![3u8; 10_000]).await;
     let (code, _, err) = run_cli(&env, &["publish", &audio]).await;

@@ -5,8 +5,11 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::{CliError, GlobalArgs};
-use crate::engine::api::PublishState;
+use crate::engine::api::{PublishState, UserError};
 use crate::engine::errors::user_error;
+use crate::engine::publish::{ReviewOutcome, format_elapsed};
+use crate::engine::publisher::{MediaStatus, Publisher, derive_publish_state, reconcile};
+use crate::store::{Store, unix_now};
 use crate::tencent::clock::Clock;
 use crate::tencent::models::{DescribeMediaInfosRequest, MediaInfo};
 use crate::tencent::vod::{VodClient, http_client};
@@ -27,6 +30,64 @@ fn publish_url(info: &MediaInfo) -> Option<String> {
     match crate::engine::publisher::derive_publish_state(info) {
         PublishState::Published { url, .. } | PublishState::Suspended { url } => Some(url),
         _ => None,
+    }
+}
+
+/// Brings the local record of `info`'s file in step with the service (as the app's refresh
+/// does) and says what the service's data cannot: a review still running, or how the last one
+/// ended when it refused the file.
+async fn local_review(store: &Store, publisher: &Publisher, info: &MediaInfo) -> Option<String> {
+    let file_id = info.file_id.as_str();
+    let status = MediaStatus::Present {
+        info: Box::new(info.clone()),
+    };
+    for (item, current) in store.publications_of_file(file_id).ok()? {
+        let next = reconcile(&current, &status);
+        if next != current {
+            let _ = store.set_publication(item, &next);
+        }
+    }
+    if !matches!(derive_publish_state(info), PublishState::NotPublished) {
+        let _ = store.end_review(file_id, &derive_publish_state(info));
+        return None;
+    }
+    let Some(pending) = store.pending_review(file_id).ok()? else {
+        // How the last review of a file in the queue ended, when it refused the file.
+        return store
+            .publications_of_file(file_id)
+            .ok()?
+            .into_iter()
+            .find_map(|(_, state)| match state {
+                PublishState::Rejected(err) => Some(err.message),
+                _ => None,
+            });
+    };
+    match publisher.poll(&pending.task_id).await {
+        Ok(ReviewOutcome::Pending) => Some(format!(
+            "under review for {} (task {})",
+            format_elapsed(unix_now() - pending.since),
+            pending.task_id
+        )),
+        Ok(ReviewOutcome::Refused { result, message }) => {
+            let _ = store.end_review(
+                file_id,
+                &PublishState::Rejected(UserError {
+                    message: message.clone(),
+                    code: Some(result),
+                    request_id: None,
+                    retryable: true,
+                }),
+            );
+            Some(message)
+        }
+        Ok(ReviewOutcome::Passed) => Some(format!(
+            "review passed (task {}); run `voddesk publish {file_id}` for the URL",
+            pending.task_id
+        )),
+        Err(err) => Some(format!(
+            "under review (task {}); its state cannot be read now: {err}",
+            pending.task_id
+        )),
     }
 }
 
@@ -54,6 +115,8 @@ pub fn run(
         Arc::new(Clock::new()),
     )
     .map_err(|err| CliError::usage(err.to_string()))?;
+    let store = crate::store::Store::open_in(&global.data_dir()).ok();
+    let publisher = Publisher::new(client.clone(), service.sub_app_id);
     let mut ok = true;
     for chunk in args.file_ids.chunks(20) {
         let request = DescribeMediaInfosRequest {
@@ -66,6 +129,9 @@ pub fn run(
         })?;
         for file_id in chunk {
             if response.not_exist_file_id_set.contains(file_id) {
+                if let Some(store) = &store {
+                    let _ = store.end_review(file_id, &PublishState::Deleted);
+                }
                 eprintln!(
                     "error: {file_id}: no such media in VOD (it was deleted, or the FileId is wrong)"
                 );
@@ -83,6 +149,9 @@ pub fn run(
             };
             let basic = info.basic_info.clone().unwrap_or_default();
             let publish = publish_url(info);
+            let review = store
+                .as_ref()
+                .and_then(|store| runtime.block_on(local_review(store, &publisher, info)));
             if args.json {
                 out!(
                     "{}",
@@ -102,6 +171,10 @@ pub fn run(
                 );
                 if let Some(url) = publish {
                     line.push_str(&format!("\tpublished: {url}"));
+                }
+                if let Some(review) = review {
+                    line.push('\t');
+                    line.push_str(&review);
                 }
                 out!("{line}");
             }

@@ -7,9 +7,10 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{CliError, GlobalArgs};
-use crate::engine::api::UserError;
-use crate::engine::publish::ReviewOutcome;
-use crate::engine::publisher::Publisher;
+use crate::engine::api::{PublishState, UserError};
+use crate::engine::publish::{ReviewOutcome, format_elapsed};
+use crate::engine::publisher::{MediaStatus, Publisher, reconcile};
+use crate::store::{PendingReview, Store, unix_now};
 use crate::tencent::clock::Clock;
 use crate::tencent::vod::{VodClient, http_client};
 
@@ -21,7 +22,8 @@ pub struct PublishArgs {
     /// Transcode template to publish (0 = the original); picked automatically when absent.
     #[arg(long)]
     pub definition: Option<i64>,
-    /// Wait for WeChat's review to finish (it can take up to 4 hours).
+    /// Wait for WeChat's review to finish (it can take up to 4 hours). A review already
+    /// running for the file, started here or in the app, is followed, not submitted again.
     #[arg(long)]
     pub wait: bool,
     /// Print one JSON object.
@@ -70,6 +72,15 @@ pub fn vod_client(global: &GlobalArgs) -> Result<VodClient, CliError> {
     .map_err(|err| CliError::usage(err.to_string()))
 }
 
+/// `err` about `file_id`, naming the file once.
+fn about(file_id: &str, err: &UserError) -> String {
+    if err.message.contains(file_id) {
+        err.to_string()
+    } else {
+        format!("{file_id}: {err}")
+    }
+}
+
 fn failure(err: &UserError) -> CliError {
     CliError::failure(err.to_string())
 }
@@ -88,69 +99,173 @@ struct PublishLine<'a> {
     url: Option<&'a str>,
 }
 
+/// The local database, for remembering reviews and keeping queue items in step; publishing
+/// works without it (with a warning).
+fn open_store(global: &GlobalArgs) -> Option<Store> {
+    match Store::open_in(&global.data_dir()) {
+        Ok(store) => Some(store),
+        Err(err) => {
+            eprintln!(
+                "warning: cannot open the local database ({err:#}); this review will not be remembered"
+            );
+            None
+        }
+    }
+}
+
+/// Records how a file's publication changed in the local database (best effort: the service
+/// holds the truth, and the next `info` or refresh brings the queue back in step).
+fn remember(store: Option<&Store>, file_id: &str, state: &PublishState) {
+    if let Some(store) = store
+        && let Err(err) = store.end_review(file_id, state)
+    {
+        eprintln!("warning: cannot record this in the local database: {err:#}");
+    }
+}
+
+/// A review already running for the file (started by an earlier `publish` or by the app), and
+/// where it stands now; `None` when there is none, it is for another definition, or the
+/// service no longer knows its task.
+async fn earlier_review(
+    publisher: &Publisher,
+    store: Option<&Store>,
+    args: &PublishArgs,
+) -> Result<Option<(PendingReview, ReviewOutcome)>, CliError> {
+    let Some(pending) = store.and_then(|store| store.pending_review(&args.file_id).ok().flatten())
+    else {
+        return Ok(None);
+    };
+    if args.definition.is_some_and(|d| d != pending.definition) {
+        return Ok(None);
+    }
+    match publisher.poll(&pending.task_id).await {
+        Ok(outcome) => Ok(Some((pending, outcome))),
+        Err(err) if err.retryable => Err(CliError::failure(format!(
+            "{}: cannot check the review already running (task {}): {err}",
+            args.file_id, pending.task_id
+        ))),
+        Err(err) => {
+            tracing::info!(task = %pending.task_id, "the service no longer knows the task: {err}");
+            Ok(None)
+        }
+    }
+}
+
 /// Runs `voddesk publish`.
+///
+/// A review already running for the file is followed rather than started again, so running
+/// the command a second time (or with `--wait` after a first run without) is safe.
 ///
 /// # Errors
 /// When the file cannot be published or the review refuses it.
 pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let publisher = publisher(global)?;
-    let submitted = publisher
-        .submit(&args.file_id, args.definition)
-        .await
-        .map_err(|err| CliError::failure(format!("{}: {err}", args.file_id)))?;
-    let task_id = submitted.task_id.as_str();
+    let store = open_store(global);
+    let store = store.as_ref();
+    let file_id = args.file_id.as_str();
+    let (review, mut outcome, followed) = match earlier_review(&publisher, store, args).await? {
+        Some((review, outcome)) => (review, Some(outcome), true),
+        None => {
+            let submitted = publisher
+                .submit(file_id, args.definition)
+                .await
+                .map_err(|err| CliError::failure(about(file_id, &err)))?;
+            let review = PendingReview {
+                task_id: submitted.task_id,
+                definition: submitted.definition,
+                since: unix_now(),
+            };
+            if let Some(store) = store
+                && let Err(err) = store.record_review(file_id, &review)
+            {
+                eprintln!(
+                    "warning: cannot remember the review in the local database ({err:#}); running publish again would start another"
+                );
+            }
+            (review, None, false)
+        }
+    };
+    if matches!(outcome, Some(ReviewOutcome::Pending)) {
+        outcome = None;
+    }
+    let task_id = review.task_id.as_str();
     let print_line = |state: &str, publish_result: Option<&str>, url: Option<&str>| {
         print_json(&PublishLine {
-            file_id: &args.file_id,
+            file_id,
             task_id,
             state,
             publish_result,
             url,
         });
     };
-    if !args.wait {
-        if args.json {
-            print_line("under_review", None, None);
-        } else {
-            out!(
-                "{}: submitted for WeChat review (task {task_id}, definition {}); it can take up to 4 hours. Check with `voddesk info {}`.",
-                args.file_id,
-                submitted.definition,
-                args.file_id
-            );
-        }
-        return Ok(());
-    }
-    if !args.json {
-        eprintln!(
-            "{}: under review (definition {}); this can take up to 4 hours…",
-            args.file_id, submitted.definition
-        );
-    }
-    let outcome = tokio::select! {
-        outcome = publisher.wait_review(task_id, Duration::ZERO) => outcome.map_err(|err| failure(&err))?,
-        _ = tokio::signal::ctrl_c() => {
-            // Only the waiting stops: the review goes on at the service. Say where it is, so
-            // that a script keeps the task id and nobody submits the file again.
+    let running = format!(
+        "under review for {} (task {task_id}, definition {})",
+        format_elapsed(unix_now() - review.since),
+        review.definition
+    );
+    let outcome = match outcome {
+        Some(outcome) => outcome,
+        None if !args.wait => {
             if args.json {
                 print_line("under_review", None, None);
+            } else if followed {
+                out!(
+                    "{file_id}: already {running}; not submitted again. It can take up to 4 hours; wait with `voddesk publish {file_id} --wait`."
+                );
+            } else {
+                out!(
+                    "{file_id}: submitted for WeChat review (task {task_id}, definition {}); it can take up to 4 hours. Wait with `voddesk publish {file_id} --wait`.",
+                    review.definition
+                );
             }
-            return Err(CliError::failure(format!(
-                "{}: stopped waiting; the review (task {task_id}) goes on at the service. Check with `voddesk info {}` (running publish again would start a new review).",
-                args.file_id, args.file_id
-            )));
+            return Ok(());
+        }
+        None => {
+            if !args.json {
+                if followed {
+                    eprintln!("{file_id}: already {running}; waiting for it to end…");
+                } else {
+                    eprintln!(
+                        "{file_id}: under review (definition {}); this can take up to 4 hours…",
+                        review.definition
+                    );
+                }
+            }
+            let elapsed =
+                Duration::from_secs(u64::try_from(unix_now() - review.since).unwrap_or(0));
+            tokio::select! {
+                outcome = publisher.wait_review(task_id, elapsed) => outcome.map_err(|err| failure(&err))?,
+                _ = tokio::signal::ctrl_c() => {
+                    // Only the waiting stops: the review goes on at the service, and running
+                    // publish again follows it.
+                    if args.json {
+                        print_line("under_review", None, None);
+                    }
+                    return Err(CliError::failure(format!(
+                        "{file_id}: stopped waiting; the review (task {task_id}) goes on at the service. Run `voddesk publish {file_id} --wait` to follow it again."
+                    )));
+                }
+            }
         }
     };
     match outcome {
         ReviewOutcome::Passed => {
             let url = publisher
-                .published_url(&args.file_id, submitted.definition)
+                .published_url(file_id, review.definition)
                 .await
                 .map_err(|err| failure(&err))?;
+            remember(
+                store,
+                file_id,
+                &PublishState::Published {
+                    url: url.clone(),
+                    definition: review.definition,
+                },
+            );
             if args.json {
                 print_line("published", Some("Pass"), Some(&url));
             } else {
-                out!("{}: published to WeChat: {url}", args.file_id);
+                out!("{file_id}: published to WeChat: {url}");
                 if std::io::stdout().is_terminal()
                     && let Ok(matrix) = crate::qr::QrMatrix::encode(&url)
                 {
@@ -160,10 +275,20 @@ pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliE
             Ok(())
         }
         ReviewOutcome::Refused { result, message } => {
+            remember(
+                store,
+                file_id,
+                &PublishState::Rejected(UserError {
+                    message: message.clone(),
+                    code: Some(result.clone()),
+                    request_id: None,
+                    retryable: true,
+                }),
+            );
             if args.json {
                 print_line("rejected", Some(&result), None);
             }
-            Err(CliError::failure(format!("{}: {message}", args.file_id)))
+            Err(CliError::failure(format!("{file_id}: {message}")))
         }
         ReviewOutcome::Pending => Err(CliError::failure("the review is still pending")),
     }
@@ -176,19 +301,19 @@ fn print_json(value: &impl serde::Serialize) {
     }
 }
 
-/// Runs `action` on each file, printing `done` for each success and the error for each
+/// Runs `action` on each file, printing what it says of each success and the error of each
 /// failure; fails after all were tried when any failed.
-async fn each_file<F, Fut>(file_ids: &[String], done: &str, mut action: F) -> Result<(), CliError>
+async fn each_file<F, Fut>(file_ids: &[String], mut action: F) -> Result<(), CliError>
 where
     F: FnMut(String) -> Fut,
-    Fut: Future<Output = Result<(), UserError>>,
+    Fut: Future<Output = Result<String, UserError>>,
 {
     let mut failed = 0;
     for id in file_ids {
         match action(id.clone()).await {
-            Ok(()) => out!("{id}: {done}"),
+            Ok(done) => out!("{id}: {done}"),
             Err(err) => {
-                eprintln!("error: {id}: {err}");
+                eprintln!("error: {}", about(id, &err));
                 failed += 1;
             }
         }
@@ -203,6 +328,34 @@ where
     }
 }
 
+/// Brings the queue items holding `file_id` in step with what the service now says.
+fn reconcile_local(store: Option<&Store>, file_id: &str, status: &MediaStatus) {
+    let Some(store) = store else {
+        return;
+    };
+    let Ok(items) = store.publications_of_file(file_id) else {
+        return;
+    };
+    for (item, current) in items {
+        let next = reconcile(&current, status);
+        if next != current
+            && let Err(err) = store.set_publication(item, &next)
+        {
+            eprintln!("warning: cannot record this in the local database: {err:#}");
+        }
+    }
+}
+
+fn is_suspended(status: &MediaStatus) -> bool {
+    match status {
+        MediaStatus::Present { info } => info
+            .basic_info
+            .as_ref()
+            .is_some_and(|b| b.status.to_ascii_lowercase().contains("forbidden")),
+        MediaStatus::Deleted => false,
+    }
+}
+
 /// Runs `voddesk suspend` (`suspend = true`) or `voddesk restore`.
 ///
 /// # Errors
@@ -213,14 +366,39 @@ pub async fn distribution(
     suspend: bool,
 ) -> Result<(), CliError> {
     let publisher = publisher(global)?;
-    let done = if suspend {
-        "suspended (its URLs stop playing until restored)"
-    } else {
-        "restored (its URLs play again)"
-    };
-    each_file(&args.file_ids, done, |id| {
+    let store = open_store(global);
+    let store = store.as_ref();
+    each_file(&args.file_ids, |id| {
         let publisher = publisher.clone();
-        async move { publisher.set_suspended(&id, suspend).await }
+        async move {
+            let before = publisher.status(&id).await?;
+            if matches!(before, MediaStatus::Deleted) {
+                reconcile_local(store, &id, &before);
+                return Err(UserError {
+                    message: format!("file {id} no longer exists in VOD (it was deleted)"),
+                    code: Some("ResourceNotFound.FileNotExist".into()),
+                    request_id: None,
+                    retryable: false,
+                });
+            }
+            if is_suspended(&before) == suspend {
+                reconcile_local(store, &id, &before);
+                return Ok(if suspend {
+                    "already suspended; nothing changed".to_owned()
+                } else {
+                    "not suspended; nothing changed".to_owned()
+                });
+            }
+            publisher.set_suspended(&id, suspend).await?;
+            if let Ok(after) = publisher.status(&id).await {
+                reconcile_local(store, &id, &after);
+            }
+            Ok(if suspend {
+                "suspended (its URLs stop playing until restored)".to_owned()
+            } else {
+                "restored (its URLs play again)".to_owned()
+            })
+        }
     })
     .await
 }
@@ -253,9 +431,15 @@ pub async fn delete(args: &DeleteArgs, global: &GlobalArgs) -> Result<(), CliErr
     if !args.yes && !confirm(&args.file_ids)? {
         return Err(CliError::failure("nothing deleted"));
     }
-    each_file(&args.file_ids, "deleted for good", |id| {
+    let store = open_store(global);
+    let store = store.as_ref();
+    each_file(&args.file_ids, |id| {
         let publisher = publisher.clone();
-        async move { publisher.delete(&id).await }
+        async move {
+            publisher.delete(&id).await?;
+            remember(store, &id, &PublishState::Deleted);
+            Ok("deleted for good".to_owned())
+        }
     })
     .await
 }

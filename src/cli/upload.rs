@@ -13,8 +13,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::{CliError, GlobalArgs};
 use crate::config::ServiceConfig;
 use crate::engine::api::{
-    Command, Destination, Event, ItemId, ItemOptions, ItemState, NewItem, Progress, StallReason,
-    UploadFlow, UserError,
+    Command, Destination, Event, ItemId, ItemOptions, ItemState, NewItem, Progress, PublishState,
+    StallReason, UploadFlow, UserError,
 };
 use crate::engine::{Engine, EngineConfig, EngineHandle, validate};
 use crate::store::{ItemRecord, Store};
@@ -464,6 +464,19 @@ pub fn run_queue(
     }
 }
 
+/// The WeChat publication of a queue item as `voddesk queue` shows it: a state word and the
+/// publishing URL when there is one.
+fn publication_words(state: &PublishState) -> (&'static str, Option<&str>) {
+    match state {
+        PublishState::NotPublished => ("not_published", None),
+        PublishState::UnderReview { .. } => ("under_review", None),
+        PublishState::Published { url, .. } => ("published", Some(url)),
+        PublishState::Rejected(_) => ("rejected", None),
+        PublishState::Suspended { url } => ("suspended", Some(url)),
+        PublishState::Deleted => ("deleted_from_vod", None),
+    }
+}
+
 fn list_queue(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
     let data_dir = global.data_dir();
     let store = Store::open_in(&data_dir)
@@ -488,6 +501,12 @@ fn list_queue(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
             ItemState::Failed(err) => Some(err.to_string()),
             _ => None,
         };
+        let publication = if file_id.is_some() {
+            store.publication(item.id).unwrap_or_default()
+        } else {
+            PublishState::NotPublished
+        };
+        let (publish, publish_url) = publication_words(&publication);
         let uploaded: u64 = store
             .parts(item.id)
             .map(|parts| parts.iter().map(|p| p.size).sum())
@@ -505,6 +524,8 @@ fn list_queue(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
                     "media_url": media_url,
                     "cover_url": cover_url,
                     "error": error,
+                    "publish": publish,
+                    "publish_url": publish_url,
                 })
             );
         } else {
@@ -522,6 +543,18 @@ fn list_queue(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
             if let Some(error) = error {
                 line.push('\t');
                 line.push_str(&error);
+            }
+            if !matches!(publication, PublishState::NotPublished) {
+                line.push('\t');
+                line.push_str(match publication {
+                    PublishState::Deleted => "deleted from VOD",
+                    PublishState::UnderReview { .. } => "under review",
+                    _ => publish,
+                });
+                if let Some(url) = publish_url {
+                    line.push_str(": ");
+                    line.push_str(url);
+                }
             }
             out!("{line}");
         }

@@ -165,6 +165,17 @@ pub fn review_outcome(detail: &DescribeTaskDetailResponse) -> ReviewOutcome {
     ReviewOutcome::Refused { result, message }
 }
 
+/// How long a review has run: `mm:ss` or `h:mm:ss`.
+#[must_use]
+pub fn format_elapsed(seconds: i64) -> String {
+    let s = seconds.max(0);
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
 /// How long to wait before polling a review again, given how long it has been running.
 ///
 /// Seconds at first (most reviews in the emulator and many real ones finish quickly), then
@@ -241,6 +252,14 @@ pub fn explain_code(code: &str) -> Option<Explanation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn elapsed_reads_naturally() {
+        assert_eq!(format_elapsed(5), "0:05");
+        assert_eq!(format_elapsed(125), "2:05");
+        assert_eq!(format_elapsed(3 * 3600 + 61), "3:01:01");
+        assert_eq!(format_elapsed(-3), "0:00");
+    }
     use crate::tencent::models::{
         MediaBasicInfo, MediaTranscodeInfo, MediaTranscodeItem, MiniProgramReviewInfo,
         MiniProgramReviewItem, WechatMiniProgramPublishTask,

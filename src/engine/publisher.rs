@@ -82,6 +82,24 @@ pub fn derive_publish_state(info: &MediaInfo) -> PublishState {
     }
 }
 
+/// The publication state the service's data implies, keeping a local review or refusal the service does
+/// not (yet) show.
+pub fn reconcile(current: &PublishState, status: &MediaStatus) -> PublishState {
+    match status {
+        MediaStatus::Deleted => PublishState::Deleted,
+        MediaStatus::Present { info } => {
+            let derived = derive_publish_state(info);
+            match (current, &derived) {
+                (
+                    PublishState::UnderReview { .. } | PublishState::Rejected(_),
+                    PublishState::NotPublished,
+                ) => current.clone(),
+                _ => derived,
+            }
+        }
+    }
+}
+
 /// A library entry from the service's data.
 #[must_use]
 pub fn library_entry(info: &MediaInfo) -> LibraryEntry {

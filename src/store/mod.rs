@@ -18,6 +18,7 @@ use rusqlite::Connection;
 pub use items::{ItemRecord, NewRecord};
 pub use leftovers::{Leftover, Retire};
 pub use parts::PartRecord;
+pub use publications::PendingReview;
 pub use sessions::SessionRecord;
 
 /// The database file's name inside the data directory.
@@ -119,6 +120,14 @@ const MIGRATIONS: &[&str] = &[
         cert_token TEXT,
         cert_expires_at INTEGER NOT NULL DEFAULT 0,
         created_at INTEGER NOT NULL
+    );",
+    // 4: WeChat reviews started by `voddesk publish`, by FileId (the file need not be in the
+    // queue), so that running it again follows the review instead of starting another.
+    "CREATE TABLE reviews (
+        file_id TEXT PRIMARY KEY,
+        task_id TEXT NOT NULL,
+        definition INTEGER NOT NULL,
+        since INTEGER NOT NULL
     );",
 ];
 

@@ -13,7 +13,7 @@ use crate::engine::api::{
 use crate::engine::errors::plain;
 use crate::engine::job::JobMsg;
 use crate::engine::publish::ReviewOutcome;
-use crate::engine::publisher::{MediaStatus, Publisher, derive_publish_state, library_entry};
+use crate::engine::publisher::{MediaStatus, Publisher, library_entry, reconcile};
 use crate::store::unix_now;
 use crate::tencent::vod::VodClient;
 
@@ -50,24 +50,6 @@ async fn follow_review(
             definition,
         },
         Err(err) => PublishState::Rejected(err),
-    }
-}
-
-/// The state the service's data implies, keeping a local review or refusal the service does
-/// not (yet) show.
-fn reconcile(current: &PublishState, status: &MediaStatus) -> PublishState {
-    match status {
-        MediaStatus::Deleted => PublishState::Deleted,
-        MediaStatus::Present { info } => {
-            let derived = derive_publish_state(info);
-            match (current, &derived) {
-                (
-                    PublishState::UnderReview { .. } | PublishState::Rejected(_),
-                    PublishState::NotPublished,
-                ) => current.clone(),
-                _ => derived,
-            }
-        }
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use egui::{Color32, RichText};
 
 use crate::engine::api::{Command, Destination, ItemState, PublishState, UserError};
+use crate::engine::publish::format_elapsed;
 use crate::gui::app::VodDeskApp;
 use crate::gui::i18n::Lang;
 use crate::gui::view_model::Row;
@@ -178,16 +179,6 @@ pub(crate) fn error_text(err: &UserError, lang: Lang) -> String {
         return text.zh.to_owned();
     }
     err.message.clone()
-}
-
-/// `mm:ss` or `h:mm:ss`.
-fn format_elapsed(seconds: i64) -> String {
-    let s = seconds.max(0);
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
 }
 
 /// The QR texture for `url`, drawn once and kept in egui's memory.
@@ -424,18 +415,5 @@ impl VodDeskApp {
                 self.send(Command::DeleteMedia(id));
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn elapsed_reads_naturally() {
-        assert_eq!(format_elapsed(5), "0:05");
-        assert_eq!(format_elapsed(125), "2:05");
-        assert_eq!(format_elapsed(3 * 3600 + 61), "3:01:01");
-        assert_eq!(format_elapsed(-3), "0:00");
     }
 }
