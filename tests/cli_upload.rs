@@ -265,9 +265,32 @@ async fn without_credentials_says_how_to_set_them() {
         .arg("upload")
         .arg(&file);
     let out = run(command).await;
-    assert_eq!(out.status.code(), Some(1));
+    // No key is a setup problem every command names the same way, with the same exit code as
+    // other usage errors: nothing was sent.
+    assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("TENCENTCLOUD_SECRET_ID"), "{stderr}");
+    assert!(stderr.contains("VODDESK_SIGNATURE_URL"), "{stderr}");
+    for args in [
+        &["info", "F1"][..],
+        &["publish", "F1"],
+        &["suspend", "F1"],
+        &["delete", "F1", "--yes"],
+        &["sign"],
+    ] {
+        let mut command = voddesk("http://127.0.0.1:9", &dir.path().join("data"));
+        command
+            .env_remove("TENCENTCLOUD_SECRET_ID")
+            .env_remove("TENCENTCLOUD_SECRET_KEY")
+            .args(args);
+        let out = run(command).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: no API key: set TENCENTCLOUD_SECRET_ID"),
+            "{args:?}: {stderr}"
+        );
+    }
     let mut command = voddesk("http://127.0.0.1:9", &dir.path().join("data"));
     command.args(["upload"]);
     assert_eq!(run(command).await.status.code(), Some(2));

@@ -53,6 +53,29 @@ async fn upload_get_and_limits() {
     assert_eq!(written, out_dir.join("短片 clip.mp4"));
     assert_eq!(std::fs::read(&written).unwrap(), bytes);
 
+    // `--output -` writes the media to standard output, and nothing else.
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "第一行\nsecond line\n").unwrap();
+    let (code, out, err) = run_cli(
+        &env,
+        &[
+            "wecom",
+            "upload",
+            notes.to_str().unwrap(),
+            "--type",
+            "file",
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let notes_id = line["media_id"].as_str().unwrap().to_owned();
+    let (code, out, err) = run_cli(&env, &["wecom", "get", &notes_id, "--output", "-"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "第一行\nsecond line\n");
+    assert!(!std::path::Path::new("-").exists());
+
     // Checked before sending, with the rule named.
     let big = dir.path().join("big.mp4");
     std::fs::write(&big, vec![0u8; 10 * 1024 * 1024 + 1]).unwrap();

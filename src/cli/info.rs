@@ -1,7 +1,5 @@
 //! `voddesk info FILE_ID...`: what VOD says of media (`DescribeMediaInfos`).
 
-use std::sync::Arc;
-
 use clap::Args;
 
 use super::{CliError, GlobalArgs};
@@ -10,9 +8,7 @@ use crate::engine::errors::user_error;
 use crate::engine::publish::{ReviewOutcome, format_elapsed};
 use crate::engine::publisher::{MediaStatus, Publisher, derive_publish_state, reconcile};
 use crate::store::{Store, unix_now};
-use crate::tencent::clock::Clock;
 use crate::tencent::models::{DescribeMediaInfosRequest, MediaInfo};
-use crate::tencent::vod::{VodClient, http_client};
 
 /// `voddesk info`.
 #[derive(Debug, Clone, Args)]
@@ -100,21 +96,8 @@ pub fn run(
     global: &GlobalArgs,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<(), CliError> {
+    let client = super::publish::vod_client(global)?;
     let service = global.service_config();
-    let Some(credentials) = service.credentials.clone() else {
-        return Err(CliError::failure(
-            "no API key is set: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or pass --secret-id and --secret-key)",
-        ));
-    };
-    let http = http_client().map_err(|err| CliError::failure(err.to_string()))?;
-    let client = VodClient::new(
-        http,
-        &service.endpoints.vod,
-        &service.region,
-        credentials,
-        Arc::new(Clock::new()),
-    )
-    .map_err(|err| CliError::usage(err.to_string()))?;
     let store = crate::store::Store::open_in(&global.data_dir()).ok();
     let publisher = Publisher::new(client.clone(), service.sub_app_id);
     let mut ok = true;

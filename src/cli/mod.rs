@@ -91,9 +91,9 @@ pub struct GlobalArgs {
     /// Signature service; when set, uploads use signature mode.
     #[arg(long, env = "VODDESK_SIGNATURE_URL", global = true)]
     pub signature_url: Option<String>,
-    /// VOD sub-application id.
-    #[arg(long, env = "VODDESK_SUB_APP_ID", global = true)]
-    pub sub_app_id: Option<u64>,
+    /// VOD sub-application id (empty: none).
+    #[arg(long, env = "VODDESK_SUB_APP_ID", global = true, value_parser = sub_app_id_value)]
+    pub sub_app_id: Option<String>,
     /// WeCom CorpID.
     #[arg(long, env = "WECOM_CORP_ID", global = true)]
     pub wecom_corp_id: Option<String>,
@@ -103,6 +103,17 @@ pub struct GlobalArgs {
     /// Queue database, logs, emulator data in demo mode.
     #[arg(long, env = "VODDESK_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+}
+
+/// A sub-application id is a number; an empty one (`VODDESK_SUB_APP_ID=` in a script or a
+/// CI file) means none, as an unset variable does.
+fn sub_app_id_value(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value.is_empty() || value.parse::<u64>().is_ok() {
+        Ok(value.to_owned())
+    } else {
+        Err("a sub-application id is a number, such as 1500012345".to_owned())
+    }
 }
 
 fn non_empty(value: Option<&String>) -> Option<String> {
@@ -116,6 +127,12 @@ impl GlobalArgs {
         let id = non_empty(self.secret_id.as_ref())?;
         let key = non_empty(self.secret_key.as_ref())?;
         Some(Credentials::new(id, key).with_token(non_empty(self.session_token.as_ref())))
+    }
+
+    /// The sub-application id from flags or environment.
+    #[must_use]
+    pub fn sub_app_id(&self) -> Option<u64> {
+        non_empty(self.sub_app_id.as_ref()).and_then(|id| id.parse().ok())
     }
 
     /// The data directory: flag or environment, else the platform's.
@@ -158,7 +175,7 @@ impl GlobalArgs {
             },
             signature_url: non_empty(self.signature_url.as_ref())
                 .or_else(|| non_empty(Some(&saved.signature_url))),
-            sub_app_id: self.sub_app_id.or(saved.sub_app_id),
+            sub_app_id: self.sub_app_id().or(saved.sub_app_id),
             wecom: match (
                 non_empty(self.wecom_corp_id.as_ref()),
                 non_empty(self.wecom_corp_secret.as_ref()),
@@ -169,6 +186,20 @@ impl GlobalArgs {
             data_dir: self.data_dir(),
         }
     }
+}
+
+/// No API key anywhere: the command cannot run as invoked (exit 2, like other usage
+/// errors), whichever command it is. `or_signature_service` adds the way uploads have.
+#[must_use]
+pub fn no_api_key(or_signature_service: bool) -> CliError {
+    CliError::usage(format!(
+        "no API key: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or pass --secret-id and --secret-key), or save one in the app's settings{}",
+        if or_signature_service {
+            ", or name a signature service with VODDESK_SIGNATURE_URL"
+        } else {
+            ""
+        }
+    ))
 }
 
 impl GlobalArgs {

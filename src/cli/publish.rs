@@ -56,11 +56,7 @@ pub struct DeleteArgs {
 /// A usage error when no API key is configured or an endpoint is malformed.
 pub fn vod_client(global: &GlobalArgs) -> Result<VodClient, CliError> {
     let config = global.service_config();
-    let credentials = config.credentials.ok_or_else(|| {
-        CliError::usage(
-            "no API key: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or pass --secret-id and --secret-key)",
-        )
-    })?;
+    let credentials = config.credentials.ok_or_else(|| super::no_api_key(false))?;
     let http = http_client().map_err(|err| CliError::failure(err.to_string()))?;
     VodClient::new(
         http,
@@ -86,7 +82,10 @@ fn failure(err: &UserError) -> CliError {
 }
 
 fn publisher(global: &GlobalArgs) -> Result<Publisher, CliError> {
-    Ok(Publisher::new(vod_client(global)?, global.sub_app_id))
+    Ok(Publisher::new(
+        vod_client(global)?,
+        global.service_config().sub_app_id,
+    ))
 }
 
 /// The result line of `publish --json`.

@@ -48,11 +48,7 @@ pub struct SignArgs {
 /// # Errors
 /// A usage error naming the rule broken.
 pub fn params(args: &SignArgs, global: &GlobalArgs) -> Result<(SignatureParams, String), CliError> {
-    let credentials = global.api_key().ok_or_else(|| {
-        CliError::usage(
-            "no API key: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or pass --secret-id and --secret-key), or save one in the app's settings",
-        )
-    })?;
+    let credentials = global.api_key().ok_or_else(|| super::no_api_key(false))?;
     if args.valid <= 0 || args.valid > MAX_VALIDITY_SECONDS {
         return Err(CliError::usage(format!(
             "--valid must be between 1 and {MAX_VALIDITY_SECONDS} seconds (90 days), not {}",
@@ -89,7 +85,7 @@ pub fn params(args: &SignArgs, global: &GlobalArgs) -> Result<(SignatureParams, 
         source_context: args.fields.source_context.clone(),
         one_time_valid: args.one_time,
         class_id: args.fields.class_id,
-        vod_sub_app_id: global.sub_app_id,
+        vod_sub_app_id: global.sub_app_id(),
         ..SignatureParams::default()
     };
     params
@@ -176,7 +172,7 @@ pub async fn serve(args: &SignServerArgs, global: &GlobalArgs) -> Result<(), Cli
         .with_state(state);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
-        .map_err(|err| CliError::usage(format!("cannot listen on {}: {err}", args.addr)))?;
+        .map_err(|err| CliError::failure(format!("cannot listen on {}: {err}", args.addr)))?;
     let local = listener
         .local_addr()
         .map_err(|err| CliError::failure(err.to_string()))?;

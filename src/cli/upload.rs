@@ -92,9 +92,7 @@ pub enum QueueAction {
 fn engine_config(global: &GlobalArgs) -> Result<EngineConfig, CliError> {
     let service: ServiceConfig = global.service_config();
     if service.credentials.is_none() && service.signature_url.is_none() {
-        return Err(CliError::failure(
-            "no API key is set: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (or pass --secret-id and --secret-key), save one in the app's settings, or name a signature service with VODDESK_SIGNATURE_URL",
-        ));
+        return Err(super::no_api_key(true));
     }
     let saved = global.saved_settings();
     Ok(EngineConfig {

@@ -36,7 +36,8 @@ pub struct UploadArgs {
 pub struct GetArgs {
     /// The media_id from an upload.
     pub media_id: String,
-    /// A file to write, or a directory to write into under the server's (sanitised) name.
+    /// A file to write, a directory to write into under the server's (sanitised) name, or `-`
+    /// for standard output.
     #[arg(long)]
     pub output: PathBuf,
 }
@@ -95,7 +96,9 @@ pub async fn run(command: &WeComCommand, global: &GlobalArgs) -> Result<(), CliE
                 .download(&args.media_id, &args.output)
                 .await
                 .map_err(|err| CliError::failure(err.to_string()))?;
-            out!("{}", path.display());
+            if path != std::path::Path::new("-") {
+                out!("{}", path.display());
+            }
             Ok(())
         }
     }

@@ -150,10 +150,13 @@ pub fn check_limits(kind: WeComMediaType, name: &str, size: u64) -> Result<(), W
     }
 }
 
+/// The longest file name most file systems take, in bytes.
+const MAX_NAME_BYTES: usize = 255;
+
 /// Makes a server-given file name safe to write: no directories, no `..`, no control
-/// characters; empty results become `media`.
+/// characters, at most 255 bytes (the extension kept); empty results become `fallback`.
 #[must_use]
-pub fn sanitize_file_name(name: &str) -> String {
+pub fn sanitize_file_name(name: &str, fallback: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = last
         .chars()
@@ -161,10 +164,20 @@ pub fn sanitize_file_name(name: &str) -> String {
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
     if cleaned.is_empty() || cleaned == ".." {
-        "media".to_owned()
-    } else {
-        cleaned
+        return fallback.to_owned();
     }
+    if cleaned.len() <= MAX_NAME_BYTES {
+        return cleaned;
+    }
+    let (stem, ext) = match cleaned.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && ext.len() <= 16 => (stem, format!(".{ext}")),
+        _ => (cleaned.as_str(), String::new()),
+    };
+    let mut cut = MAX_NAME_BYTES - ext.len();
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{ext}", stem[..cut].trim_end())
 }
 
 /// The file name in a `Content-Disposition` header, when there is one.
@@ -368,15 +381,16 @@ impl WeComClient {
         }
     }
 
-    /// Downloads `media_id` into `dir` (or to `output` when it names a file); the server's
-    /// file name is sanitised first. Returns the path written.
+    /// Downloads `media_id` into `output` when it is a directory (under the server's file name,
+    /// sanitised), to `output` when it names a file, or to standard output when it is `-`.
+    /// Returns the path written.
     ///
     /// # Errors
     /// File, network and service errors.
     pub async fn download(&self, media_id: &str, output: &Path) -> Result<PathBuf, WeComError> {
         let mut refreshes = 0;
         let mut force = false;
-        let mut written: Option<(PathBuf, tokio::fs::File)> = None;
+        let mut written: Option<(PathBuf, Box<dyn tokio::io::AsyncWrite + Unpin + Send>)> = None;
         let mut offset = 0u64;
         loop {
             let token = self.token(force).await?;
@@ -400,7 +414,11 @@ impl WeComClient {
             let disposition = headers
                 .get("content-disposition")
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            if content_type.contains("json") || content_type.starts_with("text/plain") {
+            // Errors come as JSON (sometimes labelled text/plain) without a file name; media
+            // always has one, whatever its type (a .txt file is text/plain too).
+            if disposition.is_none()
+                && (content_type.contains("json") || content_type.starts_with("text/plain"))
+            {
                 let answer: ErrorAnswer = response
                     .json()
                     .await
@@ -419,13 +437,16 @@ impl WeComClient {
                 .and_then(|v| v.parse::<u64>().ok());
             let status = response.status();
             let body = response.bytes().await.map_err(network)?;
+            if written.is_none() && output == Path::new("-") {
+                written = Some((output.to_path_buf(), Box::new(tokio::io::stdout())));
+            }
             if written.is_none() {
                 let path = if output.is_dir() {
                     let name = disposition
                         .as_deref()
                         .and_then(disposition_file_name)
                         .unwrap_or_else(|| media_id.to_owned());
-                    output.join(sanitize_file_name(&name))
+                    output.join(sanitize_file_name(&name, media_id))
                 } else {
                     output.to_path_buf()
                 };
@@ -436,7 +457,7 @@ impl WeComClient {
                             detail: err.to_string(),
                             path: path.display().to_string(),
                         })?;
-                written = Some((path, file));
+                written = Some((path, Box::new(file)));
             }
             let Some((path, file)) = written.as_mut() else {
                 return Err(WeComError::Malformed("no output file".into()));
@@ -507,12 +528,18 @@ mod tests {
 
     #[test]
     fn server_names_are_sanitised() {
-        assert_eq!(sanitize_file_name("../../etc/passwd"), "passwd");
-        assert_eq!(sanitize_file_name("..\\..\\x.jpg"), "x.jpg");
-        assert_eq!(sanitize_file_name(".."), "media");
-        assert_eq!(sanitize_file_name(""), "media");
-        assert_eq!(sanitize_file_name(".hidden"), "hidden");
-        assert_eq!(sanitize_file_name("视频 1.mp4"), "视频 1.mp4");
+        assert_eq!(sanitize_file_name("../../etc/passwd", "M"), "passwd");
+        assert_eq!(sanitize_file_name("..\\..\\x.jpg", "M"), "x.jpg");
+        assert_eq!(sanitize_file_name("..", "M"), "M");
+        assert_eq!(sanitize_file_name("", "M"), "M");
+        assert_eq!(sanitize_file_name(".hidden", "M"), "hidden");
+        assert_eq!(sanitize_file_name("视频 1.mp4", "M"), "视频 1.mp4");
+        // Over 255 bytes: cut at a character, the extension kept.
+        let long = format!("{}.mp4", "长".repeat(100));
+        let short = sanitize_file_name(&long, "M");
+        assert!(short.len() <= 255, "{}", short.len());
+        assert!(short.ends_with("长.mp4"), "{short}");
+        assert_eq!(sanitize_file_name(&"x".repeat(300), "M").len(), 255);
         assert_eq!(
             disposition_file_name("attachment; filename=\"MEDIA_ID.jpg\""),
             Some("MEDIA_ID.jpg".into())
