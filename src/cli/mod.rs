@@ -47,7 +47,10 @@ pub struct Cli {
 }
 
 /// Flags that mirror the environment variables of the product specification.
+///
+/// Every command takes them; their own heading keeps them apart from the command's options.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Service settings (every command; flag or environment)")]
 pub struct GlobalArgs {
     /// API SecretId.
     #[arg(
