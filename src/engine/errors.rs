@@ -16,7 +16,7 @@ pub fn user_error(doing: &str, err: &TencentError) -> UserError {
     ) || matches!(err, TencentError::File { .. });
     let message = match err {
         TencentError::Network { service, detail } => format!(
-            "Could not reach {service} while {doing} ({detail}). Check the network connection, then Retry."
+            "Could not reach {service} while {doing} ({detail}). Check the network connection, then retry."
         ),
         TencentError::Api(api) => {
             let advice = api_advice(&api.code);
@@ -28,12 +28,12 @@ pub fn user_error(doing: &str, err: &TencentError) -> UserError {
         TencentError::Cos { error, status } => {
             let advice = match error.code.as_str() {
                 "AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" => {
-                    "The temporary upload credentials were refused; Retry starts a new session."
+                    "The temporary upload credentials were refused; retrying starts a new session."
                 }
                 "NoSuchUpload" => {
-                    "The unfinished upload is gone from the server; Retry starts it over."
+                    "The unfinished upload is gone from the server; retrying starts it over."
                 }
-                _ => "Retry may help; if it keeps failing, contact support with the RequestId.",
+                _ => "Trying again may help; if it keeps failing, contact support with the RequestId.",
             };
             format!(
                 "Cloud storage (COS) answered with an error while {doing}: {} {} (HTTP {status}). {advice}",
@@ -41,21 +41,21 @@ pub fn user_error(doing: &str, err: &TencentError) -> UserError {
             )
         }
         TencentError::Ugc { code, message } => format!(
-            "The client-upload service answered with an error while {doing}: {message} (code {code}). Check the API key or the upload signature settings, then Retry."
+            "The client-upload service answered with an error while {doing}: {message} (code {code}). Check the API key or the upload signature settings, then retry."
         ),
         TencentError::Http {
             service, status, ..
         } => format!(
-            "{service} answered HTTP {status} while {doing}. Retry later; if it persists, contact support."
+            "{service} answered HTTP {status} while {doing}. Try again later; if it persists, contact support."
         ),
         TencentError::Malformed { service, detail } => format!(
-            "{service} gave an answer VodDesk cannot read while {doing} ({detail}). Retry later."
+            "{service} gave an answer VodDesk cannot read while {doing} ({detail}). Try again later."
         ),
         TencentError::Integrity(detail) => format!(
-            "The bytes stored on the server do not match the file ({detail}). Nothing was published; Retry to upload again."
+            "The bytes stored on the server do not match the file ({detail}). Nothing was published; retry to upload it again."
         ),
         TencentError::File { detail, path } => format!(
-            "Could not read the file while {doing} ({detail}): {path}. Check that it still exists and is readable, then Retry."
+            "Could not read the file while {doing} ({detail}): {path}. Check that it still exists and is readable, then retry."
         ),
     };
     UserError {
@@ -72,14 +72,14 @@ fn api_advice(code: &str) -> &'static str {
     }
     match code {
         "AuthFailure.SignatureExpire" => {
-            "The computer's clock is off by more than 5 minutes: correct it, then Retry."
+            "The computer's clock is off by more than 5 minutes: correct it, then retry."
         }
         "AuthFailure.TokenFailure" => "The session token is invalid or expired: renew it.",
         c if c.starts_with("InvalidParameter") || c.starts_with("MissingParameter") => {
-            "Check the item's options (name, expiry, region, class, task flow), then Retry."
+            "Check the item's options (name, expiry, region, class, task flow), then retry."
         }
         c if c.starts_with("InternalError") || c.starts_with("RequestLimitExceeded") => {
-            "The service is busy; Retry in a moment."
+            "The service is busy; try again in a moment."
         }
         _ => "If it keeps happening, contact support with the RequestId.",
     }

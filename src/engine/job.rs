@@ -145,13 +145,13 @@ impl JobError {
             }
             Self::Store(err) => plain(
                 format!(
-                    "The queue database could not be written ({err:#}). Check free disk space, then Retry."
+                    "The queue database could not be written ({err:#}). Check free disk space, then retry."
                 ),
                 true,
             ),
             Self::User(err) => err,
             Self::Restart(reason) => plain(
-                format!("{reason}, and the upload was restarted too often. Retry later."),
+                format!("{reason}, and the upload was restarted too often. Try again later."),
                 true,
             ),
         }
@@ -309,7 +309,7 @@ impl Job {
                 .map_err(|err| {
                     JobError::User(plain(
                         format!(
-                            "The cover cannot be read ({err}): {}. Choose another cover, then Retry.",
+                            "The cover cannot be read ({err}): {}. Choose another cover, then retry.",
                             cover.display()
                         ),
                         true,
@@ -344,7 +344,7 @@ impl Job {
         let metadata = std::fs::metadata(&self.item.path).map_err(|err| {
             JobError::User(plain(
                 format!(
-                    "The file cannot be read ({err}): {}. Check that it still exists, then Retry.",
+                    "The file cannot be read ({err}): {}. Check that it still exists, then retry.",
                     self.item.path.display()
                 ),
                 true,
@@ -388,7 +388,7 @@ impl Job {
         if changed {
             return Err(JobError::User(plain(
                 format!(
-                    "{} was changed or deleted while it was uploading, so the upload stopped rather than store a mix of old and new bytes. Retry uploads the current version: {}",
+                    "{} was changed or deleted while it was uploading, so the upload stopped rather than store a mix of old and new bytes. Retrying uploads the current version: {}",
                     self.name(),
                     self.item.path.display()
                 ),
@@ -810,7 +810,7 @@ impl Job {
                 let minutes = ((expires - issued).max(0) + 59) / 60;
                 Err(JobError::User(plain(
                     format!(
-                        "Uploading {} takes longer than the temporary certificate of the server API flow lasts (about {minutes} min), and that flow cannot renew one. Choose the client-upload flow (it renews certificates), then Retry.",
+                        "Uploading {} takes longer than the temporary certificate of the server API flow lasts (about {minutes} min), and that flow cannot renew one. Choose the client-upload flow (it renews certificates), then retry.",
                         self.name()
                     ),
                     true,

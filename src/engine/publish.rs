@@ -233,11 +233,11 @@ pub fn explain_code(code: &str) -> Option<Explanation> {
             "该媒体已被平台封禁，无法在此恢复。请联系腾讯云客服。",
         ),
         "AuthFailure.SecretIdNotFound" | "AuthFailure.InvalidSecretId" => (
-            "The SecretId is not a valid API key. Check it in Settings (watch for spaces).",
+            "The SecretId is not a valid API key. Check it (watch for spaces).",
             "SecretId 不是有效的 API 密钥。请在设置中检查（注意空格）。",
         ),
         "AuthFailure.SignatureFailure" => (
-            "The SecretKey does not match the SecretId. Check the key in Settings.",
+            "The SecretKey does not match the SecretId. Check the key.",
             "SecretKey 与 SecretId 不匹配。请在设置中检查密钥。",
         ),
         "RequestLimitExceeded" => (

@@ -32,7 +32,7 @@ async fn follow_review(
             Ok(url) => PublishState::Published { url, definition },
             Err(err) => PublishState::Rejected(UserError {
                 message: format!(
-                    "The review passed, but the publishing URL could not be read: {}. Use Refresh.",
+                    "The review passed, but the publishing URL could not be read: {}. Refresh the item to read it again.",
                     err.message
                 ),
                 ..err
@@ -71,7 +71,7 @@ impl Worker {
         let service = &self.shared.service;
         let credentials = service.credentials.clone().ok_or_else(|| {
             plain(
-                "No API key is configured: add one in Settings (or set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY).",
+                "No API key is configured: add one in the settings (or set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY).",
                 false,
             )
         })?;
