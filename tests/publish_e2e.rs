@@ -70,9 +70,11 @@ async fn publish_wait_json_then_suspend_restore_delete() {
     let (code, _, err) = run_cli(&env, &["suspend", &file_id]).await;
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("no longer exists") || err.contains("not exist"),
+        err.contains(&format!("no media with FileId {file_id} in VOD")),
         "{err}"
     );
+    // Named once, not twice.
+    assert_eq!(err.matches(file_id.as_str()).count(), 1, "{err}");
     emu.handle.shutdown().await;
 }
 
@@ -166,9 +168,23 @@ async fn publish_again_follows_the_review_and_the_queue_keeps_in_step() {
     };
     assert_eq!(queue().await["publish"], "not_published");
 
-    let (code, out, err) = run_cli(&env, &["publish", &file_id]).await;
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("submitted for WeChat review"), "{out}");
+    // Runs started together submit one review between them.
+    let runs = {
+        let args = ["publish", file_id.as_str()];
+        futures_util::future::join_all((0..3).map(|_| run_cli(&env, &args))).await
+    };
+    for (code, _, err) in &runs {
+        assert_eq!(*code, 0, "{err}");
+    }
+    let said: Vec<&str> = runs.iter().map(|(_, out, _)| out.as_str()).collect();
+    assert_eq!(
+        said.iter()
+            .filter(|out| out.contains("submitted for WeChat review"))
+            .count(),
+        1,
+        "{said:?}"
+    );
+    assert_eq!(emu.handle.counters().action("WeChatMiniProgramPublish"), 1);
     let (code, out, err) = run_cli(&env, &["publish", &file_id, "--json"]).await;
     assert_eq!(code, 0, "{err}");
     let first: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
@@ -203,6 +219,24 @@ async fn publish_again_follows_the_review_and_the_queue_keeps_in_step() {
     let (code, _, err) = run_cli(&env, &["restore", &file_id]).await;
     assert_eq!(code, 0, "{err}");
     assert_eq!(queue().await["publish"], "published");
+
+    // Published once, then submitted again: info shows the earlier URL and the review now
+    // running, and the next run follows that review.
+    emu.handle
+        .update_faults(|f| f.review_delay = Duration::from_secs(600));
+    let (code, out, err) = run_cli(&env, &["publish", &file_id, "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let second: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_ne!(second["task_id"], first["task_id"]);
+    let (code, out, err) = run_cli(&env, &["info", &file_id]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("published: http"), "{out}");
+    assert!(out.contains("under review for"), "{out}");
+    let (code, out, err) = run_cli(&env, &["publish", &file_id, "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let again: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(again["task_id"], second["task_id"]);
+    assert_eq!(emu.handle.counters().action("WeChatMiniProgramPublish"), 2);
 
     let (code, _, err) = run_cli(&env, &["delete", &file_id, "--yes"]).await;
     assert_eq!(code, 0, "{err}");

@@ -14,7 +14,7 @@ use crate::tencent::models::{DescribeMediaInfosRequest, MediaInfo};
 #[derive(Debug, Clone, Args)]
 pub struct InfoArgs {
     /// The media's FileIds.
-    #[arg(required = true)]
+    #[arg(required = true, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub file_ids: Vec<String>,
     /// One JSON object per file and line.
     #[arg(long)]
@@ -34,57 +34,62 @@ fn publish_url(info: &MediaInfo) -> Option<String> {
 /// ended when it refused the file.
 async fn local_review(store: &Store, publisher: &Publisher, info: &MediaInfo) -> Option<String> {
     let file_id = info.file_id.as_str();
+    let derived = derive_publish_state(info);
+    // A review still running comes first: what the service shows may be an earlier
+    // publication of the same file.
+    if let Some(pending) = store.pending_review(file_id).ok().flatten() {
+        match publisher.poll(&pending.task_id).await {
+            Ok(ReviewOutcome::Pending) => {
+                return Some(format!(
+                    "under review for {} (task {})",
+                    format_elapsed(unix_now() - pending.since),
+                    pending.task_id
+                ));
+            }
+            Ok(ReviewOutcome::Refused { result, message }) => {
+                let _ = store.end_review(
+                    file_id,
+                    &PublishState::Rejected(UserError {
+                        message: message.clone(),
+                        code: Some(result),
+                        request_id: None,
+                        retryable: true,
+                    }),
+                );
+                return Some(message);
+            }
+            Ok(ReviewOutcome::Passed) if matches!(derived, PublishState::NotPublished) => {
+                return Some(format!(
+                    "review passed (task {}); run `voddesk publish {file_id}` for the URL",
+                    pending.task_id
+                ));
+            }
+            Ok(ReviewOutcome::Passed) => {
+                let _ = store.end_review(file_id, &derived);
+            }
+            Err(err) => {
+                return Some(format!(
+                    "under review (task {}); its state cannot be read now: {err}",
+                    pending.task_id
+                ));
+            }
+        }
+    }
+    // No review running: the service's data is the truth for the queue's items of the file.
     let status = MediaStatus::Present {
         info: Box::new(info.clone()),
     };
+    let mut refused = None;
     for (item, current) in store.publications_of_file(file_id).ok()? {
         let next = reconcile(&current, &status);
         if next != current {
             let _ = store.set_publication(item, &next);
         }
-    }
-    if !matches!(derive_publish_state(info), PublishState::NotPublished) {
-        let _ = store.end_review(file_id, &derive_publish_state(info));
-        return None;
-    }
-    let Some(pending) = store.pending_review(file_id).ok()? else {
-        // How the last review of a file in the queue ended, when it refused the file.
-        return store
-            .publications_of_file(file_id)
-            .ok()?
-            .into_iter()
-            .find_map(|(_, state)| match state {
-                PublishState::Rejected(err) => Some(err.message),
-                _ => None,
-            });
-    };
-    match publisher.poll(&pending.task_id).await {
-        Ok(ReviewOutcome::Pending) => Some(format!(
-            "under review for {} (task {})",
-            format_elapsed(unix_now() - pending.since),
-            pending.task_id
-        )),
-        Ok(ReviewOutcome::Refused { result, message }) => {
-            let _ = store.end_review(
-                file_id,
-                &PublishState::Rejected(UserError {
-                    message: message.clone(),
-                    code: Some(result),
-                    request_id: None,
-                    retryable: true,
-                }),
-            );
-            Some(message)
+        if let PublishState::Rejected(err) = next {
+            refused = Some(err.message);
         }
-        Ok(ReviewOutcome::Passed) => Some(format!(
-            "review passed (task {}); run `voddesk publish {file_id}` for the URL",
-            pending.task_id
-        )),
-        Err(err) => Some(format!(
-            "under review (task {}); its state cannot be read now: {err}",
-            pending.task_id
-        )),
     }
+    refused
 }
 
 /// Runs `voddesk info`.

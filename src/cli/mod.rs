@@ -104,7 +104,7 @@ pub struct GlobalArgs {
     #[arg(long, env = "WECOM_CORP_SECRET", global = true, hide_env_values = true)]
     pub wecom_corp_secret: Option<String>,
     /// Queue database, logs, emulator data in demo mode.
-    #[arg(long, env = "VODDESK_DATA_DIR", global = true)]
+    #[arg(long, env = "VODDESK_DATA_DIR", global = true, value_parser = data_dir_value)]
     pub data_dir: Option<PathBuf>,
 }
 
@@ -117,6 +117,16 @@ fn sub_app_id_value(value: &str) -> Result<String, String> {
     } else {
         Err("a sub-application id is a number, such as 1500012345".to_owned())
     }
+}
+
+/// A data directory; an empty one (`VODDESK_DATA_DIR=`) means the default, as unset does.
+#[allow(clippy::unnecessary_wraps)] // clap's value parsers return a Result
+fn data_dir_value(value: &str) -> Result<PathBuf, String> {
+    Ok(if value.trim().is_empty() {
+        PathBuf::new()
+    } else {
+        PathBuf::from(value)
+    })
 }
 
 fn non_empty(value: Option<&String>) -> Option<String> {
@@ -141,7 +151,10 @@ impl GlobalArgs {
     /// The data directory: flag or environment, else the platform's.
     #[must_use]
     pub fn data_dir(&self) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(default_data_dir)
+        self.data_dir
+            .clone()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .unwrap_or_else(default_data_dir)
     }
 
     /// The app's saved settings in the data directory (defaults when there are none).
@@ -188,6 +201,35 @@ impl GlobalArgs {
             },
             data_dir: self.data_dir(),
         }
+    }
+}
+
+/// Ctrl-C, listened for from the moment this is made: one pressed while the first requests
+/// run is not lost (nor does it end the process before the command can say where things stand).
+pub struct Interrupt {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupt {
+    /// Starts listening.
+    #[must_use]
+    pub fn listen() -> Self {
+        Self {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
+        }
+    }
+
+    /// The next Ctrl-C.
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some(signal) = &mut self.signal
+            && signal.recv().await.is_some()
+        {
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

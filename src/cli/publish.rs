@@ -18,12 +18,14 @@ use crate::tencent::vod::{VodClient, http_client};
 #[derive(Debug, Clone, Args)]
 pub struct PublishArgs {
     /// The VOD FileId of a finished video.
+    #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub file_id: String,
     /// Transcode template to publish (0 = the original); picked automatically when absent.
     #[arg(long)]
     pub definition: Option<i64>,
     /// Wait for WeChat's review to finish (it can take up to 4 hours). A review already
-    /// running for the file, started here or in the app, is followed, not submitted again.
+    /// running for the file, started with this data directory (here or in the app), is
+    /// followed, not submitted again.
     #[arg(long)]
     pub wait: bool,
     /// Print one JSON object.
@@ -35,7 +37,7 @@ pub struct PublishArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DistributionArgs {
     /// VOD FileIds.
-    #[arg(required = true)]
+    #[arg(required = true, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub file_ids: Vec<String>,
 }
 
@@ -43,7 +45,7 @@ pub struct DistributionArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DeleteArgs {
     /// VOD FileIds.
-    #[arg(required = true)]
+    #[arg(required = true, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub file_ids: Vec<String>,
     /// Do not ask for confirmation.
     #[arg(long)]
@@ -99,15 +101,37 @@ struct PublishLine<'a> {
 }
 
 /// The local database, for remembering reviews and keeping queue items in step; publishing
-/// works without it (with a warning).
-fn open_store(global: &GlobalArgs) -> Option<Store> {
+/// works without it, with a warning that ends with `without` (what is lost).
+fn open_store(global: &GlobalArgs, without: &str) -> Option<Store> {
     match Store::open_in(&global.data_dir()) {
         Ok(store) => Some(store),
         Err(err) => {
-            eprintln!(
-                "warning: cannot open the local database ({err:#}); this review will not be remembered"
-            );
+            eprintln!("warning: cannot open the local database ({err:#}); {without}");
             None
+        }
+    }
+}
+
+/// Held while a run checks for a review and submits one, so that runs started together in
+/// one data directory submit one review between them. `None` where there is no lock to take.
+async fn submit_lock(global: &GlobalArgs) -> Option<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(global.data_dir().join("publish.lock"))
+        .ok()?;
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Some(file),
+            // Another run's submission takes a request or two; past a minute it is stuck.
+            Err(std::fs::TryLockError::WouldBlock)
+                if started.elapsed() < Duration::from_secs(60) =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(_) => return None,
         }
     }
 }
@@ -150,6 +174,48 @@ async fn earlier_review(
     }
 }
 
+/// A review to follow or the one just submitted, how it stands when known, and whether it
+/// was already running.
+async fn start_or_follow(
+    publisher: &Publisher,
+    store: Option<&Store>,
+    args: &PublishArgs,
+    global: &GlobalArgs,
+) -> Result<(PendingReview, Option<ReviewOutcome>, bool), CliError> {
+    let file_id = args.file_id.as_str();
+    let _lock = submit_lock(global).await;
+    if let Some((review, outcome)) = earlier_review(publisher, store, args).await? {
+        // A review of a file deleted since (elsewhere, too) will never publish anything.
+        if matches!(outcome, ReviewOutcome::Pending)
+            && matches!(publisher.status(file_id).await, Ok(MediaStatus::Deleted))
+        {
+            remember(store, file_id, &PublishState::Deleted);
+            return Err(CliError::failure(format!(
+                "{file_id}: no such media in VOD any more (it was deleted), so its review (task {}) cannot publish it",
+                review.task_id
+            )));
+        }
+        return Ok((review, Some(outcome), true));
+    }
+    let submitted = publisher
+        .submit(file_id, args.definition)
+        .await
+        .map_err(|err| CliError::failure(about(file_id, &err)))?;
+    let review = PendingReview {
+        task_id: submitted.task_id,
+        definition: submitted.definition,
+        since: unix_now(),
+    };
+    if let Some(store) = store
+        && let Err(err) = store.record_review(file_id, &review)
+    {
+        eprintln!(
+            "warning: cannot remember the review in the local database ({err:#}); running publish again would start another"
+        );
+    }
+    Ok((review, None, false))
+}
+
 /// Runs `voddesk publish`.
 ///
 /// A review already running for the file is followed rather than started again, so running
@@ -158,30 +224,18 @@ async fn earlier_review(
 /// # Errors
 /// When the file cannot be published or the review refuses it.
 pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliError> {
+    // Listening from the start: a Ctrl-C while the first requests run is not lost.
+    let mut interrupt = super::Interrupt::listen();
     let publisher = publisher(global)?;
-    let store = open_store(global);
+    let store = open_store(global, "this review will not be remembered");
     let store = store.as_ref();
     let file_id = args.file_id.as_str();
-    let (review, mut outcome, followed) = match earlier_review(&publisher, store, args).await? {
-        Some((review, outcome)) => (review, Some(outcome), true),
-        None => {
-            let submitted = publisher
-                .submit(file_id, args.definition)
-                .await
-                .map_err(|err| CliError::failure(about(file_id, &err)))?;
-            let review = PendingReview {
-                task_id: submitted.task_id,
-                definition: submitted.definition,
-                since: unix_now(),
-            };
-            if let Some(store) = store
-                && let Err(err) = store.record_review(file_id, &review)
-            {
-                eprintln!(
-                    "warning: cannot remember the review in the local database ({err:#}); running publish again would start another"
-                );
-            }
-            (review, None, false)
+    let (review, mut outcome, followed) = tokio::select! {
+        started = start_or_follow(&publisher, store, args, global) => started?,
+        () = interrupt.recv() => {
+            return Err(CliError::failure(format!(
+                "{file_id}: stopped before the service answered; run `voddesk publish {file_id}` again (it follows a review already recorded rather than submitting another)"
+            )));
         }
     };
     if matches!(outcome, Some(ReviewOutcome::Pending)) {
@@ -234,7 +288,7 @@ pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliE
                 Duration::from_secs(u64::try_from(unix_now() - review.since).unwrap_or(0));
             tokio::select! {
                 outcome = publisher.wait_review(task_id, elapsed) => outcome.map_err(|err| failure(&err))?,
-                _ = tokio::signal::ctrl_c() => {
+                () = interrupt.recv() => {
                     // Only the waiting stops: the review goes on at the service, and running
                     // publish again follows it.
                     if args.json {
@@ -317,13 +371,13 @@ where
             }
         }
     }
-    if failed == 0 {
-        Ok(())
-    } else {
-        Err(CliError::failure(format!(
+    match failed {
+        0 => Ok(()),
+        _ if file_ids.len() == 1 => Err(CliError::failure_quiet()),
+        _ => Err(CliError::failure(format!(
             "{failed} of {} files failed",
             file_ids.len()
-        )))
+        ))),
     }
 }
 
@@ -365,7 +419,7 @@ pub async fn distribution(
     suspend: bool,
 ) -> Result<(), CliError> {
     let publisher = publisher(global)?;
-    let store = open_store(global);
+    let store = open_store(global, "the queue will not show the change");
     let store = store.as_ref();
     each_file(&args.file_ids, |id| {
         let publisher = publisher.clone();
@@ -374,7 +428,9 @@ pub async fn distribution(
             if matches!(before, MediaStatus::Deleted) {
                 reconcile_local(store, &id, &before);
                 return Err(UserError {
-                    message: format!("file {id} no longer exists in VOD (it was deleted)"),
+                    message: format!(
+                        "no media with FileId {id} in VOD (it was deleted, or the FileId is wrong)"
+                    ),
                     code: Some("ResourceNotFound.FileNotExist".into()),
                     request_id: None,
                     retryable: false,
@@ -430,7 +486,7 @@ pub async fn delete(args: &DeleteArgs, global: &GlobalArgs) -> Result<(), CliErr
     if !args.yes && !confirm(&args.file_ids)? {
         return Err(CliError::failure("nothing deleted"));
     }
-    let store = open_store(global);
+    let store = open_store(global, "the queue will not show the deletion");
     let store = store.as_ref();
     each_file(&args.file_ids, |id| {
         let publisher = publisher.clone();

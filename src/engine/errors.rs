@@ -33,7 +33,9 @@ pub fn user_error(doing: &str, err: &TencentError) -> UserError {
                 "NoSuchUpload" => {
                     "The unfinished upload is gone from the server; retrying starts it over."
                 }
-                _ => "Trying again may help; if it keeps failing, contact support with the RequestId.",
+                _ => {
+                    "Trying again may help; if it keeps failing, contact support with the RequestId."
+                }
             };
             format!(
                 "Cloud storage (COS) answered with an error while {doing}: {} {} (HTTP {status}). {advice}",

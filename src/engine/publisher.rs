@@ -177,7 +177,7 @@ impl Publisher {
             MediaStatus::Present { info } => Ok(*info),
             MediaStatus::Deleted => Err(UserError {
                 message: format!(
-                    "file {file_id} no longer exists in VOD (it may have been deleted elsewhere)"
+                    "no media with FileId {file_id} in VOD (it was deleted, or the FileId is wrong)"
                 ),
                 code: Some("ResourceNotFound.FileNotExist".into()),
                 request_id: None,
@@ -289,7 +289,9 @@ impl Publisher {
             .await?;
         if answer.not_exist_file_id_set.iter().any(|id| id == file_id) {
             return Err(UserError {
-                message: format!("file {file_id} no longer exists in VOD"),
+                message: format!(
+                    "no media with FileId {file_id} in VOD (it was deleted, or the FileId is wrong)"
+                ),
                 code: Some("ResourceNotFound.FileNotExist".into()),
                 request_id: Some(answer.request_id),
                 retryable: false,
