@@ -381,6 +381,21 @@ async fn odd_paths_expiry_usage_and_closed_pipes() {
     let basic = info.media_info_set[0].basic_info.clone().unwrap();
     assert_eq!(basic.expire_time, "2031-01-01T00:00:00Z");
 
+    // A tab in a name does not break the columns of the text listing.
+    let tabbed = tmp_file(d, "tab\tname.mp4", 20 * 1024, 54);
+    let mut command = voddesk(&emu.base, &data);
+    command.arg("upload").arg(&tabbed);
+    let out = run(command).await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let mut command = voddesk(&emu.base, &data);
+    command.arg("queue");
+    let listing = text(&run(command).await.stdout);
+    let line = listing
+        .lines()
+        .find(|l| l.contains("tab\\tname.mp4"))
+        .unwrap_or_else(|| panic!("{listing}"));
+    assert_eq!(line.split('\t').count(), 5, "{line}");
+
     let mut command = voddesk(&emu.base, &data);
     command.arg("upload");
     let out = run(command).await;

@@ -532,7 +532,12 @@ fn list_queue(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
                 item.id,
                 state_name(&item.state),
                 item.size,
-                item.path.display()
+                // A tab or a newline in a name would break the columns a script splits on.
+                item.path
+                    .display()
+                    .to_string()
+                    .replace('\t', "\\t")
+                    .replace('\n', "\\n")
             );
             if let Some(file_id) = file_id {
                 line.push('\t');
