@@ -3,10 +3,10 @@
 use clap::Args;
 
 use super::{CliError, GlobalArgs};
-use crate::engine::api::{PublishState, UserError};
+use crate::engine::api::PublishState;
 use crate::engine::errors::user_error;
 use crate::engine::publish::{ReviewOutcome, format_elapsed};
-use crate::engine::publisher::{MediaStatus, Publisher, derive_publish_state, reconcile};
+use crate::engine::publisher::{MediaStatus, Publisher, derive_publish_state, reconcile, refused};
 use crate::store::{Store, unix_now};
 use crate::tencent::models::{DescribeMediaInfosRequest, MediaInfo};
 
@@ -47,15 +47,7 @@ async fn local_review(store: &Store, publisher: &Publisher, info: &MediaInfo) ->
                 ));
             }
             Ok(ReviewOutcome::Refused { result, message }) => {
-                let _ = store.end_review(
-                    file_id,
-                    &PublishState::Rejected(UserError {
-                        message: message.clone(),
-                        code: Some(result),
-                        request_id: None,
-                        retryable: true,
-                    }),
-                );
+                let _ = store.end_review(file_id, &refused(&result, &message));
                 return Some(message);
             }
             Ok(ReviewOutcome::Passed) if matches!(derived, PublishState::NotPublished) => {

@@ -9,7 +9,7 @@ use clap::Args;
 use super::{CliError, GlobalArgs};
 use crate::engine::api::{PublishState, UserError};
 use crate::engine::publish::{ReviewOutcome, format_elapsed};
-use crate::engine::publisher::{MediaStatus, Publisher, reconcile};
+use crate::engine::publisher::{MediaStatus, Publisher, is_forbidden, reconcile, refused};
 use crate::store::{PendingReview, Store, unix_now};
 use crate::tencent::clock::Clock;
 use crate::tencent::vod::{VodClient, http_client};
@@ -328,16 +328,7 @@ pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliE
             Ok(())
         }
         ReviewOutcome::Refused { result, message } => {
-            remember(
-                store,
-                file_id,
-                &PublishState::Rejected(UserError {
-                    message: message.clone(),
-                    code: Some(result.clone()),
-                    request_id: None,
-                    retryable: true,
-                }),
-            );
+            remember(store, file_id, &refused(&result, &message));
             if args.json {
                 print_line("rejected", Some(&result), None);
             }
@@ -400,13 +391,7 @@ fn reconcile_local(store: Option<&Store>, file_id: &str, status: &MediaStatus) {
 }
 
 fn is_suspended(status: &MediaStatus) -> bool {
-    match status {
-        MediaStatus::Present { info } => info
-            .basic_info
-            .as_ref()
-            .is_some_and(|b| b.status.to_ascii_lowercase().contains("forbidden")),
-        MediaStatus::Deleted => false,
-    }
+    matches!(status, MediaStatus::Present { info } if is_forbidden(info))
 }
 
 /// Runs `voddesk suspend` (`suspend = true`) or `voddesk restore`.

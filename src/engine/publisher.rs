@@ -57,10 +57,29 @@ pub enum MediaStatus {
     },
 }
 
+/// The publication state of a review that refused the file (`result` is the service's word,
+/// `Rejected` or `Failed`); publishing again may pass.
+#[must_use]
+pub fn refused(result: &str, message: &str) -> PublishState {
+    PublishState::Rejected(UserError {
+        message: message.to_owned(),
+        code: Some(result.to_owned()),
+        request_id: None,
+        retryable: true,
+    })
+}
+
+/// Whether distribution of the media is forbidden (suspended here or by the platform).
+#[must_use]
+pub fn is_forbidden(info: &MediaInfo) -> bool {
+    info.basic_info
+        .as_ref()
+        .is_some_and(|b| b.status.to_ascii_lowercase().contains("forbidden"))
+}
+
 /// The publication state the service's data implies (no local history needed).
 #[must_use]
 pub fn derive_publish_state(info: &MediaInfo) -> PublishState {
-    let basic = info.basic_info.as_ref();
     let passed = info.mini_program_review_info.as_ref().and_then(|r| {
         r.mini_program_review_list
             .iter()
@@ -71,8 +90,7 @@ pub fn derive_publish_state(info: &MediaInfo) -> PublishState {
         return PublishState::NotPublished;
     };
     let url = publish::publish_url(info, passed.definition).unwrap_or_default();
-    let forbidden = basic.is_some_and(|b| b.status.to_ascii_lowercase().contains("forbidden"));
-    if forbidden {
+    if is_forbidden(info) {
         PublishState::Suspended { url }
     } else {
         PublishState::Published {

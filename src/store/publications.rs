@@ -191,10 +191,8 @@ mod tests {
     use super::*;
     use crate::engine::api::{Destination, ItemOptions};
 
-    #[test]
-    fn round_trips_and_survives_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_in(dir.path()).unwrap();
+    fn store_with_item(dir: &std::path::Path) -> (Store, ItemId) {
+        let store = Store::open_in(dir).unwrap();
         let id = store
             .insert_item(
                 std::path::Path::new("/tmp/a.mp4"),
@@ -205,6 +203,13 @@ mod tests {
             )
             .unwrap()
             .id;
+        (store, id)
+    }
+
+    #[test]
+    fn round_trips_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, id) = store_with_item(dir.path());
         assert_eq!(store.publication(id).unwrap(), PublishState::NotPublished);
         let review = PublishState::UnderReview {
             task_id: "t-1".into(),
@@ -223,17 +228,7 @@ mod tests {
     #[test]
     fn a_review_by_file_id_reaches_the_queue_items_of_that_file() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open_in(dir.path()).unwrap();
-        let item = store
-            .insert_item(
-                std::path::Path::new("/tmp/a.mp4"),
-                10,
-                0,
-                Destination::Vod,
-                &ItemOptions::default(),
-            )
-            .unwrap()
-            .id;
+        let (store, item) = store_with_item(dir.path());
         let done = crate::engine::api::ItemState::Done {
             file_id: "F1".into(),
             media_url: "http://m".into(),

@@ -13,7 +13,7 @@ use crate::engine::api::{
 use crate::engine::errors::plain;
 use crate::engine::job::JobMsg;
 use crate::engine::publish::ReviewOutcome;
-use crate::engine::publisher::{MediaStatus, Publisher, library_entry, reconcile};
+use crate::engine::publisher::{MediaStatus, Publisher, library_entry, reconcile, refused};
 use crate::store::unix_now;
 use crate::tencent::vod::VodClient;
 
@@ -38,12 +38,7 @@ async fn follow_review(
                 ..err
             }),
         },
-        Ok(ReviewOutcome::Refused { result, message }) => PublishState::Rejected(UserError {
-            message,
-            code: Some(result),
-            request_id: None,
-            retryable: true,
-        }),
+        Ok(ReviewOutcome::Refused { result, message }) => refused(&result, &message),
         Ok(ReviewOutcome::Pending) => PublishState::UnderReview {
             task_id: task_id.to_owned(),
             since: unix_now(),
