@@ -93,8 +93,8 @@ pub fn run(
     global: &GlobalArgs,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<(), CliError> {
-    let client = super::publish::vod_client(global)?;
     let service = global.service_config();
+    let client = super::publish::vod_client(&service)?;
     let store = crate::store::Store::open_in(&global.data_dir()).ok();
     let publisher = Publisher::new(client.clone(), service.sub_app_id);
     let mut ok = true;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{CliError, GlobalArgs};
+use crate::config::ServiceConfig;
 use crate::engine::api::{PublishState, UserError};
 use crate::engine::publish::{ReviewOutcome, format_elapsed};
 use crate::engine::publisher::{MediaStatus, Publisher, is_forbidden, reconcile, refused};
@@ -52,13 +53,15 @@ pub struct DeleteArgs {
     pub yes: bool,
 }
 
-/// A VOD client from the global flags and environment.
+/// A VOD client from the resolved service configuration.
 ///
 /// # Errors
 /// A usage error when no API key is configured or an endpoint is malformed.
-pub fn vod_client(global: &GlobalArgs) -> Result<VodClient, CliError> {
-    let config = global.service_config();
-    let credentials = config.credentials.ok_or_else(|| super::no_api_key(false))?;
+pub fn vod_client(config: &ServiceConfig) -> Result<VodClient, CliError> {
+    let credentials = config
+        .credentials
+        .clone()
+        .ok_or_else(|| super::no_api_key(false))?;
     let http = http_client().map_err(|err| CliError::failure(err.to_string()))?;
     VodClient::new(
         http,
@@ -83,11 +86,10 @@ fn failure(err: &UserError) -> CliError {
     CliError::failure(err.to_string())
 }
 
+/// A publisher over the resolved configuration (read once: the saved settings are a file).
 fn publisher(global: &GlobalArgs) -> Result<Publisher, CliError> {
-    Ok(Publisher::new(
-        vod_client(global)?,
-        global.service_config().sub_app_id,
-    ))
+    let config = global.service_config();
+    Ok(Publisher::new(vod_client(&config)?, config.sub_app_id))
 }
 
 /// The result line of `publish --json`.
