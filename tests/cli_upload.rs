@@ -271,6 +271,23 @@ async fn without_credentials_says_how_to_set_them() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("TENCENTCLOUD_SECRET_ID"), "{stderr}");
     assert!(stderr.contains("VODDESK_SIGNATURE_URL"), "{stderr}");
+    // The server API flow needs the key itself: a signature service is no way out there, so
+    // the message does not offer one (and nothing is sent to it).
+    let mut command = voddesk("http://127.0.0.1:9", &dir.path().join("data"));
+    command
+        .env_remove("TENCENTCLOUD_SECRET_ID")
+        .env_remove("TENCENTCLOUD_SECRET_KEY")
+        .env("VODDESK_SIGNATURE_URL", "http://127.0.0.1:9/sign")
+        .args(["upload", "--flow", "server"])
+        .arg(&file);
+    let out = run(command).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: no API key: set TENCENTCLOUD_SECRET_ID"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("VODDESK_SIGNATURE_URL"), "{stderr}");
     for args in [
         &["info", "F1"][..],
         &["publish", "F1"],

@@ -75,6 +75,14 @@ async fn upload_get_and_limits() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "第一行\nsecond line\n");
     assert!(!std::path::Path::new("-").exists());
+    // So does a device named as the output: the line saying where the file went is left out.
+    let (code, out, err) = run_cli(
+        &env,
+        &["wecom", "get", &notes_id, "--output", "/dev/stdout"],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "第一行\nsecond line\n");
 
     // Checked before sending, with the rule named.
     let big = dir.path().join("big.mp4");

@@ -88,11 +88,18 @@ pub enum QueueAction {
 }
 
 /// The engine as the app would run it: the saved settings' defaults and tuning, under the
-/// service configuration of flags and environment.
-fn engine_config(global: &GlobalArgs) -> Result<EngineConfig, CliError> {
+/// service configuration of flags and environment. `flow` is the one asked for on the
+/// command line: the server API flow needs the API key even where a signature service is
+/// named.
+fn engine_config(global: &GlobalArgs, flow: Option<FlowArg>) -> Result<EngineConfig, CliError> {
     let service: ServiceConfig = global.service_config();
-    if service.credentials.is_none() && service.signature_url.is_none() {
-        return Err(super::no_api_key(true));
+    if service.credentials.is_none() {
+        if flow == Some(FlowArg::Server) {
+            return Err(super::no_api_key(false));
+        }
+        if service.signature_url.is_none() {
+            return Err(super::no_api_key(true));
+        }
     }
     let saved = global.saved_settings();
     Ok(EngineConfig {
@@ -319,7 +326,7 @@ pub fn run_upload(
     if args.concurrency == Some(0) {
         return Err(CliError::usage("--concurrency must be at least 1"));
     }
-    let mut config = engine_config(global)?;
+    let mut config = engine_config(global, args.flow)?;
     config.auto_resume = false;
     if let Some(concurrency) = args.concurrency {
         config.tuning.parallel_parts = concurrency;
@@ -570,7 +577,7 @@ fn resume_queue(
     global: &GlobalArgs,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<(), CliError> {
-    let mut config = engine_config(global)?;
+    let mut config = engine_config(global, None)?;
     config.auto_resume = true;
     let data_dir = config.service.data_dir.clone();
     let mut engine = start(config, runtime)?;

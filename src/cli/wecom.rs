@@ -96,7 +96,11 @@ pub async fn run(command: &WeComCommand, global: &GlobalArgs) -> Result<(), CliE
                 .download(&args.media_id, &args.output)
                 .await
                 .map_err(|err| CliError::failure(err.to_string()))?;
-            if path != std::path::Path::new("-") {
+            // Where the bytes went is said only of a file: on standard output, a pipe or a
+            // device (`--output /dev/stdout`) the line would be mixed into the data.
+            let regular = path != std::path::Path::new("-")
+                && std::fs::metadata(&path).is_ok_and(|meta| meta.is_file());
+            if regular {
                 out!("{}", path.display());
             }
             Ok(())
