@@ -8,45 +8,58 @@
 use std::sync::Mutex;
 
 use bytes::Bytes;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Buffers of one size, kept for reuse once every clone of the [`Bytes`] made from them is
-/// gone.
+/// gone, with a bound on how many are out at once.
+///
+/// The bound is what keeps memory flat when bytes are consumed more slowly than they are
+/// read: a body's chunks are held by the connection and by the [part hasher] until both are
+/// done with them, and where hashing falls behind (a slow CPU, or the other core busy)
+/// every further chunk would otherwise be a fresh allocation. Instead [`Pool::take`] waits,
+/// and the upload runs at the pace of its slowest consumer.
+///
+/// [part hasher]: super::part_hasher
 #[derive(Debug)]
 pub struct Pool {
     size: usize,
     keep: usize,
     free: Mutex<Vec<Vec<u8>>>,
+    out: Semaphore,
 }
 
 impl Pool {
-    /// A pool of buffers with room for `size` bytes that keeps at most `keep` idle ones.
+    /// A pool of buffers with room for `size` bytes that keeps at most `keep` idle ones and
+    /// lends at most `most` at once.
     #[must_use]
-    pub const fn new(size: usize, keep: usize) -> Self {
+    pub const fn new(size: usize, keep: usize, most: usize) -> Self {
         Self {
             size,
             keep,
             free: Mutex::new(Vec::new()),
+            out: Semaphore::const_new(most),
         }
     }
 
-    /// An empty buffer with room for at least the pool's size.
-    #[must_use]
-    pub fn take(&'static self) -> Vec<u8> {
-        self.free
+    /// An empty buffer with room for at least the pool's size, once fewer than the pool's
+    /// most are out.
+    pub async fn take(&'static self) -> Buffer {
+        // The semaphore is never closed; were it, the buffer would simply not count.
+        let permit = self.out.acquire().await.ok();
+        let buf = self
+            .free
             .lock()
             .ok()
             .and_then(|mut free| free.pop())
-            .unwrap_or_else(|| Vec::with_capacity(self.size))
+            .unwrap_or_else(|| Vec::with_capacity(self.size));
+        Buffer {
+            buf,
+            pool: self,
+            _permit: permit,
+        }
     }
 
-    /// `buf` as shared bytes; the buffer comes back to the pool when the last clone is dropped.
-    #[must_use]
-    pub fn share(&'static self, buf: Vec<u8>) -> Bytes {
-        Bytes::from_owner(Recycled { buf, pool: self })
-    }
-
-    /// Gives back a buffer from [`Pool::take`] that was not shared.
-    pub fn recycle(&self, mut buf: Vec<u8>) {
+    fn recycle(&self, mut buf: Vec<u8>) {
         if buf.capacity() < self.size {
             return;
         }
@@ -59,19 +72,47 @@ impl Pool {
     }
 }
 
-struct Recycled {
+/// A buffer lent by a [`Pool`]: it goes back (and stops counting against the pool's bound)
+/// when dropped, or, once shared, when the last clone of its [`Bytes`] is.
+#[derive(Debug)]
+pub struct Buffer {
     buf: Vec<u8>,
     pool: &'static Pool,
+    _permit: Option<SemaphorePermit<'static>>,
 }
 
-impl AsRef<[u8]> for Recycled {
+impl Buffer {
+    /// The buffer as shared bytes.
+    #[must_use]
+    pub fn share(self) -> Bytes {
+        Bytes::from_owner(self)
+    }
+}
+
+impl std::ops::Deref for Buffer {
+    type Target = Vec<u8>;
+
+    fn deref(&self) -> &Vec<u8> {
+        &self.buf
+    }
+}
+
+impl std::ops::DerefMut for Buffer {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+}
+
+impl AsRef<[u8]> for Buffer {
     fn as_ref(&self) -> &[u8] {
         &self.buf
     }
 }
 
-impl Drop for Recycled {
+impl Drop for Buffer {
     fn drop(&mut self) {
+        // Back in the free list before the permit (a field, dropped after this) lets the
+        // next taker in.
         self.pool.recycle(std::mem::take(&mut self.buf));
     }
 }
@@ -80,26 +121,52 @@ impl Drop for Recycled {
 mod tests {
     use super::*;
 
-    #[test]
-    fn buffers_come_back_when_the_last_clone_is_dropped() {
-        static POOL: Pool = Pool::new(1024, 2);
-        let mut buf = POOL.take();
+    #[tokio::test]
+    async fn buffers_come_back_when_the_last_clone_is_dropped() {
+        static POOL: Pool = Pool::new(1024, 2, 8);
+        let mut buf = POOL.take().await;
         assert!(buf.capacity() >= 1024 && buf.is_empty());
         buf.extend_from_slice(b"hello");
         let address = buf.as_ptr();
-        let shared = POOL.share(buf);
+        let shared = buf.share();
         let clone = shared.slice(1..);
         drop(shared);
         assert_eq!(&clone[..], b"ello");
         drop(clone);
-        let again = POOL.take();
+        let again = POOL.take().await;
         assert_eq!(again.as_ptr(), address, "the buffer was reused");
         assert!(again.is_empty());
-        // No more than `keep` idle buffers are kept; small ones are not kept at all.
-        for _ in 0..3 {
-            drop(POOL.share(Vec::with_capacity(1024)));
-        }
-        drop(POOL.share(Vec::with_capacity(10)));
+        drop(again);
+        // No more than `keep` idle buffers are kept.
+        let taken = [POOL.take().await, POOL.take().await, POOL.take().await];
+        drop(taken.map(Buffer::share));
         assert_eq!(POOL.free.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn no_more_than_the_most_are_out_at_once() {
+        static POOL: Pool = Pool::new(16, 4, 2);
+        let mut first = POOL.take().await;
+        first.extend_from_slice(b"chunk");
+        let first = first.share();
+        let held = first.slice(1..);
+        drop(first);
+        let second = POOL.take().await;
+        // Both are out (one as a clone of its bytes): a third waits.
+        let mut third = Box::pin(POOL.take());
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(50), &mut third)
+                .await
+                .is_err(),
+            "a third buffer was lent while two were out"
+        );
+        drop(second);
+        let third = tokio::time::timeout(std::time::Duration::from_secs(5), third)
+            .await
+            .expect("a buffer that came back is lent again");
+        drop(held);
+        // A buffer dropped unshared (a failed read) comes back too.
+        drop(third);
+        let _again = [POOL.take().await, POOL.take().await];
     }
 }

@@ -27,9 +27,9 @@ use super::xml::{self, XmlError};
 const SIGN_SECONDS: i64 = 3600;
 /// Chunk size of streamed bodies.
 const CHUNK: usize = 512 * 1024;
-/// Their buffers (a few dozen in flight: parts × chunks queued in the connection and the
-/// hasher).
-static CHUNKS: Pool = Pool::new(CHUNK, 32);
+/// Their buffers: a few dozen in flight (parts × chunks queued in the connection and the
+/// hasher), and never more than 48 (24 MiB) however far hashing falls behind.
+static CHUNKS: Pool = Pool::new(CHUNK, 32, 48);
 
 /// Where objects go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,13 +112,13 @@ impl FileSlice {
                 let offset = slice.offset + done;
                 // The buffer is taken here, on the runtime's workers, rather than on whichever
                 // blocking thread runs the read: allocators keep memory per thread.
-                let buf = CHUNKS.take();
+                let mut buf = CHUNKS.take().await;
                 let read = tokio::task::spawn_blocking(move || {
                     let file = match file {
                         Some(file) => file,
                         None => Arc::new(std::fs::File::open(&path)?),
                     };
-                    let buf = read_at(&file, buf, want, offset)?;
+                    read_at(&file, &mut buf, want, offset)?;
                     Ok::<_, std::io::Error>((file, buf))
                 })
                 .await
@@ -143,7 +143,7 @@ impl FileSlice {
                 if let Some(sent) = &slice.sent {
                     sent.fetch_add(want as u64, Ordering::Relaxed);
                 }
-                let buf = CHUNKS.share(buf);
+                let buf = buf.share();
                 feed.push(buf.clone());
                 Some((
                     Ok(buf),
@@ -166,15 +166,15 @@ impl FileSlice {
 /// without zeroing it first.
 fn read_at(
     file: &std::fs::File,
-    mut buf: Vec<u8>,
+    buf: &mut Vec<u8>,
     len: usize,
     offset: u64,
-) -> std::io::Result<Vec<u8>> {
+) -> std::io::Result<()> {
     buf.clear();
     buf.reserve(len);
     while buf.len() < len {
         let at = offset + buf.len() as u64;
-        let room = rustix::buffer::spare_capacity(&mut buf);
+        let room = rustix::buffer::spare_capacity(&mut *buf);
         match rustix::io::pread(file, room, at) {
             Ok(0) => {
                 return Err(std::io::Error::new(
@@ -187,7 +187,7 @@ fn read_at(
             Err(err) => return Err(err.into()),
         }
     }
-    Ok(buf)
+    Ok(())
 }
 
 /// The file error that broke a body off, when that is why sending failed (not the network).

@@ -817,37 +817,51 @@ mod x86 {
     }
 }
 
+/// An x86 kernel that needs CPU features beyond the build's.
+#[cfg(target_arch = "x86_64")]
+type Unchecked = unsafe fn(&mut [Chain], &[&[[u8; 64]]]);
+
+/// Runs `kernel` when the CPU has the features it needs (`has_features`), the portable
+/// lanes otherwise.
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
+fn checked(has_features: bool, kernel: Unchecked, chains: &mut [Chain], inputs: &[&[[u8; 64]]]) {
+    if has_features {
+        // SAFETY: the kernel needs only the features the caller just checked the CPU for.
+        unsafe { kernel(chains, inputs) }
+    } else {
+        lanes::<4>(chains, inputs);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
 fn avx2(chains: &mut [Chain], inputs: &[&[[u8; 64]]]) {
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the function only needs AVX2, which the CPU has (checked just above).
-        unsafe { x86::avx2(chains, inputs) }
-    } else {
-        lanes::<4>(chains, inputs);
-    }
+    checked(
+        std::arch::is_x86_feature_detected!("avx2"),
+        x86::avx2,
+        chains,
+        inputs,
+    );
 }
 
 #[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)]
 fn avx2x2(chains: &mut [Chain], inputs: &[&[[u8; 64]]]) {
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the function only needs AVX2, which the CPU has (checked just above).
-        unsafe { x86::avx2x2(chains, inputs) }
-    } else {
-        lanes::<4>(chains, inputs);
-    }
+    checked(
+        is_x86_feature_detected!("avx2"),
+        x86::avx2x2,
+        chains,
+        inputs,
+    );
 }
 
 #[cfg(target_arch = "x86_64")]
-#[allow(unsafe_code)]
 fn avx512(chains: &mut [Chain], inputs: &[&[[u8; 64]]]) {
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the function only needs AVX-512 F, which the CPU has (checked just above).
-        unsafe { x86::avx512(chains, inputs) }
-    } else {
-        lanes::<4>(chains, inputs);
-    }
+    checked(
+        is_x86_feature_detected!("avx512f"),
+        x86::avx512,
+        chains,
+        inputs,
+    );
 }
 
 #[cfg(test)]
