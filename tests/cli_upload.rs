@@ -258,12 +258,16 @@ async fn a_failure_that_may_pass_says_how_to_retry_and_the_retry_finishes() {
 async fn without_credentials_says_how_to_set_them() {
     let dir = tempfile::tempdir().unwrap();
     let file = tmp_file(dir.path(), "a.mp4", 10, 1);
-    let mut command = voddesk("http://127.0.0.1:9", &dir.path().join("data"));
-    command
-        .env_remove("TENCENTCLOUD_SECRET_ID")
-        .env_remove("TENCENTCLOUD_SECRET_KEY")
-        .arg("upload")
-        .arg(&file);
+    // A command run with no API key anywhere.
+    let keyless = || {
+        let mut command = voddesk("http://127.0.0.1:9", &dir.path().join("data"));
+        command
+            .env_remove("TENCENTCLOUD_SECRET_ID")
+            .env_remove("TENCENTCLOUD_SECRET_KEY");
+        command
+    };
+    let mut command = keyless();
+    command.arg("upload").arg(&file);
     let out = run(command).await;
     // No key is a setup problem every command names the same way, with the same exit code as
     // other usage errors: nothing was sent.
@@ -273,10 +277,8 @@ async fn without_credentials_says_how_to_set_them() {
     assert!(stderr.contains("VODDESK_SIGNATURE_URL"), "{stderr}");
     // The server API flow needs the key itself: a signature service is no way out there, so
     // the message does not offer one (and nothing is sent to it).
-    let mut command = voddesk("http://127.0.0.1:9", &dir.path().join("data"));
+    let mut command = keyless();
     command
-        .env_remove("TENCENTCLOUD_SECRET_ID")
-        .env_remove("TENCENTCLOUD_SECRET_KEY")
         .env("VODDESK_SIGNATURE_URL", "http://127.0.0.1:9/sign")
         .args(["upload", "--flow", "server"])
         .arg(&file);
@@ -295,11 +297,8 @@ async fn without_credentials_says_how_to_set_them() {
         &["delete", "F1", "--yes"],
         &["sign"],
     ] {
-        let mut command = voddesk("http://127.0.0.1:9", &dir.path().join("data"));
-        command
-            .env_remove("TENCENTCLOUD_SECRET_ID")
-            .env_remove("TENCENTCLOUD_SECRET_KEY")
-            .args(args);
+        let mut command = keyless();
+        command.args(args);
         let out = run(command).await;
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
