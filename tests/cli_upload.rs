@@ -254,6 +254,19 @@ async fn a_failure_that_may_pass_says_how_to_retry_and_the_retry_finishes() {
     assert_same(lines[0]["media_url"].as_str().unwrap(), &file).await;
 }
 
+/// Runs `command` (`what`, for messages), which has no API key: it must be refused as bad
+/// usage with the one missing-key message. Returns its stderr.
+async fn refused_for_no_key(command: tokio::process::Command, what: &str) -> String {
+    let out = run(command).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+    assert!(
+        stderr.starts_with("error: no API key: set TENCENTCLOUD_SECRET_ID"),
+        "{what}: {stderr}"
+    );
+    stderr
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_credentials_says_how_to_set_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -282,13 +295,7 @@ async fn without_credentials_says_how_to_set_them() {
         .env("VODDESK_SIGNATURE_URL", "http://127.0.0.1:9/sign")
         .args(["upload", "--flow", "server"])
         .arg(&file);
-    let out = run(command).await;
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.starts_with("error: no API key: set TENCENTCLOUD_SECRET_ID"),
-        "{stderr}"
-    );
+    let stderr = refused_for_no_key(command, "upload --flow server").await;
     assert!(!stderr.contains("VODDESK_SIGNATURE_URL"), "{stderr}");
     for args in [
         &["info", "F1"][..],
@@ -299,13 +306,7 @@ async fn without_credentials_says_how_to_set_them() {
     ] {
         let mut command = keyless();
         command.args(args);
-        let out = run(command).await;
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(
-            stderr.starts_with("error: no API key: set TENCENTCLOUD_SECRET_ID"),
-            "{args:?}: {stderr}"
-        );
+        refused_for_no_key(command, &format!("{args:?}")).await;
     }
     let mut command = voddesk("http://127.0.0.1:9", &dir.path().join("data"));
     command.args(["upload"]);
