@@ -52,6 +52,29 @@ async fn upload_get_and_limits() {
     // Saved under the name it was sent with, Chinese included.
     assert_eq!(written, out_dir.join("短片 clip.mp4"));
     assert_eq!(std::fs::read(&written).unwrap(), bytes);
+    // A second download into the same folder leaves the first file alone.
+    std::fs::write(&written, b"edited locally").unwrap();
+    let (code, out, err) = run_cli(
+        &env,
+        &[
+            "wecom",
+            "get",
+            &media_id,
+            "--output",
+            out_dir.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::path::PathBuf::from(out.trim()),
+        out_dir.join("短片 clip (2).mp4")
+    );
+    assert_eq!(
+        std::fs::read(out_dir.join("短片 clip (2).mp4")).unwrap(),
+        bytes
+    );
+    assert_eq!(std::fs::read(&written).unwrap(), b"edited locally");
 
     // `--output -` writes the media to standard output, and nothing else.
     let notes = dir.path().join("notes.txt");

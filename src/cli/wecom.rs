@@ -36,8 +36,8 @@ pub struct UploadArgs {
 pub struct GetArgs {
     /// The media_id from an upload.
     pub media_id: String,
-    /// A file to write, a directory to write into under the server's (sanitised) name, or `-`
-    /// for standard output.
+    /// A file to write (replaced if it exists), a directory to write into under the server's
+    /// (sanitised) name (`name (2).ext` when that is taken), or `-` for standard output.
     #[arg(long)]
     pub output: PathBuf,
 }

@@ -180,6 +180,42 @@ pub fn sanitize_file_name(name: &str, fallback: &str) -> String {
     format!("{}{ext}", stem[..cut].trim_end())
 }
 
+/// Creates `name` in `dir`, or `stem (2).ext`, `stem (3).ext` … when that name is taken: a
+/// download into a folder never replaces a file that is already there.
+async fn create_beside(dir: &Path, name: &str) -> Result<(PathBuf, tokio::fs::File), WeComError> {
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
+        _ => (name, String::new()),
+    };
+    let mut last = None;
+    for n in 1..=1000u32 {
+        let candidate = if n == 1 {
+            dir.join(name)
+        } else {
+            dir.join(format!("{stem} ({n}){ext}"))
+        };
+        match tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+            .await
+        {
+            Ok(file) => return Ok((candidate, file)),
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => last = Some(candidate),
+            Err(err) => {
+                return Err(WeComError::File {
+                    detail: err.to_string(),
+                    path: candidate.display().to_string(),
+                });
+            }
+        }
+    }
+    Err(WeComError::File {
+        detail: "a thousand files of this name are already there".into(),
+        path: last.unwrap_or_else(|| dir.join(name)).display().to_string(),
+    })
+}
+
 /// The file name in a `Content-Disposition` header, when there is one.
 #[must_use]
 pub fn disposition_file_name(header: &str) -> Option<String> {
@@ -441,22 +477,23 @@ impl WeComClient {
                 written = Some((output.to_path_buf(), Box::new(tokio::io::stdout())));
             }
             if written.is_none() {
-                let path = if output.is_dir() {
+                let (path, file) = if output.is_dir() {
                     let name = disposition
                         .as_deref()
                         .and_then(disposition_file_name)
                         .unwrap_or_else(|| media_id.to_owned());
-                    output.join(sanitize_file_name(&name, media_id))
+                    create_beside(output, &sanitize_file_name(&name, media_id)).await?
                 } else {
-                    output.to_path_buf()
+                    // A file named by the user is theirs to replace, as with `curl -o`.
+                    let file =
+                        tokio::fs::File::create(output)
+                            .await
+                            .map_err(|err| WeComError::File {
+                                detail: err.to_string(),
+                                path: output.display().to_string(),
+                            })?;
+                    (output.to_path_buf(), file)
                 };
-                let file =
-                    tokio::fs::File::create(&path)
-                        .await
-                        .map_err(|err| WeComError::File {
-                            detail: err.to_string(),
-                            path: path.display().to_string(),
-                        })?;
                 written = Some((path, Box::new(file)));
             }
             let Some((path, file)) = written.as_mut() else {
