@@ -52,6 +52,7 @@ fn main() {
                     file_id: format!("52858907{id:08}"),
                     media_url: format!("http://example.invalid/{id}.mp4"),
                     cover_url: None,
+                    expires_at: None,
                 },
                 1 => ItemState::Queued,
                 2 => ItemState::Paused,

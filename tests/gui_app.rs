@@ -212,6 +212,7 @@ fn details_show_the_error_with_its_request_id_and_progress_never_goes_back() {
                 file_id: "5285890799999".into(),
                 media_url: "http://example.invalid/c.mp4".into(),
                 cover_url: None,
+                expires_at: None,
             },
         ),
     ]));

@@ -18,6 +18,7 @@ fn done(id: i64) -> ItemState {
         file_id: format!("52858907{id:05}"),
         media_url: "http://127.0.0.1:1/m.mp4".into(),
         cover_url: None,
+        expires_at: None,
     }
 }
 

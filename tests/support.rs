@@ -190,6 +190,7 @@ pub fn done_urls(state: &ItemState) -> (String, String, Option<String>) {
             file_id,
             media_url,
             cover_url,
+            ..
         } => (file_id.clone(), media_url.clone(), cover_url.clone()),
         other => panic!("not done: {other:?}"),
     }

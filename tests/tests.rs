@@ -15,6 +15,7 @@ mod emulator_vod;
 mod emulator_wecom;
 mod engine_publish;
 mod engine_upload;
+mod engine_wecom;
 mod gui_app;
 mod gui_demo;
 mod gui_publish;

@@ -234,6 +234,7 @@ fn print_results(
                 file_id,
                 media_url,
                 cover_url,
+                ..
             })) => {
                 let record: Option<ItemRecord> = store.and_then(|s| s.item(*id).ok().flatten());
                 let size = record
@@ -495,6 +496,7 @@ fn list_queue(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
                 file_id,
                 media_url,
                 cover_url,
+                ..
             } => (
                 Some(file_id.clone()),
                 Some(media_url.clone()),

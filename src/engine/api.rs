@@ -26,7 +26,7 @@ pub enum UploadFlow {
 }
 
 /// The kinds of WeCom temporary media.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum WeComMediaType {
     /// JPG/PNG.
     Image,
@@ -39,7 +39,7 @@ pub enum WeComMediaType {
 }
 
 /// Where an item goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum Destination {
     /// Tencent Cloud VOD.
     #[default]
@@ -149,6 +149,9 @@ pub enum ItemState {
         media_url: String,
         /// Cover URL, when a cover was uploaded.
         cover_url: Option<String>,
+        /// When the media stops existing, Unix seconds: WeCom temporary media lives 3 days.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<i64>,
     },
     /// Paused by the user; finished parts are kept.
     Paused,

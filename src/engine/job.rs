@@ -17,8 +17,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::api::{
-    Event, ItemId, ItemOptions, ItemState, Progress, PublishState, StallReason, UploadFlow,
-    UserError,
+    Destination, Event, ItemId, ItemOptions, ItemState, Progress, PublishState, StallReason,
+    UploadFlow, UserError,
 };
 use super::errors::{plain, user_error};
 use super::planner::{self, PartPlan, Plan, PlanError};
@@ -36,6 +36,8 @@ use crate::tencent::ugc::{ApplyRequest, UgcClient};
 use crate::tencent::ugc_sign::SignatureParams;
 use crate::tencent::vod::VodClient;
 use crate::tencent::{Credentials, ugc_sign};
+
+mod wecom;
 
 /// A resume point older than this restarts: the service's SDKs hold one for a day.
 pub const RESUME_WINDOW_SECONDS: i64 = 24 * 60 * 60;
@@ -65,6 +67,8 @@ pub(crate) struct Shared {
     pub service: ServiceConfig,
     pub retry: RetryPolicy,
     pub parallel_parts: AtomicUsize,
+    /// The WeChat Work client (its token cached for every item), when it has credentials.
+    pub wecom: Option<Arc<crate::wecom::WeComClient>>,
 }
 
 /// What a job tells the worker.
@@ -303,6 +307,9 @@ impl Job {
     // ----- the run -------------------------------------------------------------------------
 
     async fn upload(&mut self) -> Result<ItemState, JobError> {
+        if let Destination::WeCom(kind) = self.item.destination {
+            return self.upload_wecom(kind).await;
+        }
         self.check_file_at_start().await?;
         let cover_size = match self.cover() {
             Some(cover) => std::fs::metadata(&cover)
@@ -1231,6 +1238,7 @@ impl Job {
                     file_id: data.file_id,
                     media_url: data.video.url,
                     cover_url: data.cover.map(|c| c.url).filter(|u| !u.is_empty()),
+                    expires_at: None,
                 })
             }
             UploadFlow::ServerApi => {
@@ -1250,6 +1258,7 @@ impl Job {
                     file_id: response.file_id,
                     media_url: response.media_url,
                     cover_url: Some(response.cover_url).filter(|u| !u.is_empty()),
+                    expires_at: None,
                 })
             }
         }

@@ -185,12 +185,20 @@ impl Engine {
         let http = crate::tencent::vod::http_client()?;
         let shared = Arc::new(job::Shared {
             store,
-            http,
             clock: Arc::new(Clock::new()),
             limiter: Arc::new(RateLimiter::new(config.tuning.bandwidth_limit)),
             service: config.service.clone(),
             retry: config.retry,
             parallel_parts: AtomicUsize::new(config.tuning.parallel_parts.max(1)),
+            wecom: config.service.wecom.as_ref().map(|wecom| {
+                Arc::new(crate::wecom::WeComClient::new(
+                    http.clone(),
+                    &config.service.endpoints.wecom,
+                    &wecom.corp_id,
+                    &wecom.secret,
+                ))
+            }),
+            http,
         });
         let (command_tx, command_rx) = mpsc::channel(COMMAND_CAPACITY);
         let (event_tx, event_rx) = mpsc::channel(EVENT_CAPACITY);

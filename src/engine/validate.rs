@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use crate::engine::api::{Destination, ItemOptions, NewItem};
+use crate::engine::api::{Destination, ItemOptions, NewItem, WeComMediaType};
 use crate::tencent::ugc_sign::MAX_SOURCE_CONTEXT_CHARS;
 
 /// Video types the service accepts.
@@ -179,8 +179,8 @@ pub fn check_options(options: &ItemOptions) -> Result<(), String> {
 /// The reason it is refused, in plain words.
 pub fn validate(item: &NewItem) -> Result<Validated, String> {
     let path = std::path::absolute(&item.path).unwrap_or_else(|_| item.path.clone());
-    if !matches!(item.destination, Destination::Vod) {
-        return Err("WeChat Work uploads are not handled by the upload queue yet".to_owned());
+    if let Destination::WeCom(kind) = item.destination {
+        return validate_wecom(path, kind);
     }
     if !is_media(&path) {
         return Err(format!(
@@ -221,6 +221,26 @@ pub fn validate(item: &NewItem) -> Result<Validated, String> {
         path,
         options,
     })
+}
+
+/// A file for WeChat Work: readable, and within the limits of its media type. VOD's options
+/// (task flow, category, cover, …) do not apply and are not kept.
+fn validate_wecom(path: PathBuf, kind: WeComMediaType) -> Result<Validated, String> {
+    let metadata = readable_file(&path, "the file")?;
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match crate::wecom::check_limits(kind, &name, metadata.len()) {
+        Err(crate::wecom::WeComError::Limit { rule, .. }) => Err(rule),
+        Err(other) => Err(other.to_string()),
+        Ok(()) => Ok(Validated {
+            size: metadata.len(),
+            mtime_ns: mtime_ns(&metadata),
+            path,
+            options: ItemOptions::default(),
+        }),
+    }
 }
 
 /// The media files under `paths`: files as given, folders recursively (supported types only,

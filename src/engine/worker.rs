@@ -479,11 +479,11 @@ impl Worker {
     async fn add(&mut self, items: Vec<NewItem>) {
         // Unfinished items by path: the same file, unfinished, is resumed rather than queued
         // twice (a changed file is detected by the job).
-        let mut unfinished: HashMap<PathBuf, ItemId> = self
+        let mut unfinished: HashMap<(PathBuf, Destination), ItemId> = self
             .entries
             .values()
             .filter(|e| e.unfinished())
-            .map(|e| (e.record.path.clone(), e.record.id))
+            .map(|e| ((e.record.path.clone(), e.record.destination), e.record.id))
             .collect();
         // A dropped folder of thousands shows up a batch at a time.
         let mut items = items.into_iter().peekable();
@@ -493,7 +493,11 @@ impl Worker {
         }
     }
 
-    async fn add_batch(&mut self, items: Vec<NewItem>, unfinished: &mut HashMap<PathBuf, ItemId>) {
+    async fn add_batch(
+        &mut self,
+        items: Vec<NewItem>,
+        unfinished: &mut HashMap<(PathBuf, Destination), ItemId>,
+    ) {
         // Checking touches the disk (a stat and an open per file, a few more for covers): on
         // the blocking pool rather than this task.
         let defaults = self.config.defaults.clone();
@@ -536,26 +540,32 @@ impl Worker {
             /// Index into `fresh`.
             New(usize),
         }
-        let mut new_here: HashMap<PathBuf, usize> = HashMap::new();
+        let mut new_here: HashMap<(PathBuf, Destination), usize> = HashMap::new();
         let mut fates = Vec::with_capacity(checked.len());
         let mut fresh: Vec<(Destination, validate::Validated)> = Vec::new();
         for (destination, given, valid) in checked {
-            let valid = valid.and_then(|valid| self.check_flow(&valid.options).map(|()| valid));
+            let valid = valid.and_then(|valid| {
+                self.check_destination(destination)?;
+                self.check_flow(&valid.options).map(|()| valid)
+            });
             let fate = match valid {
                 Err(reason) => Fate::Rejected(reason),
                 Ok(valid) => {
+                    // One item per file and destination: the same file may go to VOD and to
+                    // WeChat Work.
+                    let key = (valid.path.clone(), destination);
                     // Still unfinished now (the map was made before the first batch).
                     let existing = unfinished
-                        .get(&valid.path)
+                        .get(&key)
                         .copied()
                         .filter(|id| self.entries.get(id).is_some_and(Entry::unfinished));
                     if let Some(id) = existing {
                         Fate::Existing(id, given)
-                    } else if let Some(index) = new_here.get(&valid.path) {
+                    } else if let Some(index) = new_here.get(&key) {
                         Fate::New(*index)
                     } else {
                         let index = fresh.len();
-                        new_here.insert(valid.path.clone(), index);
+                        new_here.insert(key, index);
                         fresh.push((destination, valid));
                         Fate::New(index)
                     }
@@ -583,7 +593,7 @@ impl Worker {
             unfinished.extend(
                 records
                     .iter()
-                    .map(|record| (record.path.clone(), record.id)),
+                    .map(|record| ((record.path.clone(), record.destination), record.id)),
             );
         }
         let mut added: Vec<Option<ItemId>> = vec![None; fresh.len()];
@@ -638,6 +648,17 @@ impl Worker {
                 },
             }
         }
+    }
+
+    /// Refuses a destination this engine has no credentials for.
+    fn check_destination(&self, destination: Destination) -> Result<(), String> {
+        if matches!(destination, Destination::WeCom(_)) && self.shared.wecom.is_none() {
+            return Err(
+                "WeChat Work needs its application's CorpID and secret (WECOM_CORP_ID and WECOM_CORP_SECRET)"
+                    .to_owned(),
+            );
+        }
+        Ok(())
     }
 
     /// Refuses options that cannot be carried out here (rather than dropping them silently).
@@ -781,6 +802,10 @@ impl Worker {
         let Some(entry) = self.entries.get(&id) else {
             return;
         };
+        if matches!(entry.record.destination, Destination::WeCom(_)) {
+            let message = "WeChat Work media has no upload options.".to_owned();
+            return self.emit(Event::Notice { id, message }).await;
+        }
         let started = self.shared.store.session(id).ok().flatten().is_some();
         let editable = entry.running.is_none()
             && !started

@@ -248,6 +248,7 @@ impl Sim {
                             .as_ref()
                             .map(|_| format!("http://127.0.0.1/sim/{file_id}.jpg")),
                         file_id,
+                        expires_at: None,
                     };
                     item.progress.speed = 0.0;
                     item.progress.eta = None;

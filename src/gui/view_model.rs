@@ -646,6 +646,7 @@ mod tests {
                     file_id: "f".into(),
                     media_url: "u".into(),
                     cover_url: None,
+                    expires_at: None,
                 },
             ),
             snap(

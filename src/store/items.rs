@@ -262,6 +262,7 @@ pub(super) fn write_state(
             file_id,
             media_url,
             cover_url,
+            ..
         } => (
             Some(file_id.as_str()),
             Some(media_url.as_str()),
@@ -316,6 +317,7 @@ mod tests {
             file_id: "f".into(),
             media_url: "m".into(),
             cover_url: None,
+            expires_at: Some(1_700_259_200),
         };
         store.set_item_state(item.id, &done).unwrap();
         let loaded = store.item(item.id).unwrap().unwrap();

@@ -233,6 +233,7 @@ mod tests {
             file_id: "F1".into(),
             media_url: "http://m".into(),
             cover_url: None,
+            expires_at: None,
         };
         store.set_item_state(item, &done).unwrap();
         assert_eq!(store.pending_review("F1").unwrap(), None);

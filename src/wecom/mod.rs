@@ -101,6 +101,16 @@ impl WeComMediaType {
         }
     }
 
+    /// The type a file goes as when none is chosen: images, voice and video as themselves
+    /// where they are within that type's limits, everything else (a larger MP4 too) as a file.
+    #[must_use]
+    pub fn for_file(name: &str, size: u64) -> Self {
+        [Self::Image, Self::Voice, Self::Video]
+            .into_iter()
+            .find(|kind| check_limits(*kind, name, size).is_ok())
+            .unwrap_or(Self::File)
+    }
+
     /// Parses `image|voice|video|file`.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {

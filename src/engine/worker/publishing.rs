@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::Worker;
 use crate::engine::api::{
-    Event, ItemId, ItemState, LibraryAction, LibraryEntry, PublishState, UserError,
+    Destination, Event, ItemId, ItemState, LibraryAction, LibraryEntry, PublishState, UserError,
 };
 use crate::engine::errors::plain;
 use crate::engine::job::JobMsg;
@@ -210,6 +210,11 @@ impl Worker {
             .entries
             .get(&id)
             .ok_or_else(|| "That item is no longer in the queue.".to_owned())?;
+        if matches!(entry.record.destination, Destination::WeCom(_)) {
+            return Err(
+                "WeChat Work media cannot be published to WeChat Mini Programs.".to_owned(),
+            );
+        }
         match &entry.record.state {
             ItemState::Done { file_id, .. } if !file_id.is_empty() => {
                 Ok((file_id.clone(), entry.publish.clone()))

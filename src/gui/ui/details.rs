@@ -82,6 +82,7 @@ impl VodDeskApp {
                 file_id,
                 media_url,
                 cover_url,
+                expires_at: _,
             } => {
                 self.copy_row(ui, t.file_id, file_id);
                 if !media_url.is_empty() {

@@ -1,0 +1,195 @@
+//! Items whose destination is WeChat Work, through the engine against the emulator: each type
+//! lands byte-identical with its `media_id` and expiry, the limits refuse before sending, an
+//! outage is retried, and the same file can go to VOD and WeChat Work side by side.
+
+use std::path::Path;
+use std::time::Duration;
+
+use voddesk::config::WeComCredentials;
+use voddesk::emulator::{self, Faults};
+use voddesk::engine::EngineHandle;
+use voddesk::engine::api::{
+    Command, Destination, Event, ItemId, ItemOptions, ItemState, NewItem, UploadFlow,
+    WeComMediaType,
+};
+use voddesk::wecom::WeComClient;
+
+use crate::support::*;
+
+const LONG: Duration = Duration::from_secs(60);
+
+fn engine_with_wecom(base: &str, dir: &Path) -> EngineHandle {
+    let mut config = engine_config(base, dir, UploadFlow::ClientUpload);
+    config.service.wecom = Some(WeComCredentials {
+        corp_id: emulator::DEMO_WECOM_CORP_ID.to_owned(),
+        secret: emulator::DEMO_WECOM_SECRET.to_owned(),
+    });
+    start(config)
+}
+
+fn to(path: &Path, destination: Destination) -> NewItem {
+    NewItem {
+        path: path.to_path_buf(),
+        destination,
+        options: ItemOptions::default(),
+    }
+}
+
+/// Adds `items`; returns the ids added and the rejections, each by its file's name.
+async fn add(
+    engine: &mut EngineHandle,
+    items: Vec<NewItem>,
+) -> (Vec<ItemId>, Vec<(String, String)>) {
+    let count = items.len();
+    engine.send(Command::Add(items)).await.unwrap();
+    let (mut ids, mut rejected) = (Vec::new(), Vec::new());
+    events_until(engine, LONG, |event| {
+        match event {
+            Event::Added(snapshot) => ids.push(snapshot.id),
+            Event::Rejected { path, reason } => rejected.push((
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                reason.clone(),
+            )),
+            _ => {}
+        }
+        ids.len() + rejected.len() == count
+    })
+    .await;
+    (ids, rejected)
+}
+
+fn media(state: &ItemState) -> (String, i64) {
+    match state {
+        ItemState::Done {
+            file_id,
+            media_url,
+            expires_at: Some(expires_at),
+            ..
+        } => {
+            assert!(media_url.is_empty(), "WeCom media has no URL: {media_url}");
+            (file_id.clone(), *expires_at)
+        }
+        other => panic!("not done with an expiry: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_type_lands_whole_and_the_limits_refuse_before_sending() {
+    let emu = emulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path();
+    let video = tmp_file(files, "周会 clip.mp4", 300_000, 1);
+    let image = tmp_file(files, "cover shot.png", 40_000, 2);
+    let report = tmp_file(files, "季度报告.pdf", 3 * MIB, 3);
+    let big = tmp_file(files, "long.mp4", 11 * MIB, 4);
+    let tiny = tmp_file(files, "tiny.txt", 5, 5);
+    let mut engine = engine_with_wecom(&emu.base, &files.join("data"));
+    let (ids, mut rejected) = add(
+        &mut engine,
+        vec![
+            to(&video, Destination::WeCom(WeComMediaType::Video)),
+            to(&image, Destination::WeCom(WeComMediaType::Image)),
+            to(&report, Destination::WeCom(WeComMediaType::File)),
+            to(&big, Destination::WeCom(WeComMediaType::Video)),
+            to(&tiny, Destination::WeCom(WeComMediaType::File)),
+            to(&report, Destination::WeCom(WeComMediaType::Voice)),
+            // The same file to VOD as well: a second item, not the first one again.
+            to(&video, Destination::Vod),
+        ],
+    )
+    .await;
+    rejected.sort();
+    assert_eq!(ids.len(), 4, "{rejected:?}");
+    let reasons: Vec<&str> = rejected.iter().map(|(_, reason)| reason.as_str()).collect();
+    assert_eq!(rejected[0].0, "long.mp4");
+    assert!(reasons[0].contains("at most 10 MB"), "{reasons:?}");
+    assert_eq!(rejected[1].0, "tiny.txt");
+    assert!(reasons[1].contains("larger than 5 bytes"), "{reasons:?}");
+    assert_eq!(rejected[2].0, "季度报告.pdf");
+    assert!(reasons[2].contains("AMR"), "{reasons:?}");
+
+    let states = finish(&mut engine, &ids, LONG).await;
+    let now = chrono::Utc::now().timestamp();
+    let client = WeComClient::new(
+        reqwest::Client::new(),
+        &emu.base,
+        emulator::DEMO_WECOM_CORP_ID,
+        emulator::DEMO_WECOM_SECRET,
+    );
+    let back = files.join("back");
+    std::fs::create_dir(&back).unwrap();
+    for (id, path) in ids[..3].iter().zip([&video, &image, &report]) {
+        let (media_id, expires_at) = media(&states[id]);
+        assert!(
+            (expires_at - now - 3 * 24 * 3600).abs() < 60,
+            "{expires_at}"
+        );
+        let saved = client
+            .download(&media_id, &back.join(path.file_name().unwrap()))
+            .await
+            .unwrap();
+        assert!(
+            std::fs::read(&saved).unwrap() == std::fs::read(path).unwrap(),
+            "{}",
+            path.display()
+        );
+    }
+    let (_, media_url, _) = done_urls(&states[&ids[3]]);
+    assert_same(&media_url, &video).await;
+
+    // Publishing is VOD's: a WeChat Work item is refused with a reason.
+    engine
+        .send(Command::Publish {
+            id: ids[0],
+            definition: None,
+        })
+        .await
+        .unwrap();
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::Notice { id, message } if *id == ids[0] && message.contains("WeChat Work"))
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_is_waited_out_and_missing_credentials_are_refused() {
+    let emu = emulator(Faults {
+        outage: true,
+        ..Faults::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = tmp_file(dir.path(), "clip.mp4", 100_000, 7);
+    let mut engine = engine_with_wecom(&emu.base, &dir.path().join("data"));
+    let (ids, rejected) = add(
+        &mut engine,
+        vec![to(&file, Destination::WeCom(WeComMediaType::Video))],
+    )
+    .await;
+    assert!(rejected.is_empty(), "{rejected:?}");
+    // Retrying while the service answers 503 pages, then through once it is back.
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::Progress { id, progress } if *id == ids[0] && progress.stalled.is_some())
+    })
+    .await;
+    emu.handle.update_faults(|faults| faults.outage = false);
+    let states = finish(&mut engine, &ids, LONG).await;
+    media(&states[&ids[0]]);
+    engine.shutdown().await;
+
+    // An engine without the application's credentials refuses the item up front.
+    let mut config = engine_config(
+        &emu.base,
+        &dir.path().join("data2"),
+        UploadFlow::ClientUpload,
+    );
+    config.service.wecom = None;
+    let mut engine = start(config);
+    let (ids, rejected) = add(
+        &mut engine,
+        vec![to(&file, Destination::WeCom(WeComMediaType::Video))],
+    )
+    .await;
+    assert!(ids.is_empty());
+    assert!(rejected[0].1.contains("CorpID"), "{rejected:?}");
+}
