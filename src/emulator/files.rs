@@ -158,7 +158,7 @@ struct BodyFile {
     /// Where the next write goes in the file.
     offset: u64,
     /// The write in progress (at most one): it gives the file back.
-    writing: Option<tokio::task::JoinHandle<std::io::Result<(std::fs::File, bool)>>>,
+    writing: Option<tokio::task::JoinHandle<std::io::Result<std::fs::File>>>,
 }
 
 enum Mode {
@@ -173,15 +173,6 @@ enum Mode {
     },
 }
 
-impl Mode {
-    fn buffered() -> Self {
-        Self::Buffered {
-            batch: Vec::new(),
-            batched: 0,
-        }
-    }
-}
-
 impl BodyFile {
     async fn create(path: &Path) -> std::io::Result<Self> {
         let path = path.to_path_buf();
@@ -193,7 +184,10 @@ impl BodyFile {
             let pad = align(&mut filling);
             Mode::Direct { filling, pad }
         } else {
-            Mode::buffered()
+            Mode::Buffered {
+                batch: Vec::new(),
+                batched: 0,
+            }
         };
         Ok(Self {
             file: Some(file),
@@ -217,12 +211,9 @@ impl BodyFile {
             }
             Mode::Direct { .. } => {
                 let mut bytes = &chunk[..];
-                while !bytes.is_empty() {
-                    let Mode::Direct { filling, pad } = &mut self.mode else {
-                        // A refused direct write turned the file buffered: the rest as chunks.
-                        return Box::pin(self.push(&chunk.slice(chunk.len() - bytes.len()..)))
-                            .await;
-                    };
+                while let Mode::Direct { filling, pad } = &mut self.mode
+                    && !bytes.is_empty()
+                {
                     let room = *pad + WRITE_BATCH - filling.len();
                     let (now, rest) = bytes.split_at(room.min(bytes.len()));
                     filling.extend_from_slice(now);
@@ -246,8 +237,8 @@ impl BodyFile {
         let offset = self.offset;
         self.offset += (full.len() - pad) as u64;
         self.writing = Some(tokio::task::spawn_blocking(move || {
-            let direct = write_block(&file, &full[pad..], offset, true)?;
-            Ok((file, direct))
+            write_block(&file, &full[pad..], offset)?;
+            Ok(file)
         }));
         Ok(())
     }
@@ -263,7 +254,7 @@ impl BodyFile {
                 std::os::unix::fs::FileExt::write_all_at(&file, chunk, at)?;
                 at += chunk.len() as u64;
             }
-            Ok((file, false))
+            Ok(file)
         }));
         Ok(())
     }
@@ -272,21 +263,29 @@ impl BodyFile {
     async fn finish(mut self) -> std::io::Result<()> {
         let file = self.file().await?;
         let offset = self.offset;
-        match std::mem::replace(&mut self.mode, Mode::buffered()) {
+        match self.mode {
             Mode::Buffered { batch, batched } => {
                 self.file = Some(file);
+                self.mode = Mode::Buffered {
+                    batch: Vec::new(),
+                    batched: 0,
+                };
                 self.write_chunks(batch, batched as u64).await?;
                 self.file().await.map(drop)
             }
             Mode::Direct { filling, pad } => tokio::task::spawn_blocking(move || {
                 let bytes = &filling[pad..];
                 let blocks = bytes.len() / ALIGN * ALIGN;
-                let direct = write_block(&file, &bytes[..blocks], offset, true)?;
-                if direct && blocks < bytes.len() {
+                write_block(&file, &bytes[..blocks], offset)?;
+                if blocks < bytes.len() {
                     // The tail is not a whole block: written through the page cache.
-                    set_direct(&file, false)?;
+                    end_direct(&file)?;
+                    std::os::unix::fs::FileExt::write_all_at(
+                        &file,
+                        &bytes[blocks..],
+                        offset + blocks as u64,
+                    )?;
                 }
-                write_block(&file, &bytes[blocks..], offset + blocks as u64, false)?;
                 Ok(())
             })
             .await
@@ -297,16 +296,7 @@ impl BodyFile {
     /// The file, once the write in progress has given it back.
     async fn file(&mut self) -> std::io::Result<std::fs::File> {
         if let Some(writing) = self.writing.take() {
-            let (file, direct) = writing.await.map_err(std::io::Error::other)??;
-            if !direct && let Mode::Direct { filling, pad } = &mut self.mode {
-                // Direct writes were refused: what is gathered goes on as a buffered chunk.
-                let rest = Bytes::copy_from_slice(&filling[*pad..]);
-                self.mode = Mode::Buffered {
-                    batched: rest.len(),
-                    batch: vec![rest],
-                };
-            }
-            return Ok(file);
+            return writing.await.map_err(std::io::Error::other)?;
         }
         self.file
             .take()
@@ -336,7 +326,7 @@ fn open_for_body(path: &Path) -> std::io::Result<(std::fs::File, bool)> {
                 let on_tmpfs =
                     rustix::fs::fstatfs(&file).is_ok_and(|fs| fs.f_type as u64 == TMPFS_MAGIC);
                 if on_tmpfs {
-                    set_direct(&file, false)?;
+                    end_direct(&file)?;
                 }
                 return Ok((file, !on_tmpfs));
             }
@@ -348,45 +338,32 @@ fn open_for_body(path: &Path) -> std::io::Result<(std::fs::File, bool)> {
     Ok((std::fs::File::create(path)?, false))
 }
 
-/// Turns direct writes on `file` on or off.
+/// Turns direct writes on `file` off: what follows goes through the page cache.
 #[cfg(target_os = "linux")]
-fn set_direct(file: &std::fs::File, on: bool) -> std::io::Result<()> {
-    use rustix::fs::OFlags;
+fn end_direct(file: &std::fs::File) -> std::io::Result<()> {
     let flags = rustix::fs::fcntl_getfl(file)?;
-    let flags = if on {
-        flags | OFlags::DIRECT
-    } else {
-        flags - OFlags::DIRECT
-    };
-    Ok(rustix::fs::fcntl_setfl(file, flags)?)
+    Ok(rustix::fs::fcntl_setfl(
+        file,
+        flags - rustix::fs::OFlags::DIRECT,
+    )?)
 }
 
 #[cfg(not(target_os = "linux"))]
-fn set_direct(_file: &std::fs::File, _on: bool) -> std::io::Result<()> {
+fn end_direct(_file: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` at `offset`; says whether the file still writes directly. A direct write
-/// the device refuses (an alignment it does not take) is done again through the page cache,
-/// and so is every later one.
-fn write_block(
-    file: &std::fs::File,
-    bytes: &[u8],
-    offset: u64,
-    direct: bool,
-) -> std::io::Result<bool> {
+/// Writes `bytes` at `offset`. A direct write the device refuses (an alignment it does not
+/// take) is done again through the page cache, and so is every later one (the flag is off).
+fn write_block(file: &std::fs::File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
     match file.write_all_at(bytes, offset) {
-        Ok(()) => Ok(direct),
         #[cfg(target_os = "linux")]
-        Err(err)
-            if direct && err.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) =>
-        {
-            set_direct(file, false)?;
-            file.write_all_at(bytes, offset)?;
-            Ok(false)
+        Err(err) if err.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
+            end_direct(file)?;
+            file.write_all_at(bytes, offset)
         }
-        Err(err) => Err(err),
+        other => other,
     }
 }
 
