@@ -28,8 +28,9 @@ const SIGN_SECONDS: i64 = 3600;
 /// Chunk size of streamed bodies.
 const CHUNK: usize = 512 * 1024;
 /// Their buffers: a few dozen in flight (parts × chunks queued in the connection and the
-/// hasher), and never more than 48 (24 MiB) however far hashing falls behind.
-static CHUNKS: Pool = Pool::new(CHUNK, 32, 48);
+/// hasher, which holds each lane's bytes up to its gathering time), and never more than 64
+/// (32 MiB) however far hashing falls behind.
+static CHUNKS: Pool = Pool::new(CHUNK, 32, 64);
 
 /// Where objects go.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,10 +34,13 @@ const MAX_LANES: usize = 16;
 /// against 4.6 at 8; AVX2 as two groups of 8, 5.6 against 4.6), and the waiting is bounded
 /// by [`GATHER`] and [`BACKLOG`].
 const WIDE: usize = 16;
-/// How long bytes wait for other lanes to fill before they are hashed anyway.
-const GATHER: Duration = Duration::from_millis(10);
+/// How long bytes wait for other lanes to fill before they are hashed anyway. Each of 16
+/// connections sharing about 1 GB/s gets a 512 KiB chunk every 8 ms or so, and unevenly: at
+/// 10 ms the client's steps were mostly 5 to 10 lanes wide; at 30 ms most bytes go 16 wide,
+/// and the client's CPU per 512 MiB fell by a fifth (`scripts/bench_upload.sh`).
+const GATHER: Duration = Duration::from_millis(30);
 /// A lane holding this many bytes is hashed at once (bounds the memory held).
-const BACKLOG: usize = 2 << 20;
+const BACKLOG: usize = 4 << 20;
 
 enum Message {
     Open {
