@@ -96,3 +96,127 @@ fn demo_mode_uploads_dropped_files_to_the_embedded_emulator() {
             .is_some()
     });
 }
+
+/// The toolbar's "WeChat Work" choice: dropped files of any type go to the demo emulator's
+/// WeCom as temporary media, each as the type it fits, and the details show the media_id and
+/// the expiry; the media fetched back are the files. Switching back sends files to VOD.
+#[test]
+fn demo_mode_sends_dropped_files_to_wechat_work_when_chosen() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings::default();
+    let started = backend::start(runtime.handle(), dir.path(), &settings, None);
+    let BackendMode::Demo { url } = started.mode.clone() else {
+        panic!("not demo mode: {:?}", started.problem);
+    };
+    let _emulator = started.emulator;
+
+    let media = dir.path().join("for wecom");
+    std::fs::create_dir_all(&media).unwrap();
+    let files = [
+        ("海报.png", 200 << 10),
+        ("clip.mp4", 3 << 20),
+        ("季度报告.pdf", 1 << 20),
+        ("empty.txt", 0),
+    ];
+    for (name, size) in files {
+        let bytes: Vec<u8> = (0..size).map(|i: u32| (i % 253) as u8).collect();
+        std::fs::write(media.join(name), bytes).unwrap();
+    }
+    let video = dir.path().join("talk.mp4");
+    std::fs::write(&video, vec![7u8; 1 << 20]).unwrap();
+
+    let app = VodDeskApp::new(AppInit {
+        link: EngineLink {
+            commands: started.commands,
+            events: started.events,
+        },
+        handle: runtime.handle().clone(),
+        settings,
+        env_overrides: Vec::new(),
+        data_dir: dir.path().to_path_buf(),
+        credential_store: CredentialStore::file_only(dir.path()),
+        key_status: KeyStatus::None,
+        credentials: started.credentials,
+        mode: started.mode,
+        cjk_font: true,
+        system_lang: Lang::En,
+        notifier: Box::new(|_: &str, _: &str| {}),
+    });
+    let font = cjk_font();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .with_context_setup(move |ctx| fonts::install(ctx, font.as_ref()))
+        .build_ui_state(|ui, app: &mut VodDeskApp| app.run_frame(ui), app);
+
+    harness.get_by_label("WeChat Work").click();
+    harness.run();
+    harness.get_by_label_contains("temporary media (kept 3 days)");
+    harness.input_mut().dropped_files = vec![Arc::new(Dropped(media.clone()))];
+    wait_for(&mut harness, Duration::from_secs(60), |h| {
+        let rows = h.state().model().rows();
+        rows.len() == 3
+            && rows
+                .iter()
+                .all(|r| matches!(r.snap.state, ItemState::Done { .. }))
+    });
+    harness.run();
+    // The empty file is reported, not queued.
+    harness.get_by_label("· 1 empty file");
+    for kind in ["WeCom image", "WeCom video", "WeCom file"] {
+        assert!(harness.query_by_label(kind).is_some(), "no row says {kind}");
+    }
+    harness.get_by_label("clip.mp4").click();
+    harness.run();
+    harness.get_by_label("Copy media_id");
+    harness.get_by_label("Expires");
+    assert!(harness.query_by_label("Copy FileId").is_none());
+
+    let client = voddesk::wecom::WeComClient::new(
+        reqwest::Client::new(),
+        &url,
+        voddesk::emulator::DEMO_WECOM_CORP_ID,
+        voddesk::emulator::DEMO_WECOM_SECRET,
+    );
+    let back = dir.path().join("back");
+    std::fs::create_dir(&back).unwrap();
+    for row in harness.state().model().rows() {
+        let ItemState::Done {
+            file_id,
+            expires_at: Some(expires_at),
+            ..
+        } = &row.snap.state
+        else {
+            panic!("{:?}", row.snap.state);
+        };
+        let in_three_days = chrono::Utc::now().timestamp() + 3 * 24 * 3600;
+        assert!((expires_at - in_three_days).abs() < 120, "{expires_at}");
+        let saved = runtime
+            .block_on(client.download(file_id, &back.join(&row.name)))
+            .unwrap();
+        assert!(
+            std::fs::read(&saved).unwrap() == std::fs::read(&row.snap.path).unwrap(),
+            "{}",
+            row.name
+        );
+    }
+
+    // Back to VOD: the next file is a VOD upload with a FileId.
+    harness.get_by_label("Cloud VOD").click();
+    harness.run();
+    harness.input_mut().dropped_files = vec![Arc::new(Dropped(video.clone()))];
+    wait_for(&mut harness, Duration::from_secs(60), |h| {
+        let rows = h.state().model().rows();
+        rows.len() == 4
+            && rows
+                .iter()
+                .all(|r| matches!(r.snap.state, ItemState::Done { .. }))
+    });
+    harness.get_by_label("talk.mp4").click();
+    harness.run();
+    harness.get_by_label("Copy FileId");
+}

@@ -170,6 +170,8 @@ pub struct VodDeskApp {
     pub(crate) dialog: SettingsDialog,
     pub(crate) editor: Option<OptionsEditor>,
     pub(crate) scans_running: usize,
+    /// Where files added now go: WeChat Work instead of VOD (the toolbar's choice).
+    pub(crate) to_wecom: bool,
     pub(crate) report: Option<ScanReport>,
     pub(crate) message: Option<(String, Instant)>,
     pub(crate) copied: Option<(String, Instant)>,
@@ -204,6 +206,7 @@ impl VodDeskApp {
             dialog: SettingsDialog::default(),
             editor: None,
             scans_running: 0,
+            to_wecom: false,
             report: None,
             message: None,
             copied: None,
@@ -261,10 +264,15 @@ impl VodDeskApp {
         }
         self.scans_running += 1;
         let defaults = self.settings.item_defaults();
+        let to_wecom = self.to_wecom;
         let tx = self.jobs_tx.clone();
         let ctx = ctx.clone();
         self.handle.spawn_blocking(move || {
-            let found = crate::gui::files::collect(&paths, &defaults);
+            let found = if to_wecom {
+                crate::gui::files::collect_wecom(&paths)
+            } else {
+                crate::gui::files::collect(&paths, &defaults)
+            };
             let _ = tx.send(Job::Scanned(found));
             ctx.request_repaint();
         });
@@ -281,6 +289,7 @@ impl VodDeskApp {
         }
         let t = self.t();
         let title = if folder { t.add_folder } else { t.add_files };
+        let to_wecom = self.to_wecom;
         self.handle.spawn(async move {
             let dialog = rfd::AsyncFileDialog::new().set_title(title);
             let picked: Vec<PathBuf> = if folder {
@@ -294,8 +303,13 @@ impl VodDeskApp {
             } else {
                 let mut media: Vec<&str> = crate::gui::files::VIDEO_EXTENSIONS.to_vec();
                 media.extend_from_slice(crate::gui::files::AUDIO_EXTENSIONS);
+                // WeChat Work takes any file: no filter to clear first.
+                let dialog = if to_wecom {
+                    dialog
+                } else {
+                    dialog.add_filter("Video, audio", &media)
+                };
                 dialog
-                    .add_filter("Video, audio", &media)
                     .add_filter("*", &["*"])
                     .pick_files()
                     .await

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::config::{Endpoints, ServiceConfig};
+use crate::config::{Endpoints, ServiceConfig, WeComCredentials, env_var};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::engine::api::{Command, Event};
 use crate::engine::{Engine, EngineConfig, EngineHandle};
@@ -85,7 +85,12 @@ pub fn start(
             endpoints: settings.endpoints(),
             signature_url,
             sub_app_id: settings.sub_app_id,
-            wecom: None,
+            // The WeChat Work application, from the environment as for the CLI; without it,
+            // items for WeChat Work are refused with a message saying what to set.
+            wecom: match (env_var("WECOM_CORP_ID"), env_var("WECOM_CORP_SECRET")) {
+                (Some(corp_id), Some(secret)) => Some(WeComCredentials { corp_id, secret }),
+                _ => None,
+            },
             data_dir: data_dir.to_path_buf(),
         };
         (service, BackendMode::Cloud, None, credentials)
@@ -104,7 +109,10 @@ pub fn start(
                     endpoints: Endpoints::all_at(&url),
                     signature_url: None,
                     sub_app_id: None,
-                    wecom: None,
+                    wecom: Some(WeComCredentials {
+                        corp_id: emulator::DEMO_WECOM_CORP_ID.to_owned(),
+                        secret: emulator::DEMO_WECOM_SECRET.to_owned(),
+                    }),
                     data_dir: demo_dir,
                 };
                 (service, BackendMode::Demo { url }, Some(emu), Some(key))

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::engine::api::{Destination, ItemOptions, NewItem};
+use crate::engine::api::{Destination, ItemOptions, NewItem, WeComMediaType};
 
 /// Video extensions VOD accepts.
 pub const VIDEO_EXTENSIONS: &[&str] = &[
@@ -138,6 +138,42 @@ pub fn collect(paths: &[PathBuf], defaults: &ItemOptions) -> Collected {
                 reason: SkipReason::LonelyCover,
             });
         }
+    }
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Collected { items, skipped }
+}
+
+/// Walks `paths` like [`collect`] for WeChat Work: every non-empty file is queued (WeCom takes
+/// any file), as the media type its name and size fit — an image, AMR voice or MP4 video
+/// within that type's limits, otherwise a file — and with no cover pairing, since temporary
+/// media have none. Files over every limit are still queued: the engine refuses them, naming
+/// the rule, where the editor sees it on the item.
+#[must_use]
+pub fn collect_wecom(paths: &[PathBuf]) -> Collected {
+    let mut files: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut skipped = Vec::new();
+    for path in paths {
+        walk(path, 0, &mut files, &mut skipped);
+    }
+    let mut items = Vec::new();
+    for file in files {
+        let size = std::fs::metadata(&file).map_or(0, |meta| meta.len());
+        if size == 0 {
+            skipped.push(Skipped {
+                path: file,
+                reason: SkipReason::Empty,
+            });
+            continue;
+        }
+        let name = file
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        items.push(NewItem {
+            destination: Destination::WeCom(WeComMediaType::for_file(&name, size)),
+            path: file,
+            options: ItemOptions::default(),
+        });
     }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     Collected { items, skipped }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::engine::api::{
-    Destination, Event, ItemId, ItemSnapshot, ItemState, PublishState, StallReason,
+    Destination, Event, ItemId, ItemSnapshot, ItemState, PublishState, StallReason, WeComMediaType,
 };
 use crate::gui::files::{FileKind, kind_of};
 use crate::gui::i18n::Texts;
@@ -493,7 +493,11 @@ pub fn state_text(row: &Row, t: &Texts) -> String {
 #[must_use]
 pub fn kind_text(row: &Row, t: &Texts) -> &'static str {
     match (row.snap.destination, row.kind) {
-        (Destination::WeCom(_), _) | (_, FileKind::Other) => t.kind_other,
+        (Destination::WeCom(WeComMediaType::Image), _) => t.kind_wecom_image,
+        (Destination::WeCom(WeComMediaType::Voice), _) => t.kind_wecom_voice,
+        (Destination::WeCom(WeComMediaType::Video), _) => t.kind_wecom_video,
+        (Destination::WeCom(WeComMediaType::File), _) => t.kind_wecom_file,
+        (_, FileKind::Other) => t.kind_other,
         (_, FileKind::Video) => t.kind_video,
         (_, FileKind::Audio) => t.kind_audio,
         (_, FileKind::Cover) => t.kind_image,

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use egui::{RichText, Vec2};
 
-use crate::engine::api::ItemState;
+use crate::engine::api::{Command, Destination, ItemOptions, ItemState, NewItem};
 use crate::gui::app::{OptionsEditor, Thumbnail, VodDeskApp};
-use crate::gui::view_model::{Row, format_bytes, state_text};
+use crate::gui::view_model::{Row, format_bytes, kind_text, state_text};
 
 const COVER_SIZE: f32 = 160.0;
 /// How long "Copied" replaces "Copy".
@@ -30,7 +30,8 @@ impl VodDeskApp {
                 .weak(),
         );
         ui.label(format!(
-            "{} · {}",
+            "{} · {} · {}",
+            kind_text(&row, t),
             format_bytes(row.snap.size),
             state_text(&row, t)
         ));
@@ -39,10 +40,15 @@ impl VodDeskApp {
         }
         ui.add_space(6.0);
 
-        self.cover(ui, &row);
-        ui.add_space(6.0);
+        if row.snap.destination == Destination::Vod {
+            self.cover(ui, &row);
+            ui.add_space(6.0);
+        }
         self.results(ui, &row);
-        self.options_editor(ui, &row);
+        // Temporary media take no VOD options.
+        if row.snap.destination == Destination::Vod {
+            self.options_editor(ui, &row);
+        }
         ui.add_space(6.0);
         self.wechat_section(ui, &row);
     }
@@ -80,9 +86,32 @@ impl VodDeskApp {
         match &row.snap.state {
             ItemState::Done {
                 file_id,
+                expires_at: Some(expires_at),
+                ..
+            } => {
+                // WeChat Work temporary media: the media_id, and how long it lives.
+                self.copy_row(ui, t.media_id, file_id);
+                let expired = chrono::Utc::now().timestamp() >= *expires_at;
+                ui.label(RichText::new(t.expires).small());
+                ui.horizontal(|ui| {
+                    ui.label(local_time(*expires_at));
+                    if expired {
+                        ui.colored_label(ui.visuals().warn_fg_color, t.expired);
+                    }
+                });
+                if expired && ui.button(t.upload_again).clicked() {
+                    self.send(Command::Add(vec![NewItem {
+                        path: row.snap.path.clone(),
+                        destination: row.snap.destination,
+                        options: ItemOptions::default(),
+                    }]));
+                }
+            }
+            ItemState::Done {
+                file_id,
                 media_url,
                 cover_url,
-                expires_at: _,
+                expires_at: None,
             } => {
                 self.copy_row(ui, t.file_id, file_id);
                 if !media_url.is_empty() {
@@ -217,4 +246,16 @@ fn generic_tile(ui: &mut egui::Ui, text: &str) {
         egui::FontId::proportional(12.0),
         ui.visuals().weak_text_color(),
     );
+}
+
+/// Unix seconds as the local date and time, to the minute.
+fn local_time(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0).map_or_else(
+        || seconds.to_string(),
+        |at| {
+            at.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        },
+    )
 }

@@ -1,4 +1,4 @@
-//! The toolbar: add, start/pause all, filters live in the queue; settings and the log folder.
+//! The toolbar: add (to VOD or WeChat Work), start/pause all, filters live in the queue; settings and the log folder.
 
 use crate::engine::api::Command;
 use crate::gui::app::VodDeskApp;
@@ -15,6 +15,10 @@ impl VodDeskApp {
             if ui.button(t.add_folder).clicked() {
                 self.open_dialog(&ctx, true);
             }
+            ui.label(t.upload_to);
+            ui.selectable_value(&mut self.to_wecom, false, t.dest_vod);
+            ui.selectable_value(&mut self.to_wecom, true, t.dest_wecom)
+                .on_hover_text(t.dest_wecom_hint);
             ui.separator();
             if ui.button(t.start_all).clicked() {
                 self.send(Command::ResumeAll);
@@ -45,6 +49,9 @@ impl VodDeskApp {
                 }
             });
         });
+        if self.to_wecom {
+            ui.label(egui::RichText::new(t.dest_wecom_hint).small().weak());
+        }
         ui.add_space(2.0);
     }
 }
