@@ -334,3 +334,73 @@ fn options_can_be_edited_before_the_upload_starts() {
     assert_eq!(options.media_name.as_deref(), Some("发布会"));
     assert_eq!(options.class_id, Some(12));
 }
+
+/// A WeChat Work item's details: its media_id and expiry, no cover or VOD options; once the
+/// media has expired, "Upload again" queues the same file for WeChat Work anew.
+#[test]
+fn expired_wechat_work_media_can_be_uploaded_again() {
+    use voddesk::engine::api::{Destination, WeComMediaType};
+    for lang in [Lang::En, Lang::Zh] {
+        let (mut harness, mut fake) = app(lang);
+        let now = chrono::Utc::now().timestamp();
+        let path = std::path::Path::new("/media/海报.png");
+        let mut fresh = snapshot(
+            1,
+            std::path::Path::new("/media/clip.mp4"),
+            ItemState::Done {
+                file_id: "3a8asd892asd8asd".into(),
+                media_url: String::new(),
+                cover_url: None,
+                expires_at: Some(now + 3 * 24 * 3600),
+            },
+        );
+        fresh.destination = Destination::WeCom(WeComMediaType::Video);
+        let mut expired = snapshot(
+            2,
+            path,
+            ItemState::Done {
+                file_id: "2-G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0".into(),
+                media_url: String::new(),
+                cover_url: None,
+                expires_at: Some(now - 60),
+            },
+        );
+        expired.destination = Destination::WeCom(WeComMediaType::Image);
+        fake.send(Event::Loaded(vec![fresh, expired]));
+        harness.run();
+        let t = lang.texts();
+        harness.get_by_label(t.kind_wecom_video);
+        harness.get_by_label("clip.mp4").click();
+        harness.run();
+        harness.get_by_label(&format!("{} {}", t.copy, t.media_id));
+        harness.get_by_label(t.expires);
+        assert!(harness.query_by_label(t.expired).is_none());
+        assert!(harness.query_by_label(t.upload_again).is_none());
+        assert!(
+            harness.query_by_label(t.cover).is_none(),
+            "temporary media have no cover"
+        );
+
+        harness.get_by_label("海报.png").click();
+        harness.run();
+        harness.get_by_label(t.expired);
+        fake.take_commands();
+        harness.get_by_label(t.upload_again).click();
+        harness.run();
+        let commands = fake.take_commands();
+        let added: Vec<_> = commands
+            .iter()
+            .filter_map(|command| match command {
+                Command::Add(items) => Some(items),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert_eq!(added.len(), 1, "{commands:?}");
+        assert_eq!(added[0].path, path);
+        assert_eq!(
+            added[0].destination,
+            Destination::WeCom(WeComMediaType::Image)
+        );
+    }
+}

@@ -11,7 +11,7 @@ use crate::gui::view_model::{
 
 /// Column widths after the name column, in points: size, type, state, progress, speed, ETA,
 /// actions. The name takes what is left.
-const WIDTHS: [f32; 7] = [76.0, 52.0, 112.0, 120.0, 80.0, 56.0, 210.0];
+const WIDTHS: [f32; 7] = [76.0, 86.0, 104.0, 120.0, 80.0, 56.0, 210.0];
 const ROW_HEIGHT: f32 = 24.0;
 const MIN_NAME_WIDTH: f32 = 160.0;
 
