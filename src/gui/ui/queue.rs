@@ -94,7 +94,9 @@ impl VodDeskApp {
         let view: Vec<usize> = self.model.view().to_vec();
         if view.is_empty() {
             ui.add_space(24.0);
-            let text = if self.model.rows().is_empty() {
+            let text = if self.model.rows().is_empty() && self.to_wecom {
+                t.empty_queue_wecom
+            } else if self.model.rows().is_empty() {
                 t.empty_queue
             } else {
                 t.empty_filter

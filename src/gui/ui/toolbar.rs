@@ -50,7 +50,7 @@ impl VodDeskApp {
             });
         });
         if self.to_wecom {
-            ui.label(egui::RichText::new(t.dest_wecom_hint).small().weak());
+            ui.label(egui::RichText::new(t.dest_wecom_hint).weak());
         }
         ui.add_space(2.0);
     }
