@@ -62,6 +62,7 @@ fn demo_mode_uploads_dropped_files_to_the_embedded_emulator() {
         notifier: Box::new(move |summary: &str, _: &str| {
             recorded.lock().unwrap().push(summary.to_owned());
         }),
+        wecom: started.wecom.clone(),
     });
     let font = cjk_font();
     let mut harness = Harness::builder()
@@ -146,7 +147,11 @@ fn demo_mode_sends_dropped_files_to_wechat_work_when_chosen() {
         cjk_font: true,
         system_lang: Lang::En,
         notifier: Box::new(|_: &str, _: &str| {}),
+        wecom: started.wecom.clone(),
     });
+    let mut app = app;
+    let copies = dir.path().join("copies");
+    app.save_copies_to(copies.clone());
     let font = cjk_font();
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
@@ -175,6 +180,13 @@ fn demo_mode_sends_dropped_files_to_wechat_work_when_chosen() {
     harness.get_by_label("Copy media_id");
     harness.get_by_label("Expires");
     assert!(harness.query_by_label("Copy FileId").is_none());
+    // "Save a copy" fetches the media back under the server's file name.
+    harness.get_by_label("Save a copy…").click();
+    let copy = copies.join("clip.mp4");
+    wait_for(&mut harness, Duration::from_secs(30), |h| {
+        h.query_by_label_contains("Saved a copy:").is_some()
+    });
+    assert!(std::fs::read(&copy).unwrap() == std::fs::read(media.join("clip.mp4")).unwrap());
 
     let client = voddesk::wecom::WeComClient::new(
         reqwest::Client::new(),

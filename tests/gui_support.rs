@@ -89,6 +89,7 @@ pub fn app(lang: Lang) -> (Harness<'static, VodDeskApp>, Fake) {
                 .unwrap()
                 .push((summary.to_owned(), body.to_owned()));
         }),
+        wecom: None,
     });
     let font = cjk_font();
     assert!(

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use crate::gui::link::EngineLink;
 use crate::gui::settings::{Field, Settings, SettingsForm};
 use crate::gui::view_model::{Happening, QueueModel};
 use crate::tencent::Credentials;
+use crate::wecom::WeComClient;
 
 /// Most events applied per frame; the rest wait for the next frame so a flood (a restart with a
 /// long queue) cannot freeze the window.
@@ -88,6 +90,8 @@ pub struct AppInit {
     pub system_lang: Lang,
     /// Desktop notifications.
     pub notifier: Notifier,
+    /// The WeChat Work application, for saving copies of uploaded media.
+    pub wecom: Option<Arc<WeComClient>>,
 }
 
 /// A finished background job.
@@ -106,6 +110,9 @@ pub(crate) enum Job {
     },
     KeyForgotten(Result<(), String>),
     ConnectionTested(Result<String, String>),
+    /// A copy of WeChat Work media was saved (where), or why not; `None`: the dialog was
+    /// cancelled.
+    CopySaved(Option<Result<PathBuf, String>>),
 }
 
 /// A cover thumbnail's state.
@@ -177,6 +184,9 @@ pub struct VodDeskApp {
     pub(crate) copied: Option<(String, Instant)>,
     notifier: Notifier,
     title: String,
+    pub(crate) wecom: Option<Arc<WeComClient>>,
+    /// Where copies of WeChat Work media go without asking (no file dialog here, or a test).
+    copies_dir: Option<PathBuf>,
 }
 
 impl VodDeskApp {
@@ -212,6 +222,8 @@ impl VodDeskApp {
             copied: None,
             notifier: init.notifier,
             title: String::new(),
+            wecom: init.wecom,
+            copies_dir: None,
         }
     }
 
@@ -511,7 +523,73 @@ impl VodDeskApp {
                 self.dialog.testing = false;
                 self.dialog.test_result = Some(result);
             }
+            Job::CopySaved(None) => {}
+            Job::CopySaved(Some(Ok(path))) => {
+                self.say(format!("{} {}", self.t().copy_saved, path.display()));
+            }
+            Job::CopySaved(Some(Err(err))) => {
+                self.say(format!("{} {err}", self.t().copy_failed));
+            }
         }
+    }
+
+    /// Copies of WeChat Work media go to `dir` without a file dialog (tests; by default the
+    /// dialog asks, or without one the Downloads folder is used).
+    pub fn save_copies_to(&mut self, dir: PathBuf) {
+        self.copies_dir = Some(dir);
+    }
+
+    /// Fetches WeChat Work media back (`media/get`) into a file the user picks, off the UI
+    /// thread; without a file dialog, into the Downloads folder under the server's file name.
+    pub(crate) fn save_wecom_copy(&mut self, ctx: &egui::Context, media_id: &str, name: &str) {
+        let Some(client) = self.wecom.clone() else {
+            self.say(self.t().wecom_unavailable.to_owned());
+            return;
+        };
+        let tx = self.jobs_tx.clone();
+        let ctx = ctx.clone();
+        let media_id = media_id.to_owned();
+        let name = name.to_owned();
+        let fixed = self.copies_dir.clone().or_else(|| {
+            (!dialog_available()).then(|| {
+                directories::UserDirs::new()
+                    .and_then(|dirs| dirs.download_dir().map(Path::to_path_buf))
+                    .unwrap_or_else(|| self.data_dir.join("downloads"))
+            })
+        });
+        let title = self.t().save_copy;
+        self.handle.spawn(async move {
+            let target = match fixed {
+                Some(dir) => match tokio::fs::create_dir_all(&dir).await {
+                    Ok(()) => Some(dir),
+                    Err(err) => {
+                        let _ = tx.send(Job::CopySaved(Some(Err(format!(
+                            "{}: {err}",
+                            dir.display()
+                        )))));
+                        ctx.request_repaint();
+                        return;
+                    }
+                },
+                None => rfd::AsyncFileDialog::new()
+                    .set_title(title)
+                    .set_file_name(&name)
+                    .save_file()
+                    .await
+                    .map(|file| file.path().to_path_buf()),
+            };
+            let result = match target {
+                Some(target) => Some(
+                    client
+                        .download(&media_id, &target)
+                        .await
+                        .map_err(|err| err.to_string()),
+                ),
+                None => None,
+            };
+            let _ = tx.send(Job::CopySaved(result));
+            ctx.request_repaint();
+        });
     }
 
     /// Opens the settings dialog with the saved values.

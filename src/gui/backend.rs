@@ -17,6 +17,7 @@ use crate::gui::app::BackendMode;
 use crate::gui::link::EVENT_CAPACITY;
 use crate::gui::settings::Settings;
 use crate::tencent::Credentials;
+use crate::wecom::WeComClient;
 
 /// Starts the demo emulator on the port it had last time.
 ///
@@ -67,6 +68,9 @@ pub struct Backend {
     pub emulator: Option<EmulatorHandle>,
     /// Why the engine could not start, when the simulation stands in.
     pub problem: Option<String>,
+    /// The WeChat Work application the engine uploads to, for fetching media back ("Save a
+    /// copy"); `None` when there is none.
+    pub wecom: Option<Arc<WeComClient>>,
 }
 
 /// Starts the engine (and in demo mode the emulator) for `settings` with `credentials`.
@@ -88,7 +92,10 @@ pub fn start(
             // The WeChat Work application, from the environment as for the CLI; without it,
             // items for WeChat Work are refused with a message saying what to set.
             wecom: match (env_var("WECOM_CORP_ID"), env_var("WECOM_CORP_SECRET")) {
-                (Some(corp_id), Some(secret)) => Some(WeComCredentials { corp_id, secret }),
+                (Some(corp_id), Some(secret)) => {
+                    crate::gui::redact::register(&secret);
+                    Some(WeComCredentials { corp_id, secret })
+                }
                 _ => None,
             },
             data_dir: data_dir.to_path_buf(),
@@ -125,6 +132,14 @@ pub fn start(
             }
         }
     };
+    let wecom = service.wecom.as_ref().map(|app| {
+        Arc::new(WeComClient::new(
+            reqwest::Client::new(),
+            &service.endpoints.wecom,
+            &app.corp_id,
+            &app.secret,
+        ))
+    });
     let config = EngineConfig {
         tuning: settings.tuning(),
         default_flow: settings.flow,
@@ -145,6 +160,7 @@ pub fn start(
         credentials: test_key,
         emulator,
         problem: None,
+        wecom,
     }
 }
 
@@ -172,5 +188,6 @@ fn simulated(handle: &tokio::runtime::Handle, problem: String) -> Backend {
         credentials: None,
         emulator: None,
         problem: Some(problem),
+        wecom: None,
     }
 }

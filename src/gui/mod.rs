@@ -220,6 +220,7 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
     // Kept until the window closes: dropping it stops the demo emulator.
     let _emulator = backend.emulator;
     let test_credentials = backend.credentials;
+    let wecom = backend.wecom;
 
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -254,6 +255,7 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
                 cjk_font: cjk.is_some(),
                 system_lang,
                 notifier: Box::new(notify),
+                wecom,
             });
             let mut app = app;
             if let Some(problem) = problem {

@@ -99,6 +99,10 @@ impl VodDeskApp {
                         ui.colored_label(ui.visuals().warn_fg_color, t.expired);
                     }
                 });
+                if !expired && ui.button(t.save_copy).clicked() {
+                    let name = row.name.clone();
+                    self.save_wecom_copy(ui.ctx(), file_id, &name);
+                }
                 if expired && ui.button(t.upload_again).clicked() {
                     self.send(Command::Add(vec![NewItem {
                         path: row.snap.path.clone(),
