@@ -44,6 +44,7 @@ fn main() {
         cjk_font: true,
         system_lang: Lang::En,
         notifier: Box::new(|_: &str, _: &str| {}),
+        wecom: None,
     });
     let snaps: Vec<ItemSnapshot> = (1..=ITEMS)
         .map(|id| {
