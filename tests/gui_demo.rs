@@ -23,7 +23,7 @@ fn demo_mode_uploads_dropped_files_to_the_embedded_emulator() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings::default();
-    let started = backend::start(runtime.handle(), dir.path(), &settings, None);
+    let started = backend::start(runtime.handle(), dir.path(), &settings, None, None);
     assert!(
         matches!(started.mode, BackendMode::Demo { .. }),
         "{:?}",
@@ -110,7 +110,7 @@ fn demo_mode_sends_dropped_files_to_wechat_work_when_chosen() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings::default();
-    let started = backend::start(runtime.handle(), dir.path(), &settings, None);
+    let started = backend::start(runtime.handle(), dir.path(), &settings, None, None);
     let BackendMode::Demo { url } = started.mode.clone() else {
         panic!("not demo mode: {:?}", started.problem);
     };
@@ -231,4 +231,99 @@ fn demo_mode_sends_dropped_files_to_wechat_work_when_chosen() {
     harness.get_by_label("talk.mp4").click();
     harness.run();
     harness.get_by_label("Copy FileId");
+}
+
+/// With an API key (not demo mode), the app's engine uploads WeChat Work items to the
+/// application it is given (settings' CorpID and the saved secret); without one, such items
+/// are refused with what to set.
+#[test]
+fn with_a_key_wechat_work_items_go_to_the_configured_application() {
+    use voddesk::engine::api::{Command, Destination, Event, ItemOptions, NewItem, WeComMediaType};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let emu = runtime.block_on(crate::emulator_support::start());
+    let file = emu.dir.path().join("议程.pdf");
+    std::fs::write(&file, vec![9u8; 300 << 10]).unwrap();
+    let settings = Settings {
+        vod_endpoint: emu.base.clone(),
+        cos_endpoint: emu.base.clone(),
+        ugc_endpoint: emu.base.clone(),
+        wecom_endpoint: emu.base.clone(),
+        wecom_corp_id: voddesk::emulator::DEMO_WECOM_CORP_ID.into(),
+        ..Settings::default()
+    };
+    let item = NewItem {
+        path: file.clone(),
+        destination: Destination::WeCom(WeComMediaType::File),
+        options: ItemOptions::default(),
+    };
+    for configured in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let wecom = configured.then(|| voddesk::config::WeComCredentials {
+            corp_id: voddesk::emulator::DEMO_WECOM_CORP_ID.into(),
+            secret: voddesk::emulator::DEMO_WECOM_SECRET.into(),
+        });
+        let mut started = backend::start(
+            runtime.handle(),
+            dir.path(),
+            &settings,
+            Some(crate::emulator_support::demo_credentials()),
+            wecom,
+        );
+        assert!(
+            matches!(started.mode, BackendMode::Cloud),
+            "{:?}",
+            started.problem
+        );
+        started
+            .commands
+            .blocking_send(Command::Add(vec![item.clone()]))
+            .unwrap();
+        let outcome = runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(60), async {
+                loop {
+                    match started.events.recv().await.unwrap() {
+                        Event::StateChanged {
+                            state: state @ (ItemState::Done { .. } | ItemState::Failed(_)),
+                            ..
+                        } => return Ok(state),
+                        Event::Rejected { reason, .. } => return Err(reason),
+                        _ => {}
+                    }
+                }
+            })
+            .await
+            .unwrap()
+        });
+        if configured {
+            let Ok(ItemState::Done {
+                file_id,
+                expires_at: Some(_),
+                ..
+            }) = outcome
+            else {
+                panic!("{outcome:?}");
+            };
+            let client = voddesk::wecom::WeComClient::new(
+                reqwest::Client::new(),
+                &emu.base,
+                voddesk::emulator::DEMO_WECOM_CORP_ID,
+                voddesk::emulator::DEMO_WECOM_SECRET,
+            );
+            let back = dir.path().join("back.pdf");
+            runtime.block_on(client.download(&file_id, &back)).unwrap();
+            assert!(std::fs::read(&back).unwrap() == std::fs::read(&file).unwrap());
+        } else {
+            let message = match outcome {
+                Err(reason) => reason,
+                Ok(ItemState::Failed(err)) => err.message,
+                Ok(other) => panic!("{other:?}"),
+            };
+            assert!(message.contains("CorpID and secret"), "{message}");
+        }
+        started.commands.blocking_send(Command::Shutdown).ok();
+    }
 }

@@ -93,3 +93,42 @@ fn test_connection_reports_in_words() {
             || h.query_by_label_contains("could not reach").is_some()
     });
 }
+
+/// The WeChat Work application in settings: a secret without its CorpID is refused; saved, the
+/// CorpID goes to settings.json and the secret to the private store (never settings.json, never
+/// shown), and a restart is asked for.
+#[test]
+fn wechat_work_application_is_saved_with_its_secret_kept_apart() {
+    let (mut harness, fake) = app(Lang::En);
+    harness.get_by_label("Settings").click();
+    harness.run();
+    let secret = "wecomAppSecretValue-0123456789";
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::PasswordInput, "Secret")
+        .set_text_value_accesskit(secret);
+    harness.run();
+    harness.get_by_label("Save").click();
+    harness.run();
+    harness.get_by_label("enter the CorpID the secret belongs to");
+    assert!(!fake.dir.path().join("settings.json").exists());
+
+    field(&harness, "CorpID").set_text_value_accesskit("ww0123456789abcdef");
+    harness.run();
+    harness.get_by_label("Save").click();
+    wait_for(&mut harness, Duration::from_secs(10), |h| {
+        h.query_by_label_contains("Settings saved.").is_some()
+    });
+    harness.get_by_label_contains("Restart");
+    let saved = Settings::load(fake.dir.path()).unwrap();
+    assert_eq!(saved.wecom_corp_id, "ww0123456789abcdef");
+    let text = std::fs::read_to_string(fake.dir.path().join("settings.json")).unwrap();
+    assert!(!text.contains(secret));
+    let store = voddesk::gui::credentials::CredentialStore::file_only(fake.dir.path());
+    assert_eq!(store.load_wecom_secret().unwrap().as_deref(), Some(secret));
+    let shown = harness
+        .root()
+        .query_all_by_label_contains(secret)
+        .next()
+        .is_some();
+    assert!(!shown, "the secret must never be shown");
+}

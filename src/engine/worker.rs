@@ -654,7 +654,7 @@ impl Worker {
     fn check_destination(&self, destination: Destination) -> Result<(), String> {
         if matches!(destination, Destination::WeCom(_)) && self.shared.wecom.is_none() {
             return Err(
-                "WeChat Work needs its application's CorpID and secret (WECOM_CORP_ID and WECOM_CORP_SECRET)"
+                "WeChat Work needs its application's CorpID and secret (in the app's settings, or WECOM_CORP_ID and WECOM_CORP_SECRET)"
                     .to_owned(),
             );
         }

@@ -489,6 +489,8 @@ impl VodDeskApp {
                             };
                         }
                         let restart = key_changed
+                            || !self.dialog.form.wecom_secret.trim().is_empty()
+                            || settings.wecom_corp_id != self.settings.wecom_corp_id
                             || settings.endpoints() != self.settings.endpoints()
                             || settings.region != self.settings.region;
                         let tuning_changed = settings.tuning() != self.settings.tuning();
@@ -506,6 +508,7 @@ impl VodDeskApp {
                         self.dialog.status = Some(Ok(text));
                         self.dialog.form.secret_id.clear();
                         self.dialog.form.secret_key.clear();
+                        self.dialog.form.wecom_secret.clear();
                     }
                     Err(err) => self.dialog.status = Some(Err(err)),
                 }
@@ -614,6 +617,7 @@ impl VodDeskApp {
         self.dialog.errors.clear();
         self.dialog.saving = true;
         let key = self.dialog.form.new_key();
+        let wecom_secret = self.dialog.form.new_wecom_secret();
         let masked_id = key.as_ref().map(|(id, _)| crate::tencent::mask(id));
         let dir = self.data_dir.clone();
         let store = self.credential_store.clone();
@@ -627,6 +631,10 @@ impl VodDeskApp {
                 let result = settings
                     .save(&dir)
                     .map_err(|err| format!("{err:#}"))
+                    .and_then(|()| match wecom_secret {
+                        Some(secret) => store.save_wecom_secret(&secret).map(|_| ()),
+                        None => Ok(()),
+                    })
                     .and_then(|()| match key {
                         Some((id, secret)) => store.save(&id, &secret).map(Some),
                         None => Ok(None),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::config::{Endpoints, ServiceConfig, WeComCredentials, env_var};
+use crate::config::{Endpoints, ServiceConfig, WeComCredentials};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::engine::api::{Command, Event};
 use crate::engine::{Engine, EngineConfig, EngineHandle};
@@ -73,12 +73,14 @@ pub struct Backend {
     pub wecom: Option<Arc<WeComClient>>,
 }
 
-/// Starts the engine (and in demo mode the emulator) for `settings` with `credentials`.
+/// Starts the engine (and in demo mode the emulator) for `settings` with `credentials` and
+/// the WeChat Work application `wecom` (demo mode uses the emulator's own).
 pub fn start(
     handle: &tokio::runtime::Handle,
     data_dir: &std::path::Path,
     settings: &Settings,
     credentials: Option<Credentials>,
+    wecom: Option<WeComCredentials>,
 ) -> Backend {
     let signature_url = Some(settings.signature_url.trim().to_owned()).filter(|s| !s.is_empty());
     let cloud = credentials.is_some() || signature_url.is_some();
@@ -89,15 +91,9 @@ pub fn start(
             endpoints: settings.endpoints(),
             signature_url,
             sub_app_id: settings.sub_app_id,
-            // The WeChat Work application, from the environment as for the CLI; without it,
-            // items for WeChat Work are refused with a message saying what to set.
-            wecom: match (env_var("WECOM_CORP_ID"), env_var("WECOM_CORP_SECRET")) {
-                (Some(corp_id), Some(secret)) => {
-                    crate::gui::redact::register(&secret);
-                    Some(WeComCredentials { corp_id, secret })
-                }
-                _ => None,
-            },
+            // Without a WeChat Work application, items for it are refused with a message
+            // saying what to set.
+            wecom,
             data_dir: data_dir.to_path_buf(),
         };
         (service, BackendMode::Cloud, None, credentials)

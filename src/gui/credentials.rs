@@ -59,55 +59,20 @@ impl CredentialStore {
         }
     }
 
-    fn file(&self) -> PathBuf {
-        self.dir.join(KEY_FILE)
-    }
-
-    fn entry(&self) -> Option<keyring::Entry> {
-        if !self.use_keyring {
-            return None;
-        }
-        keyring::Entry::new(KEYRING_SERVICE, KEYRING_USER).ok()
-    }
-
     /// The saved key and where it was, if any.
     ///
     /// # Errors
     /// When the file exists but cannot be read or parsed.
     pub fn load(&self) -> Result<Option<(Credentials, KeyLocation)>, String> {
-        if let Some(entry) = self.entry() {
-            match entry.get_password() {
-                Ok(text) => {
-                    if let Ok(stored) = serde_json::from_str::<StoredKey>(&text) {
-                        return Ok(Some((
-                            Credentials::new(stored.secret_id, stored.secret_key),
-                            KeyLocation::Keyring,
-                        )));
-                    }
-                    tracing::warn!(
-                        "the keyring entry for the API key is not readable; ignoring it"
-                    );
-                }
-                Err(keyring::Error::NoEntry) => {}
-                Err(err) => tracing::info!("no usable keyring ({err}); using the key file"),
-            }
-        }
-        let path = self.file();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let stored: StoredKey = serde_json::from_str(&text)
-                    .map_err(|err| format!("the key file {} is damaged: {err}", path.display()))?;
-                Ok(Some((
-                    Credentials::new(stored.secret_id, stored.secret_key),
-                    KeyLocation::File,
-                )))
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(format!(
-                "cannot read the key file {}: {err}",
-                path.display()
-            )),
-        }
+        let Some((text, location)) = self.load_text(&API_KEY)? else {
+            return Ok(None);
+        };
+        let stored: StoredKey = serde_json::from_str(&text)
+            .map_err(|err| format!("the saved API key is damaged: {err}"))?;
+        Ok(Some((
+            Credentials::new(stored.secret_id, stored.secret_key),
+            location,
+        )))
     }
 
     /// Saves a key: the keyring when it works, otherwise the 0600 file.
@@ -120,18 +85,7 @@ impl CredentialStore {
             secret_key: secret_key.trim().to_owned(),
         };
         let text = serde_json::to_string(&stored).map_err(|err| err.to_string())?;
-        if let Some(entry) = self.entry() {
-            match entry.set_password(&text) {
-                Ok(()) => {
-                    // One place only, so a stale file cannot shadow a newer keyring entry.
-                    let _ = std::fs::remove_file(self.file());
-                    return Ok(KeyLocation::Keyring);
-                }
-                Err(err) => tracing::info!("cannot use the keyring ({err}); using the key file"),
-            }
-        }
-        write_private(&self.file(), &text)?;
-        Ok(KeyLocation::File)
+        self.save_text(&API_KEY, &text)
     }
 
     /// Forgets the saved key in both places.
@@ -139,16 +93,114 @@ impl CredentialStore {
     /// # Errors
     /// When the file exists and cannot be removed.
     pub fn clear(&self) -> Result<(), String> {
-        if let Some(entry) = self.entry() {
+        self.clear_slot(&API_KEY)
+    }
+
+    /// The saved secret of the WeChat Work application, if any (its CorpID is in settings).
+    ///
+    /// # Errors
+    /// When the file exists but cannot be read.
+    pub fn load_wecom_secret(&self) -> Result<Option<String>, String> {
+        Ok(self
+            .load_text(&WECOM_SECRET)?
+            .map(|(text, _)| text.trim().to_owned())
+            .filter(|text| !text.is_empty()))
+    }
+
+    /// Saves the WeChat Work application's secret, like the API key.
+    ///
+    /// # Errors
+    /// When neither place can be written.
+    pub fn save_wecom_secret(&self, secret: &str) -> Result<KeyLocation, String> {
+        self.save_text(&WECOM_SECRET, secret.trim())
+    }
+
+    /// Forgets the WeChat Work secret in both places.
+    ///
+    /// # Errors
+    /// When the file exists and cannot be removed.
+    pub fn clear_wecom_secret(&self) -> Result<(), String> {
+        self.clear_slot(&WECOM_SECRET)
+    }
+
+    fn entry(&self, slot: &Slot) -> Option<keyring::Entry> {
+        if !self.use_keyring {
+            return None;
+        }
+        keyring::Entry::new(KEYRING_SERVICE, slot.user).ok()
+    }
+
+    fn load_text(&self, slot: &Slot) -> Result<Option<(String, KeyLocation)>, String> {
+        if let Some(entry) = self.entry(slot) {
+            match entry.get_password() {
+                Ok(text) => return Ok(Some((text, KeyLocation::Keyring))),
+                Err(keyring::Error::NoEntry) => {}
+                Err(err) => tracing::info!(
+                    "no usable keyring ({err}); using the file for the {}",
+                    slot.what
+                ),
+            }
+        }
+        let path = self.dir.join(slot.file);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some((text, KeyLocation::File))),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(format!(
+                "cannot read the {} file {}: {err}",
+                slot.what,
+                path.display()
+            )),
+        }
+    }
+
+    fn save_text(&self, slot: &Slot, text: &str) -> Result<KeyLocation, String> {
+        if let Some(entry) = self.entry(slot) {
+            match entry.set_password(text) {
+                Ok(()) => {
+                    // One place only, so a stale file cannot shadow a newer keyring entry.
+                    let _ = std::fs::remove_file(self.dir.join(slot.file));
+                    return Ok(KeyLocation::Keyring);
+                }
+                Err(err) => tracing::info!(
+                    "cannot use the keyring ({err}); using the file for the {}",
+                    slot.what
+                ),
+            }
+        }
+        write_private(&self.dir.join(slot.file), text)?;
+        Ok(KeyLocation::File)
+    }
+
+    fn clear_slot(&self, slot: &Slot) -> Result<(), String> {
+        if let Some(entry) = self.entry(slot) {
             let _ = entry.delete_credential();
         }
-        match std::fs::remove_file(self.file()) {
+        match std::fs::remove_file(self.dir.join(slot.file)) {
             Ok(()) => Ok(()),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(err) => Err(format!("cannot remove the key file: {err}")),
+            Err(err) => Err(format!("cannot remove the {} file: {err}", slot.what)),
         }
     }
 }
+
+/// One secret's places: its keyring entry and its fallback file.
+struct Slot {
+    user: &'static str,
+    file: &'static str,
+    what: &'static str,
+}
+
+const API_KEY: Slot = Slot {
+    user: KEYRING_USER,
+    file: KEY_FILE,
+    what: "API key",
+};
+
+const WECOM_SECRET: Slot = Slot {
+    user: "wecom-app-secret",
+    file: "wecom-secret",
+    what: "WeChat Work secret",
+};
 
 /// Writes `text` to `path` readable by the user alone.
 fn write_private(path: &Path, text: &str) -> Result<(), String> {
@@ -206,6 +258,36 @@ mod tests {
         }
         store.clear().unwrap();
         assert!(store.load().unwrap().is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_wecom_secret_has_a_private_place_of_its_own() {
+        let dir = std::env::temp_dir().join(format!("voddesk-wecom-{}", std::process::id()));
+        let store = CredentialStore::file_only(&dir);
+        assert!(store.load_wecom_secret().unwrap().is_none());
+        store.save("AKIDtest12345678", "secretsecret").unwrap();
+        assert_eq!(
+            store.save_wecom_secret(" app-secret ").unwrap(),
+            KeyLocation::File
+        );
+        assert_eq!(
+            store.load_wecom_secret().unwrap().as_deref(),
+            Some("app-secret")
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(WECOM_SECRET.file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // Each is forgotten on its own.
+        store.clear_wecom_secret().unwrap();
+        assert!(store.load_wecom_secret().unwrap().is_none());
+        assert!(store.load().unwrap().is_some());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

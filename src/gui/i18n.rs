@@ -180,6 +180,10 @@ pub struct Texts {
     pub key_none: &'static str,
     pub key_from_env: &'static str,
     pub key_keep_hint: &'static str,
+    pub wecom_app: &'static str,
+    pub wecom_corp_id: &'static str,
+    pub wecom_secret: &'static str,
+    pub wecom_secret_hint: &'static str,
     pub forget_key: &'static str,
     pub region: &'static str,
     pub endpoints: &'static str,
@@ -256,7 +260,7 @@ pub static EN: Texts = Texts {
     save_copy: "Save a copy…",
     copy_saved: "Saved a copy:",
     copy_failed: "Could not save a copy:",
-    wecom_unavailable: "WeChat Work is not set up: set WECOM_CORP_ID and WECOM_CORP_SECRET.",
+    wecom_unavailable: "WeChat Work is not set up: enter its CorpID and secret in Settings (or set WECOM_CORP_ID and WECOM_CORP_SECRET), then restart.",
     state_queued: "Queued",
     state_applying: "Starting",
     state_uploading: "Uploading",
@@ -335,6 +339,10 @@ pub static EN: Texts = Texts {
     key_none: "No key saved (demo mode).",
     key_from_env: "The key comes from TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY and overrides the saved one.",
     key_keep_hint: "leave empty to keep the saved key",
+    wecom_app: "WeChat Work application",
+    wecom_corp_id: "CorpID",
+    wecom_secret: "Secret",
+    wecom_secret_hint: "leave empty to keep the saved secret",
     forget_key: "Forget saved key",
     region: "Region",
     endpoints: "Endpoints",
@@ -363,7 +371,7 @@ pub static EN: Texts = Texts {
     saved: "Settings saved.",
     fix_errors: "Fix the fields marked in red, then save.",
     env_overrides: "Overridden by environment variables",
-    restart_needed: "Restart VodDesk to use the new key and endpoints.",
+    restart_needed: "Restart VodDesk to use the new key, WeChat Work application and endpoints.",
 };
 
 /// 简体中文.
@@ -411,7 +419,7 @@ pub static ZH: Texts = Texts {
     save_copy: "另存一份…",
     copy_saved: "已保存副本：",
     copy_failed: "无法保存副本：",
-    wecom_unavailable: "未配置企业微信：请设置 WECOM_CORP_ID 和 WECOM_CORP_SECRET。",
+    wecom_unavailable: "未配置企业微信：请在设置中填写企业 ID 和应用 Secret（或设置 WECOM_CORP_ID 和 WECOM_CORP_SECRET），然后重启。",
     state_queued: "排队中",
     state_applying: "准备中",
     state_uploading: "上传中",
@@ -490,6 +498,10 @@ pub static ZH: Texts = Texts {
     key_none: "未保存密钥（演示模式）。",
     key_from_env: "密钥来自 TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY 环境变量，优先于已保存的密钥。",
     key_keep_hint: "留空则保留已保存的密钥",
+    wecom_app: "企业微信应用",
+    wecom_corp_id: "企业 ID（CorpID）",
+    wecom_secret: "应用 Secret",
+    wecom_secret_hint: "留空则保留已保存的 Secret",
     forget_key: "删除已保存的密钥",
     region: "地域",
     endpoints: "服务地址",
@@ -518,7 +530,7 @@ pub static ZH: Texts = Texts {
     saved: "设置已保存。",
     fix_errors: "请修正标红的字段后再保存。",
     env_overrides: "以下设置被环境变量覆盖",
-    restart_needed: "重启 VodDesk 后新的密钥和服务地址才会生效。",
+    restart_needed: "重启 VodDesk 后新的密钥、企业微信应用和服务地址才会生效。",
 };
 
 #[cfg(test)]

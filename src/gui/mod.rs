@@ -123,16 +123,19 @@ pub fn notify(summary: &str, body: &str) {
     }
 }
 
-/// Reads the saved key with a time limit, so a stuck keyring daemon cannot hold up the start.
-fn load_key(
+/// Reads a saved secret (`what`) with a time limit, so a stuck keyring daemon cannot hold up
+/// the start.
+fn load_saved<T: Send + 'static>(
     store: &CredentialStore,
-) -> Option<(crate::tencent::Credentials, credentials::KeyLocation)> {
+    what: &str,
+    load: fn(&CredentialStore) -> Result<Option<T>, String>,
+) -> Option<T> {
     let (tx, rx) = std::sync::mpsc::channel();
     let store = store.clone();
     std::thread::Builder::new()
         .name("voddesk-keyring".into())
         .spawn(move || {
-            let _ = tx.send(store.load());
+            let _ = tx.send(load(&store));
         })
         .ok()?;
     match rx.recv_timeout(Duration::from_secs(5)) {
@@ -143,11 +146,32 @@ fn load_key(
         }
         Err(_) => {
             tracing::warn!(
-                "the keyring did not answer within 5 seconds; starting without the saved key"
+                "the keyring did not answer within 5 seconds; starting without the saved {what}"
             );
             None
         }
     }
+}
+
+/// The WeChat Work application: CorpID and secret from the environment, or the CorpID from
+/// settings (which the environment may override) with the saved secret.
+fn wecom_application(
+    settings: &Settings,
+    store: &CredentialStore,
+) -> Option<crate::config::WeComCredentials> {
+    let corp_id = settings.wecom_corp_id.trim().to_owned();
+    if corp_id.is_empty() {
+        return None;
+    }
+    let secret = crate::config::env_var("WECOM_CORP_SECRET").or_else(|| {
+        load_saved(
+            store,
+            "WeChat Work secret",
+            CredentialStore::load_wecom_secret,
+        )
+    })?;
+    redact::register(&secret);
+    Some(crate::config::WeComCredentials { corp_id, secret })
 }
 
 /// Opens the desktop app and runs it until the window closes.
@@ -185,7 +209,7 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
             let masked_id = creds.masked_id();
             (Some(creds), KeyStatus::Env { masked_id })
         }
-        None => match load_key(&store) {
+        None => match load_saved(&store, "API key", CredentialStore::load) {
             Some((creds, location)) => {
                 let masked_id = creds.masked_id();
                 (
@@ -212,7 +236,8 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
         None => tracing::warn!("no CJK font found; Chinese text will show as boxes"),
     }
 
-    let backend = backend::start(handle, &data_dir, &effective, credentials.clone());
+    let wecom = wecom_application(&effective, &store);
+    let backend = backend::start(handle, &data_dir, &effective, credentials.clone(), wecom);
     let commands = backend.commands.clone();
     let engine_events = backend.events;
     let mode = backend.mode.clone();

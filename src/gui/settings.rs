@@ -30,6 +30,9 @@ pub struct Settings {
     pub ugc_endpoint: String,
     /// WeCom API base URL; empty for the public one.
     pub wecom_endpoint: String,
+    /// The WeChat Work application's CorpID; empty for none (its secret is kept like the API
+    /// key).
+    pub wecom_corp_id: String,
     /// Signature service; empty for none.
     pub signature_url: String,
     /// Default upload flow.
@@ -62,6 +65,7 @@ impl Default for Settings {
             cos_endpoint: String::new(),
             ugc_endpoint: String::new(),
             wecom_endpoint: String::new(),
+            wecom_corp_id: String::new(),
             signature_url: String::new(),
             flow: UploadFlow::default(),
             procedure: String::new(),
@@ -147,6 +151,7 @@ impl Settings {
         take("VODDESK_COS_ENDPOINT", &mut out.cos_endpoint);
         take("VODDESK_UGC_ENDPOINT", &mut out.ugc_endpoint);
         take("VODDESK_WECOM_ENDPOINT", &mut out.wecom_endpoint);
+        take("WECOM_CORP_ID", &mut out.wecom_corp_id);
         take("VODDESK_SIGNATURE_URL", &mut out.signature_url);
         if let Some(id) = env("VODDESK_SUB_APP_ID").and_then(|v| v.parse().ok()) {
             out.sub_app_id = Some(id);
@@ -234,6 +239,8 @@ pub enum Field {
     Bandwidth,
     /// The API key pair.
     ApiKey,
+    /// The WeChat Work application (CorpID and secret).
+    WeCom,
 }
 
 /// The settings dialog's text fields, as typed (numbers are text so a half-typed value is not
@@ -247,6 +254,9 @@ pub struct SettingsForm {
     pub cos_endpoint: String,
     pub ugc_endpoint: String,
     pub wecom_endpoint: String,
+    pub wecom_corp_id: String,
+    /// A new WeChat Work secret; empty keeps the saved one.
+    pub wecom_secret: String,
     pub signature_url: String,
     pub flow: UploadFlow,
     pub procedure: String,
@@ -278,6 +288,8 @@ impl SettingsForm {
             cos_endpoint: settings.cos_endpoint.clone(),
             ugc_endpoint: settings.ugc_endpoint.clone(),
             wecom_endpoint: settings.wecom_endpoint.clone(),
+            wecom_corp_id: settings.wecom_corp_id.clone(),
+            wecom_secret: String::new(),
             signature_url: settings.signature_url.clone(),
             flow: settings.flow,
             procedure: settings.procedure.clone(),
@@ -383,6 +395,15 @@ impl SettingsForm {
                 "this does not look like an API key (SecretId usually starts with AKID)".into(),
             ));
         }
+        let corp_id = self.wecom_corp_id.trim();
+        if corp_id.is_empty() && !self.wecom_secret.trim().is_empty() {
+            errors.push((
+                Field::WeCom,
+                "enter the CorpID the secret belongs to".into(),
+            ));
+        } else if corp_id.contains(char::is_whitespace) {
+            errors.push((Field::WeCom, "a CorpID has no spaces".into()));
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -393,6 +414,7 @@ impl SettingsForm {
             cos_endpoint: self.cos_endpoint.trim().to_owned(),
             ugc_endpoint: self.ugc_endpoint.trim().to_owned(),
             wecom_endpoint: self.wecom_endpoint.trim().to_owned(),
+            wecom_corp_id: corp_id.to_owned(),
             signature_url: self.signature_url.trim().to_owned(),
             flow: self.flow,
             procedure: self.procedure.trim().to_owned(),
@@ -404,6 +426,12 @@ impl SettingsForm {
             bandwidth_kib,
             language: Some(self.language),
         })
+    }
+
+    /// The new WeChat Work secret typed into the form, if any.
+    #[must_use]
+    pub fn new_wecom_secret(&self) -> Option<String> {
+        Some(self.wecom_secret.trim().to_owned()).filter(|secret| !secret.is_empty())
     }
 
     /// The new API key typed into the form, when both halves were.

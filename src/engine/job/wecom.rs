@@ -19,7 +19,7 @@ impl Job {
         self.check_file_at_start().await?;
         let Some(client) = self.shared.wecom.clone() else {
             return Err(JobError::User(plain(
-                "WeChat Work needs its application's CorpID and secret (WECOM_CORP_ID and WECOM_CORP_SECRET); set them, then retry.",
+                "WeChat Work needs its application's CorpID and secret (in the app's settings, or WECOM_CORP_ID and WECOM_CORP_SECRET); set them, then retry.",
                 true,
             )));
         };

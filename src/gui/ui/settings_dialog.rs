@@ -145,6 +145,22 @@ impl VodDeskApp {
         }
         ui.add_space(8.0);
 
+        ui.label(RichText::new(t.wecom_app).strong());
+        egui::Grid::new("wecom-grid").num_columns(2).show(ui, |ui| {
+            text_row(ui, t.wecom_corp_id, &mut form.wecom_corp_id, "ww…", None);
+            let label = ui.label(t.wecom_secret);
+            ui.add(
+                egui::TextEdit::singleline(&mut form.wecom_secret)
+                    .password(true)
+                    .hint_text(t.wecom_secret_hint)
+                    .desired_width(300.0),
+            )
+            .labelled_by(label.id);
+            ui.end_row();
+        });
+        field_error(ui, error_of(Field::WeCom));
+        ui.add_space(8.0);
+
         ui.label(RichText::new(t.endpoints).strong());
         egui::Grid::new("endpoint-grid")
             .num_columns(2)
