@@ -193,3 +193,43 @@ async fn an_outage_is_waited_out_and_missing_credentials_are_refused() {
     assert!(ids.is_empty());
     assert!(rejected[0].1.contains("CorpID"), "{rejected:?}");
 }
+
+/// A WeCom upload shows its progress as it is sent (not 0 until the end), never backwards,
+/// and reaches the whole file only when WeCom has answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_moves_while_the_file_is_sent() {
+    let emu = emulator(Faults {
+        bandwidth: Some(2 << 20),
+        ..Faults::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let size = 3 << 20;
+    let file = tmp_file(dir.path(), "clip.mp4", size, 3);
+    let mut engine = engine_with_wecom(&emu.base, &dir.path().join("data"));
+    let (ids, rejected) = add(
+        &mut engine,
+        vec![to(&file, Destination::WeCom(WeComMediaType::Video))],
+    )
+    .await;
+    assert!(rejected.is_empty(), "{rejected:?}");
+    let mut seen = Vec::new();
+    let mut done = false;
+    events_until(&mut engine, LONG, |event| {
+        match event {
+            Event::Progress { id, progress } if *id == ids[0] && !done => {
+                seen.push(progress.bytes_done);
+            }
+            Event::StateChanged {
+                id,
+                state: ItemState::Done { .. },
+            } if *id == ids[0] => done = true,
+            _ => {}
+        }
+        done
+    })
+    .await;
+    let midway = seen.iter().filter(|&&d| d > 0 && d < size).count();
+    assert!(midway >= 3, "progress while sending: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+}

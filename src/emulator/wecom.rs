@@ -58,7 +58,7 @@ pub(crate) async fn handle(State(emu): State<Arc<Emu>>, request: Request) -> Res
         "gettoken" => gettoken(&emu, param("corpid"), param("corpsecret")),
         "media/upload" => {
             // Read the body first so the answer reaches a client that is still sending.
-            let (bytes, oversize) = read_capped(body).await;
+            let (bytes, oversize) = read_capped(body, emu.faults().bandwidth).await;
             if parts.method != Method::POST {
                 return error(43_002, "require POST method");
             }
@@ -141,15 +141,27 @@ fn check_token(emu: &Emu, token: Option<String>) -> Result<(), Box<Response>> {
 }
 
 /// Reads at most [`MAX_BODY`] bytes and discards the rest; the flag says whether there was more.
-async fn read_capped(body: Body) -> (Vec<u8>, bool) {
+/// The bandwidth fault (bytes per second) holds reading back as it does for COS bodies.
+async fn read_capped(body: Body, bandwidth: Option<u64>) -> (Vec<u8>, bool) {
+    let started = std::time::Instant::now();
     let mut stream = body.into_data_stream();
     let mut kept = Vec::new();
+    let mut read = 0u64;
     let mut oversize = false;
     while let Some(Ok(chunk)) = stream.next().await {
+        read += chunk.len() as u64;
         if kept.len() + chunk.len() > MAX_BODY {
             oversize = true;
         } else {
             kept.extend_from_slice(&chunk);
+        }
+        if let Some(rate) = bandwidth.filter(|rate| *rate > 0) {
+            #[allow(clippy::cast_precision_loss)]
+            let due = std::time::Duration::from_secs_f64(read as f64 / rate as f64);
+            let elapsed = started.elapsed();
+            if due > elapsed {
+                tokio::time::sleep(due - elapsed).await;
+            }
         }
     }
     (kept, oversize)

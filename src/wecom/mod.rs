@@ -5,6 +5,8 @@
 //! are checked before anything is sent so the user learns the rule, not an errcode.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -17,6 +19,8 @@ use crate::engine::api::WeComMediaType;
 pub const MEDIA_LIFETIME_SECONDS: i64 = 3 * 24 * 3600;
 /// The largest chunk `media/get` serves in one request.
 const GET_CHUNK: u64 = 20 * 1024 * 1024;
+/// The pieces a media/upload body is handed to the connection in (progress granularity).
+const UPLOAD_CHUNK: usize = 256 * 1024;
 /// Token refreshes forced by 40014/42001 before giving up on one call.
 const MAX_TOKEN_REFRESHES: u32 = 2;
 /// Refresh this long before the token expires.
@@ -366,6 +370,20 @@ impl WeComClient {
     /// # Errors
     /// Limits, file, network and service errors.
     pub async fn upload(&self, path: &Path, kind: WeComMediaType) -> Result<Uploaded, WeComError> {
+        self.upload_counted(path, kind, None).await
+    }
+
+    /// [`Self::upload`], adding the file's bytes to `sent` as they are handed to the
+    /// connection (each attempt anew), for a progress display.
+    ///
+    /// # Errors
+    /// Limits, file, network and service errors.
+    pub async fn upload_counted(
+        &self,
+        path: &Path,
+        kind: WeComMediaType,
+        sent: Option<Arc<AtomicU64>>,
+    ) -> Result<Uploaded, WeComError> {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -382,8 +400,19 @@ impl WeComClient {
         loop {
             let token = self.token(force).await?;
             // At most 20 MB, so reading it whole is bounded.
-            let bytes = tokio::fs::read(path).await.map_err(file_error)?;
-            let part = reqwest::multipart::Part::bytes(bytes)
+            let bytes = bytes::Bytes::from(tokio::fs::read(path).await.map_err(file_error)?);
+            let len = bytes.len() as u64;
+            let counter = sent.clone();
+            let chunks = (0..bytes.len()).step_by(UPLOAD_CHUNK).map(move |at| {
+                let chunk = bytes.slice(at..(at + UPLOAD_CHUNK).min(bytes.len()));
+                if let Some(counter) = &counter {
+                    counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+                Ok::<_, std::io::Error>(chunk)
+            });
+            let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+            // With its length given, the form is sent with a Content-Length, not chunked.
+            let part = reqwest::multipart::Part::stream_with_length(body, len)
                 .file_name(name.clone())
                 .mime_str("application/octet-stream")
                 .map_err(|err| WeComError::Malformed(err.to_string()))?;

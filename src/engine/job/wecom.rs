@@ -1,12 +1,14 @@
 //! An item whose destination is WeChat Work: one `media/upload` (the files are at most
 //! 20 MB), retried like the VOD calls, with the `media_id` and its expiry as the result.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use super::{Job, JobError};
 use crate::engine::api::{ItemState, StallReason, UserError, WeComMediaType};
 use crate::engine::errors::plain;
-use crate::wecom::WeComError;
+use crate::wecom::{Uploaded, WeComClient, WeComError};
 
 /// The service's "system busy, try again" and "API called too often" codes.
 const BUSY: [i64; 2] = [-1, 45009];
@@ -33,10 +35,7 @@ impl Job {
         let mut attempt = 0;
         let uploaded = loop {
             attempt += 1;
-            let result = tokio::select! {
-                () = self.token.cancelled() => return Err(JobError::Stopped),
-                result = client.upload(&self.item.path, kind) => result,
-            };
+            let result = self.send_wecom(&client, kind).await?;
             match result {
                 Ok(uploaded) => break uploaded,
                 Err(err) if may_pass(&err) && attempt < self.shared.retry.max_attempts => {
@@ -76,6 +75,34 @@ impl Job {
             cover_url: None,
             expires_at: Some(uploaded.expires_at),
         })
+    }
+}
+
+impl Job {
+    /// One attempt, with the bytes handed to the connection shown as progress: one byte short
+    /// of the whole until WeCom answers, since nothing is confirmed before.
+    async fn send_wecom(
+        &self,
+        client: &WeComClient,
+        kind: WeComMediaType,
+    ) -> Result<Result<Uploaded, WeComError>, JobError> {
+        let base = self.meter.sent.load(Ordering::Relaxed);
+        self.meter.acked.store(0, Ordering::Relaxed);
+        let upload =
+            client.upload_counted(&self.item.path, kind, Some(Arc::clone(&self.meter.sent)));
+        tokio::pin!(upload);
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        let unconfirmed = self.item.size.saturating_sub(1);
+        loop {
+            tokio::select! {
+                () = self.token.cancelled() => return Err(JobError::Stopped),
+                result = &mut upload => return Ok(result),
+                _ = tick.tick() => {
+                    let sent = self.meter.sent.load(Ordering::Relaxed).saturating_sub(base);
+                    self.meter.acked.store(sent.min(unconfirmed), Ordering::Relaxed);
+                }
+            }
+        }
     }
 }
 
