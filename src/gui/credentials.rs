@@ -64,15 +64,22 @@ impl CredentialStore {
     /// # Errors
     /// When the file exists but cannot be read or parsed.
     pub fn load(&self) -> Result<Option<(Credentials, KeyLocation)>, String> {
-        let Some((text, location)) = self.load_text(&API_KEY)? else {
+        let key = |stored: StoredKey| Credentials::new(stored.secret_id, stored.secret_key);
+        if let Some(text) = self.keyring_text(&API_KEY) {
+            match serde_json::from_str::<StoredKey>(&text) {
+                Ok(stored) => return Ok(Some((key(stored), KeyLocation::Keyring))),
+                Err(_) => {
+                    tracing::warn!("the keyring entry for the API key is not readable; ignoring it")
+                }
+            }
+        }
+        let path = self.dir.join(API_KEY.file);
+        let Some(text) = self.file_text(&API_KEY)? else {
             return Ok(None);
         };
         let stored: StoredKey = serde_json::from_str(&text)
-            .map_err(|err| format!("the saved API key is damaged: {err}"))?;
-        Ok(Some((
-            Credentials::new(stored.secret_id, stored.secret_key),
-            location,
-        )))
+            .map_err(|err| format!("the key file {} is damaged: {err}", path.display()))?;
+        Ok(Some((key(stored), KeyLocation::File)))
     }
 
     /// Saves a key: the keyring when it works, otherwise the 0600 file.
@@ -101,10 +108,11 @@ impl CredentialStore {
     /// # Errors
     /// When the file exists but cannot be read.
     pub fn load_wecom_secret(&self) -> Result<Option<String>, String> {
-        Ok(self
-            .load_text(&WECOM_SECRET)?
-            .map(|(text, _)| text.trim().to_owned())
-            .filter(|text| !text.is_empty()))
+        let found = |text: String| Some(text.trim().to_owned()).filter(|text| !text.is_empty());
+        if let Some(secret) = self.keyring_text(&WECOM_SECRET).and_then(found) {
+            return Ok(Some(secret));
+        }
+        Ok(self.file_text(&WECOM_SECRET)?.and_then(found))
     }
 
     /// Saves the WeChat Work application's secret, like the API key.
@@ -130,20 +138,26 @@ impl CredentialStore {
         keyring::Entry::new(KEYRING_SERVICE, slot.user).ok()
     }
 
-    fn load_text(&self, slot: &Slot) -> Result<Option<(String, KeyLocation)>, String> {
-        if let Some(entry) = self.entry(slot) {
-            match entry.get_password() {
-                Ok(text) => return Ok(Some((text, KeyLocation::Keyring))),
-                Err(keyring::Error::NoEntry) => {}
-                Err(err) => tracing::info!(
+    /// The slot's keyring entry, when there is a keyring and the entry.
+    fn keyring_text(&self, slot: &Slot) -> Option<String> {
+        match self.entry(slot)?.get_password() {
+            Ok(text) => Some(text),
+            Err(keyring::Error::NoEntry) => None,
+            Err(err) => {
+                tracing::info!(
                     "no usable keyring ({err}); using the file for the {}",
                     slot.what
-                ),
+                );
+                None
             }
         }
+    }
+
+    /// The slot's fallback file, when it exists.
+    fn file_text(&self, slot: &Slot) -> Result<Option<String>, String> {
         let path = self.dir.join(slot.file);
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some((text, KeyLocation::File))),
+            Ok(text) => Ok(Some(text)),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(format!(
                 "cannot read the {} file {}: {err}",

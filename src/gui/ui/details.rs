@@ -91,7 +91,14 @@ impl VodDeskApp {
             } => {
                 // WeChat Work temporary media: the media_id, and how long it lives.
                 self.copy_row(ui, t.media_id, file_id);
-                let expired = chrono::Utc::now().timestamp() >= *expires_at;
+                let now = chrono::Utc::now().timestamp();
+                let expired = now >= *expires_at;
+                if !expired {
+                    // "Upload again" replaces "Save a copy" the moment it expires.
+                    let left = u64::try_from(*expires_at - now).unwrap_or(0);
+                    ui.ctx()
+                        .request_repaint_after(std::time::Duration::from_secs(left.max(1)));
+                }
                 ui.label(RichText::new(t.expires).small());
                 ui.horizontal(|ui| {
                     ui.label(local_time(*expires_at));
