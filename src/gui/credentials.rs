@@ -69,7 +69,9 @@ impl CredentialStore {
             match serde_json::from_str::<StoredKey>(&text) {
                 Ok(stored) => return Ok(Some((key(stored), KeyLocation::Keyring))),
                 Err(_) => {
-                    tracing::warn!("the keyring entry for the API key is not readable; ignoring it")
+                    tracing::warn!(
+                        "the keyring entry for the API key is not readable; ignoring it"
+                    );
                 }
             }
         }
