@@ -14,6 +14,42 @@ use voddesk::gui::{AppInit, BackendMode, KeyStatus, VodDeskApp, backend, fonts};
 
 use crate::gui_support::{Dropped, cjk_font, wait_for};
 
+/// The app over a started backend, in a 1280×800 harness with the CJK font; `setup` adjusts
+/// the app before the first frame.
+fn demo_harness(
+    runtime: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    settings: Settings,
+    started: backend::Backend,
+    notifier: voddesk::gui::app::Notifier,
+    setup: impl FnOnce(&mut VodDeskApp),
+) -> Harness<'static, VodDeskApp> {
+    let mut app = VodDeskApp::new(AppInit {
+        link: EngineLink {
+            commands: started.commands,
+            events: started.events,
+        },
+        handle: runtime.handle().clone(),
+        settings,
+        env_overrides: Vec::new(),
+        data_dir: dir.to_path_buf(),
+        credential_store: CredentialStore::file_only(dir),
+        key_status: KeyStatus::None,
+        credentials: started.credentials,
+        mode: started.mode,
+        cjk_font: true,
+        system_lang: Lang::En,
+        notifier,
+        wecom: started.wecom,
+    });
+    setup(&mut app);
+    let font = cjk_font();
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .with_context_setup(move |ctx| fonts::install(ctx, font.as_ref()))
+        .build_ui_state(|ui, app: &mut VodDeskApp| app.run_frame(ui), app)
+}
+
 #[test]
 fn demo_mode_uploads_dropped_files_to_the_embedded_emulator() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -23,13 +59,13 @@ fn demo_mode_uploads_dropped_files_to_the_embedded_emulator() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings::default();
-    let started = backend::start(runtime.handle(), dir.path(), &settings, None, None);
+    let mut started = backend::start(runtime.handle(), dir.path(), &settings, None, None);
     assert!(
         matches!(started.mode, BackendMode::Demo { .. }),
         "{:?}",
         started.problem
     );
-    let _emulator = started.emulator;
+    let _emulator = started.emulator.take();
 
     let media = dir.path().join("media");
     std::fs::create_dir_all(&media).unwrap();
@@ -44,31 +80,16 @@ fn demo_mode_uploads_dropped_files_to_the_embedded_emulator() {
 
     let notes = Arc::new(Mutex::new(Vec::<String>::new()));
     let recorded = notes.clone();
-    let app = VodDeskApp::new(AppInit {
-        link: EngineLink {
-            commands: started.commands,
-            events: started.events,
-        },
-        handle: runtime.handle().clone(),
+    let mut harness = demo_harness(
+        &runtime,
+        dir.path(),
         settings,
-        env_overrides: Vec::new(),
-        data_dir: dir.path().to_path_buf(),
-        credential_store: CredentialStore::file_only(dir.path()),
-        key_status: KeyStatus::None,
-        credentials: started.credentials,
-        mode: started.mode,
-        cjk_font: true,
-        system_lang: Lang::En,
-        notifier: Box::new(move |summary: &str, _: &str| {
+        started,
+        Box::new(move |summary: &str, _: &str| {
             recorded.lock().unwrap().push(summary.to_owned());
         }),
-        wecom: started.wecom.clone(),
-    });
-    let font = cjk_font();
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .with_context_setup(move |ctx| fonts::install(ctx, font.as_ref()))
-        .build_ui_state(|ui, app: &mut VodDeskApp| app.run_frame(ui), app);
+        |_| {},
+    );
 
     harness.input_mut().dropped_files = vec![Arc::new(Dropped(media.clone()))];
     wait_for(&mut harness, Duration::from_secs(60), |h| {
@@ -110,11 +131,11 @@ fn demo_mode_sends_dropped_files_to_wechat_work_when_chosen() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings::default();
-    let started = backend::start(runtime.handle(), dir.path(), &settings, None, None);
+    let mut started = backend::start(runtime.handle(), dir.path(), &settings, None, None);
     let BackendMode::Demo { url } = started.mode.clone() else {
         panic!("not demo mode: {:?}", started.problem);
     };
-    let _emulator = started.emulator;
+    let _emulator = started.emulator.take();
 
     let media = dir.path().join("for wecom");
     std::fs::create_dir_all(&media).unwrap();
@@ -131,32 +152,15 @@ fn demo_mode_sends_dropped_files_to_wechat_work_when_chosen() {
     let video = dir.path().join("talk.mp4");
     std::fs::write(&video, vec![7u8; 1 << 20]).unwrap();
 
-    let app = VodDeskApp::new(AppInit {
-        link: EngineLink {
-            commands: started.commands,
-            events: started.events,
-        },
-        handle: runtime.handle().clone(),
-        settings,
-        env_overrides: Vec::new(),
-        data_dir: dir.path().to_path_buf(),
-        credential_store: CredentialStore::file_only(dir.path()),
-        key_status: KeyStatus::None,
-        credentials: started.credentials,
-        mode: started.mode,
-        cjk_font: true,
-        system_lang: Lang::En,
-        notifier: Box::new(|_: &str, _: &str| {}),
-        wecom: started.wecom.clone(),
-    });
-    let mut app = app;
     let copies = dir.path().join("copies");
-    app.save_copies_to(copies.clone());
-    let font = cjk_font();
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .with_context_setup(move |ctx| fonts::install(ctx, font.as_ref()))
-        .build_ui_state(|ui, app: &mut VodDeskApp| app.run_frame(ui), app);
+    let mut harness = demo_harness(
+        &runtime,
+        dir.path(),
+        settings,
+        started,
+        Box::new(|_: &str, _: &str| {}),
+        |app| app.save_copies_to(copies.clone()),
+    );
 
     harness.get_by_label("WeChat Work").click();
     harness.run();
