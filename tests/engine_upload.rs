@@ -128,6 +128,41 @@ async fn server_flow_small_with_cover_and_multipart() {
     both_flows_round_trip(UploadFlow::ServerApi).await;
 }
 
+/// Part sizes that are not a multiple of the client's 512 KiB read chunk, so that every
+/// part ends on a short chunk: the read of such a chunk once went on into the next part, and
+/// every such upload failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn part_sizes_off_the_read_chunk_arrive_byte_identical() {
+    let emu = emulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut engine = start(engine_config(&emu.base, &data, UploadFlow::ClientUpload));
+    loaded(&mut engine).await;
+    let sizes = [MIB + 1, MIB + MIB / 2 + 7];
+    let files: Vec<PathBuf> = (0..sizes.len())
+        .map(|i| {
+            tmp_file(
+                dir.path(),
+                &format!("odd parts {i}.mp4"),
+                9 * MIB + 333,
+                40 + i as u64,
+            )
+        })
+        .collect();
+    let items = files
+        .iter()
+        .zip(sizes)
+        .map(|(file, size)| new_item(file, parts_of(size)))
+        .collect();
+    let ids = add(&mut engine, items).await;
+    let states = finish(&mut engine, &ids, LONG).await;
+    for (id, file) in ids.iter().zip(&files) {
+        let (_, url, _) = done_urls(&states[id]);
+        assert_same(&url, file).await;
+    }
+    engine.shutdown().await;
+}
+
 /// Part size 1 MiB, 4 parts in flight, bodies read at `rate` bytes/s each.
 fn slow(rate: u64) -> Faults {
     Faults {

@@ -44,6 +44,24 @@ impl Pool {
     /// An empty buffer with room for at least the pool's size, once fewer than the pool's
     /// most are out.
     pub async fn take(&'static self) -> Buffer {
+        let mut buf = self.lend().await;
+        buf.clear();
+        buf
+    }
+
+    /// A buffer of exactly `len` bytes (at most the pool's size), once fewer than the pool's
+    /// most are out, for a reader that overwrites all of them: they hold whatever the
+    /// buffer's last use left there, and only bytes no use has written yet are zeroed. A
+    /// reader into spare capacity cannot be told where to stop, and zeroing every chunk
+    /// before reading into it costs a pass over the bytes.
+    pub async fn take_len(&'static self, len: usize) -> Buffer {
+        let mut buf = self.lend().await;
+        buf.resize(len, 0);
+        buf
+    }
+
+    /// A buffer as its last use left it.
+    async fn lend(&'static self) -> Buffer {
         // The semaphore is never closed; were it, the buffer would simply not count.
         let permit = self.out.acquire().await.ok();
         let buf = self
@@ -59,11 +77,10 @@ impl Pool {
         }
     }
 
-    fn recycle(&self, mut buf: Vec<u8>) {
+    fn recycle(&self, buf: Vec<u8>) {
         if buf.capacity() < self.size {
             return;
         }
-        buf.clear();
         if let Ok(mut free) = self.free.lock()
             && free.len() < self.keep
         {
@@ -141,6 +158,27 @@ mod tests {
         let taken = [POOL.take().await, POOL.take().await, POOL.take().await];
         drop(taken.map(Buffer::share));
         assert_eq!(POOL.free.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_sized_buffer_has_exactly_its_length_and_keeps_earlier_bytes() {
+        static POOL: Pool = Pool::new(64, 1, 4);
+        let mut buf = POOL.take_len(10).await;
+        assert_eq!(&buf[..], &[0; 10], "a fresh buffer is zeroed");
+        buf.copy_from_slice(b"0123456789");
+        drop(buf);
+        // Shorter: the earlier bytes, not zeros (nothing spent clearing them).
+        let short = POOL.take_len(4).await;
+        assert_eq!(&short[..], b"0123");
+        drop(short);
+        // Longer than any use so far: the new bytes are zeroed.
+        let long = POOL.take_len(12).await;
+        assert_eq!(&long[..], b"0123\0\0\0\0\0\0\0\0");
+        drop(long);
+        assert!(
+            POOL.take().await.is_empty(),
+            "take still lends an empty buffer"
+        );
     }
 
     #[tokio::test]

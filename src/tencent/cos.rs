@@ -113,13 +113,13 @@ impl FileSlice {
                 let offset = slice.offset + done;
                 // The buffer is taken here, on the runtime's workers, rather than on whichever
                 // blocking thread runs the read: allocators keep memory per thread.
-                let mut buf = CHUNKS.take().await;
+                let mut buf = CHUNKS.take_len(want).await;
                 let read = tokio::task::spawn_blocking(move || {
                     let file = match file {
                         Some(file) => file,
                         None => Arc::new(std::fs::File::open(&path)?),
                     };
-                    read_at(&file, &mut buf, want, offset)?;
+                    read_at(&file, &mut buf, offset)?;
                     Ok::<_, std::io::Error>((file, buf))
                 })
                 .await
@@ -163,27 +163,20 @@ impl FileSlice {
     }
 }
 
-/// `len` (at most [`CHUNK`]) bytes of `file` from `offset`, read into `buf` (recycled)
-/// without zeroing it first.
-fn read_at(
-    file: &std::fs::File,
-    buf: &mut Vec<u8>,
-    len: usize,
-    offset: u64,
-) -> std::io::Result<()> {
-    buf.clear();
-    buf.reserve(len);
-    while buf.len() < len {
-        let at = offset + buf.len() as u64;
-        let room = rustix::buffer::spare_capacity(&mut *buf);
-        match rustix::io::pread(file, room, at) {
+/// Fills `buf` with the bytes of `file` from `offset`: exactly `buf.len()` of them, never
+/// more (a read into the buffer's spare capacity went on into the next part whenever a
+/// chunk was shorter than the buffer, i.e. with any part size not a multiple of [`CHUNK`]).
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        match rustix::io::pread(file, &mut buf[done..], offset + done as u64) {
             Ok(0) => {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
                     "the file ended early (it changed?)",
                 ));
             }
-            Ok(_) => {}
+            Ok(read) => done += read,
             Err(rustix::io::Errno::INTR) => {}
             Err(err) => return Err(err.into()),
         }
