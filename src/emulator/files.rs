@@ -67,8 +67,13 @@ const WRITE_BATCH: usize = 512 * 1024;
 /// logical block size of common devices).
 const ALIGN: usize = 4096;
 
-/// The buffers bodies are gathered in: at most two per body (one filling, one being written),
-/// recycled, so that a body's bytes land in memory that is already mapped.
+/// The buffers bodies are gathered in for direct writes: at most two per body (one filling,
+/// one being written), recycled, so that a body's bytes land in memory that is already
+/// mapped. A body never waits for one: it starts with one if the pool has one to spare
+/// (otherwise it is written through the page cache), then reuses what its writes give back,
+/// taking a second only when one is free at once. Waiting for a second while holding the
+/// first, a few hundred bodies at once (`upload --concurrency 1000`) each held one and
+/// waited for the others, until their clients gave up.
 static WRITES: Pool = Pool::new(WRITE_BATCH + ALIGN, 32, 512);
 
 /// Where receiving should stop and drop the connection (the cut fault).
@@ -157,8 +162,9 @@ struct BodyFile {
     mode: Mode,
     /// Where the next write goes in the file.
     offset: u64,
-    /// The write in progress (at most one): it gives the file back.
-    writing: Option<tokio::task::JoinHandle<std::io::Result<std::fs::File>>>,
+    /// The write in progress (at most one): it gives the file back, and the buffer it wrote
+    /// from, if any.
+    writing: Option<tokio::task::JoinHandle<std::io::Result<(std::fs::File, Option<Buffer>)>>>,
 }
 
 enum Mode {
@@ -179,14 +185,20 @@ impl BodyFile {
         let (file, direct) = tokio::task::spawn_blocking(move || open_for_body(&path))
             .await
             .map_err(std::io::Error::other)??;
-        let mode = if direct {
-            let mut filling = WRITES.take().await;
-            let pad = align(&mut filling);
-            Mode::Direct { filling, pad }
-        } else {
-            Mode::Buffered {
-                batch: Vec::new(),
-                batched: 0,
+        let mode = match direct.then(|| WRITES.try_take()).flatten() {
+            Some(mut filling) => {
+                let pad = align(&mut filling);
+                Mode::Direct { filling, pad }
+            }
+            None => {
+                if direct {
+                    // No buffer to spare: this body goes through the page cache.
+                    end_direct(&file)?;
+                }
+                Mode::Buffered {
+                    batch: Vec::new(),
+                    batched: 0,
+                }
             }
         };
         Ok(Self {
@@ -211,19 +223,16 @@ impl BodyFile {
             }
             Mode::Direct { .. } => {
                 let mut bytes = &chunk[..];
-                while let Mode::Direct { filling, pad } = &mut self.mode
-                    && !bytes.is_empty()
-                {
+                while !bytes.is_empty() {
+                    let Mode::Direct { filling, pad } = &mut self.mode else {
+                        break;
+                    };
                     let room = *pad + WRITE_BATCH - filling.len();
                     let (now, rest) = bytes.split_at(room.min(bytes.len()));
                     filling.extend_from_slice(now);
                     bytes = rest;
                     if filling.len() == *pad + WRITE_BATCH {
-                        let mut next = WRITES.take().await;
-                        let next_pad = align(&mut next);
-                        let full = std::mem::replace(filling, next);
-                        let full_pad = std::mem::replace(pad, next_pad);
-                        self.write_direct(full, full_pad).await?;
+                        self.write_full().await?;
                     }
                 }
             }
@@ -231,14 +240,56 @@ impl BodyFile {
         Ok(())
     }
 
-    /// Starts writing a full aligned buffer, once the write before it is done.
-    async fn write_direct(&mut self, full: Buffer, pad: usize) -> std::io::Result<()> {
-        let file = self.file().await?;
+    /// Starts writing the full buffer and goes on filling another: the one the write before
+    /// gives back, or one the pool has to spare, or else (neither) this one again once its
+    /// write is done.
+    async fn write_full(&mut self) -> std::io::Result<()> {
+        let mut next = self.end_write().await?;
+        if next.is_none() {
+            next = WRITES.try_take();
+        }
+        let written = Mode::Buffered {
+            batch: Vec::new(),
+            batched: 0,
+        };
+        let Mode::Direct { filling, pad } = std::mem::replace(&mut self.mode, written) else {
+            return Ok(());
+        };
+        self.write_direct(filling, pad)?;
+        let mut next = match next {
+            Some(next) => next,
+            None => self
+                .end_write()
+                .await?
+                .ok_or_else(|| std::io::Error::other("a direct write kept its buffer"))?,
+        };
+        let pad = align(&mut next);
+        self.mode = Mode::Direct { filling: next, pad };
+        Ok(())
+    }
+
+    /// Waits for the write in progress, if any: the file is back, and so is the buffer it
+    /// wrote from (a direct write's).
+    async fn end_write(&mut self) -> std::io::Result<Option<Buffer>> {
+        let Some(writing) = self.writing.take() else {
+            return Ok(None);
+        };
+        let (file, buffer) = writing.await.map_err(std::io::Error::other)??;
+        self.file = Some(file);
+        Ok(buffer)
+    }
+
+    /// Starts writing a full aligned buffer; the write before it must be done.
+    fn write_direct(&mut self, full: Buffer, pad: usize) -> std::io::Result<()> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| std::io::Error::other("an earlier write failed"))?;
         let offset = self.offset;
         self.offset += (full.len() - pad) as u64;
         self.writing = Some(tokio::task::spawn_blocking(move || {
             write_block(&file, &full[pad..], offset)?;
-            Ok(file)
+            Ok((file, Some(full)))
         }));
         Ok(())
     }
@@ -254,7 +305,7 @@ impl BodyFile {
                 std::os::unix::fs::FileExt::write_all_at(&file, chunk, at)?;
                 at += chunk.len() as u64;
             }
-            Ok(file)
+            Ok((file, None))
         }));
         Ok(())
     }
@@ -295,17 +346,16 @@ impl BodyFile {
 
     /// The file, once the write in progress has given it back.
     async fn file(&mut self) -> std::io::Result<std::fs::File> {
-        if let Some(writing) = self.writing.take() {
-            return writing.await.map_err(std::io::Error::other)?;
-        }
+        self.end_write().await?;
         self.file
             .take()
             .ok_or_else(|| std::io::Error::other("an earlier write failed"))
     }
 }
 
-/// Pads `buf` (empty) with zeros up to the first aligned address and says how many.
+/// Empties `buf` and pads it with zeros up to the first aligned address; says how many.
 fn align(buf: &mut Buffer) -> usize {
+    buf.clear();
     let pad = buf.as_ptr().align_offset(ALIGN).min(ALIGN);
     buf.resize(pad, 0);
     pad
@@ -580,6 +630,7 @@ pub(crate) async fn link_parts(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn pieces_cover_exactly_the_range_across_segments() {
@@ -633,6 +684,28 @@ mod tests {
         if let Ok(shm) = tempfile::tempdir_in("/dev/shm") {
             body_round_trip(shm.path()).await;
         }
+    }
+
+    /// More bodies at once than the pool has pairs of buffers for still end: a body that
+    /// waited for a second buffer while holding its first once waited forever with a few
+    /// hundred others. With one buffer free a body writes serially; with none, buffered.
+    #[tokio::test]
+    async fn bodies_end_however_few_buffers_are_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut held: Vec<Buffer> = std::iter::from_fn(|| WRITES.try_take()).collect();
+        drop(held.pop());
+        let one = dir.path().join("one");
+        std::fs::create_dir(&one).unwrap();
+        tokio::time::timeout(Duration::from_secs(20), body_round_trip(&one))
+            .await
+            .expect("a body with one buffer to spare ends");
+        held.extend(WRITES.try_take());
+        assert!(WRITES.try_take().is_none());
+        let none = dir.path().join("none");
+        std::fs::create_dir(&none).unwrap();
+        tokio::time::timeout(Duration::from_secs(20), body_round_trip(&none))
+            .await
+            .expect("a body with no buffer to spare ends");
     }
 
     #[tokio::test]

@@ -60,16 +60,33 @@ impl Pool {
         buf
     }
 
+    /// An empty buffer as [`Pool::take`] lends it, but only if one can be lent right now:
+    /// for a user that can make do without one, rather than wait for others to give theirs
+    /// back while holding one of its own (enough of those wait for each other forever).
+    pub fn try_take(&'static self) -> Option<Buffer> {
+        let permit = self.out.try_acquire().ok()?;
+        let mut buf = self.free_or_new();
+        buf.clear();
+        Some(Buffer {
+            buf,
+            pool: self,
+            _permit: Some(permit),
+        })
+    }
+
+    fn free_or_new(&self) -> Vec<u8> {
+        self.free
+            .lock()
+            .ok()
+            .and_then(|mut free| free.pop())
+            .unwrap_or_else(|| Vec::with_capacity(self.size))
+    }
+
     /// A buffer as its last use left it.
     async fn lend(&'static self) -> Buffer {
         // The semaphore is never closed; were it, the buffer would simply not count.
         let permit = self.out.acquire().await.ok();
-        let buf = self
-            .free
-            .lock()
-            .ok()
-            .and_then(|mut free| free.pop())
-            .unwrap_or_else(|| Vec::with_capacity(self.size));
+        let buf = self.free_or_new();
         Buffer {
             buf,
             pool: self,
@@ -205,6 +222,10 @@ mod tests {
         drop(held);
         // A buffer dropped unshared (a failed read) comes back too.
         drop(third);
-        let _again = [POOL.take().await, POOL.take().await];
+        let again = [POOL.take().await, POOL.take().await];
+        // try_take does not wait: none while both are out, one as soon as one is back.
+        assert!(POOL.try_take().is_none());
+        drop(again);
+        assert!(POOL.try_take().is_some());
     }
 }
