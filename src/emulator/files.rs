@@ -164,8 +164,11 @@ struct BodyFile {
     offset: u64,
     /// The write in progress (at most one): it gives the file back, and the buffer it wrote
     /// from, if any.
-    writing: Option<tokio::task::JoinHandle<std::io::Result<(std::fs::File, Option<Buffer>)>>>,
+    writing: Option<tokio::task::JoinHandle<std::io::Result<Written>>>,
 }
+
+/// What a write gives back: the file, and the buffer of a direct write.
+type Written = (std::fs::File, Option<Buffer>);
 
 enum Mode {
     /// `filling`: `pad` zero bytes that align what follows, then body bytes.
