@@ -199,6 +199,21 @@ async fn kill_9_then_resume(with_queue_resume: bool) {
         command.args(["queue", "--json"]);
         let listed = json_lines(&run(command).await.stdout);
         assert_eq!(listed.len(), 1);
+        // Nothing works on it any more: not "uploading".
+        assert_eq!(listed[0]["state"], "interrupted", "{listed:?}");
+        let mut plain = voddesk(&emu.base, &data);
+        plain.arg("queue");
+        let out = run(plain).await;
+        assert!(
+            text(&out.stdout).contains("\tinterrupted\t"),
+            "{}",
+            text(&out.stdout)
+        );
+        assert!(
+            text(&out.stderr).contains("voddesk queue resume"),
+            "{}",
+            text(&out.stderr)
+        );
         // The server had 12 parts when the kill came; up to 4 of them (those in
         // flight) may have been stored there before the client heard back and
         // recorded them, so the local record may be 4 behind.

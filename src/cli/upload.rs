@@ -442,6 +442,17 @@ fn stall_words(stall: &StallReason) -> String {
     }
 }
 
+/// The state of a listed item: an upload under way when no engine works on the queue was
+/// cut off (a crash, `kill -9`, a closed laptop) and is `interrupted` until resumed.
+fn listed_state_name(state: &ItemState, running: bool) -> &'static str {
+    match state {
+        ItemState::Applying | ItemState::Uploading { .. } | ItemState::Committing if !running => {
+            "interrupted"
+        }
+        _ => state_name(state),
+    }
+}
+
 fn state_name(state: &ItemState) -> &'static str {
     match state {
         ItemState::Queued => "queued",
@@ -490,7 +501,13 @@ fn list_queue(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
     let items = store
         .items()
         .map_err(|err| CliError::failure(format!("cannot read the upload queue: {err:#}")))?;
+    let running = crate::engine::is_running(&data_dir);
+    let mut interrupted = 0;
     for item in items {
+        let state = listed_state_name(&item.state, running);
+        if state == "interrupted" {
+            interrupted += 1;
+        }
         let (file_id, media_url, cover_url) = match &item.state {
             ItemState::Done {
                 file_id,
@@ -525,7 +542,7 @@ fn list_queue(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
                     "id": item.id,
                     "path": item.path.display().to_string(),
                     "size": item.size,
-                    "state": state_name(&item.state),
+                    "state": state,
                     "uploaded_bytes": if file_id.is_some() { item.size } else { uploaded },
                     "file_id": file_id,
                     "media_url": media_url,
@@ -539,7 +556,7 @@ fn list_queue(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
             let mut line = format!(
                 "{}\t{}\t{}\t{}",
                 item.id,
-                state_name(&item.state),
+                state,
                 item.size,
                 // A tab or a newline in a name would break the columns a script splits on.
                 item.path
@@ -570,6 +587,16 @@ fn list_queue(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
             }
             out!("{line}");
         }
+    }
+    if interrupted > 0 && !json {
+        let items = if interrupted == 1 {
+            "item was"
+        } else {
+            "items were"
+        };
+        eprintln!(
+            "note: {interrupted} {items} cut off mid-upload; `voddesk queue resume` (or the app) continues from the parts already sent"
+        );
     }
     Ok(())
 }

@@ -120,6 +120,18 @@ impl Drop for DirLock {
     }
 }
 
+/// Whether an engine (the app's, or a command line's `upload` or `queue resume`) works on the
+/// queue of data directory `dir` now, i.e. another process holds its `engine.lock`. `false`
+/// where there is no lock file or the file system has no locks.
+#[must_use]
+pub fn is_running(dir: &std::path::Path) -> bool {
+    let Ok(file) = std::fs::File::open(dir.join("engine.lock")) else {
+        return false;
+    };
+    // Taken here, the lock goes again with `file`.
+    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+}
+
 /// Takes the data directory's lock: at once when free, after a wait when an engine of this
 /// process is still winding down on it, never when another process has it. `None` where the
 /// file system has no locks.
