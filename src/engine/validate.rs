@@ -143,12 +143,19 @@ pub fn check_options(options: &ItemOptions) -> Result<(), String> {
             ));
         }
     }
-    if let Some(expiry) = &options.expire_time
-        && chrono::DateTime::parse_from_rfc3339(expiry.trim()).is_err()
-    {
-        return Err(format!(
-            "the expiry time {expiry:?} is not an ISO 8601 date and time such as 2030-01-01T00:00:00Z"
-        ));
+    if let Some(expiry) = &options.expire_time {
+        let Ok(at) = chrono::DateTime::parse_from_rfc3339(expiry.trim()) else {
+            return Err(format!(
+                "the expiry time {expiry:?} is not an ISO 8601 date and time such as 2030-01-01T00:00:00Z"
+            ));
+        };
+        // VOD deletes media once they expire: an expiry already past would have the upload
+        // deleted as soon as it is done.
+        if at <= chrono::Utc::now() {
+            return Err(format!(
+                "the expiry time {expiry} is already past; the media would be deleted as soon as they are uploaded"
+            ));
+        }
     }
     if let Some(name) = &options.media_name {
         check_media_name(name)?;
@@ -389,6 +396,8 @@ mod tests {
         let mut with = item(&good);
         with.options.expire_time = Some("tomorrow".into());
         assert!(validate(&with).unwrap_err().contains("ISO 8601"));
+        with.options.expire_time = Some("2020-01-01T00:00:00Z".into());
+        assert!(validate(&with).unwrap_err().contains("already past"));
         with.options.expire_time = Some("2030-01-01T00:00:00+08:00".into());
         assert!(validate(&with).is_ok());
         let mut with = item(&good);
