@@ -287,7 +287,7 @@ fn print_results(
     if retryable {
         // The messages are the app's, whose Retry button is, here, this command.
         eprintln!(
-            "note: to retry, run `voddesk queue resume` (or the same upload again): finished parts are kept"
+            "note: to retry, run `voddesk queue resume` (or the same upload again): the parts already sent are reused as long as the file is unchanged"
         );
     }
     ok
