@@ -6,6 +6,11 @@
 #                                             4G; ROUNDS (default 3) alternating runs of each
 #   WARMUP=0 scripts/bench_upload.sh …          skip the untimed first run of each tool
 #   EMU_STORE=disk scripts/bench_upload.sh …    the emulator keeps its data on the disk (see below)
+#   LATENCY_MS=10 scripts/bench_upload.sh …     the emulator waits 10 ms before answering each
+#                                               request (--latency-ms), as a network's round
+#                                               trip makes every request wait: loopback has
+#                                               none, so without it the figures compare CPU
+#                                               cost alone
 #
 # Starts `voddesk emulator` on a free loopback port, writes a file of SIZE random bytes, uploads
 # it with `voddesk upload` (release build, defaults) and with vod-python-sdk (defaults; the venv
@@ -78,7 +83,8 @@ trap cleanup EXIT
 # uploader ran later.
 start_emulator() {
   env -u TENCENTCLOUD_SECRET_ID -u TENCENTCLOUD_SECRET_KEY \
-    "$bin" emulator --addr 127.0.0.1:0 --data "$emu_root/data" >"$work/emu.out" 2>"$work/emu.err" &
+    "$bin" emulator --addr 127.0.0.1:0 --data "$emu_root/data" --latency-ms "${LATENCY_MS:-0}" \
+    >"$work/emu.out" 2>"$work/emu.err" &
   emu_pid=$!
   for _ in $(seq 1 200); do
     grep -q '^SecretKey:' "$work/emu.out" 2>/dev/null && break
@@ -187,7 +193,8 @@ cpu_median() {
   printf '%s\n' "$@" | awk -v c="$column" '{ print $c }' | median
 }
 ratio=$(echo "$sdk_s / $voddesk_s" | bc -l)
-printf 'file size:            %s bytes (%s), %s rounds, emulator data on %s\n' "$size" "$size_arg" "$rounds" "$emu_store"
+printf 'file size:            %s bytes (%s), %s rounds, emulator data on %s, %s ms added to each request\n' \
+  "$size" "$size_arg" "$rounds" "$emu_store" "${LATENCY_MS:-0}"
 printf 'voddesk upload:       %s s (median %.2f s)   (%s)\n' "$(printf '%.2f ' "${voddesk_times[@]}")" "$voddesk_s" "$(head -c 120 "$work/voddesk.json")"
 printf 'vod-python-sdk:       %s s (median %.2f s)   (FileId %s)\n' "$(printf '%.2f ' "${sdk_times[@]}")" "$sdk_s" "$(cut -d' ' -f2 "$work/sdk.out")"
 printf 'ratio (sdk/voddesk):  %.2fx\n' "$ratio"
