@@ -55,8 +55,9 @@ pub struct UploadArgs {
     /// Storage region, e.g. ap-chongqing.
     #[arg(long)]
     pub storage_region: Option<String>,
-    /// Part size in bytes (≥ 1 MiB; chosen automatically when absent).
-    #[arg(long)]
+    /// Part size in bytes, or with a unit: 8M or 8MiB (MiB), 8MB (10^6 bytes); at least
+    /// 1 MiB; chosen automatically when absent.
+    #[arg(long, value_parser = parse_size)]
     pub part_size: Option<u64>,
     /// Parts sent at once per file.
     #[arg(long)]
@@ -291,6 +292,36 @@ fn print_results(
         );
     }
     ok
+}
+
+/// A size in bytes: a whole number, optionally followed by a unit: K, M, G, KiB, MiB or GiB
+/// (powers of 1024), or KB, MB or GB (powers of 1000), in either case.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 8388608, 8M or 8MiB"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => {
+            return Err(format!(
+                "{text:?} has an unknown unit; use bytes, K, M, G, KiB, MiB, GiB, KB, MB or GB"
+            ));
+        }
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 fn options_from(args: &UploadArgs) -> ItemOptions {
@@ -657,5 +688,29 @@ fn resume_queue(
         Ok(())
     } else {
         Err(CliError::failure_quiet())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_bytes_and_the_usual_units() {
+        assert_eq!(parse_size("8388608"), Ok(8 << 20));
+        assert_eq!(parse_size("8M"), Ok(8 << 20));
+        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_size("8mib"), Ok(8 << 20));
+        assert_eq!(parse_size("16MB"), Ok(16_000_000));
+        assert_eq!(parse_size("1 GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert!(parse_size("2.5M").unwrap_err().contains("unknown unit"));
+        assert!(parse_size("MiB").unwrap_err().contains("not a size"));
+        assert!(parse_size("8XB").unwrap_err().contains("unknown unit"));
+        assert!(
+            parse_size("99999999999999G")
+                .unwrap_err()
+                .contains("too large")
+        );
     }
 }
