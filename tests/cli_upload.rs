@@ -437,6 +437,21 @@ async fn odd_paths_expiry_usage_and_closed_pipes() {
         "{}",
         text(&out.stderr)
     );
+    // Parts in flight are bounded as in the app's settings.
+    for concurrency in ["0", "33"] {
+        let mut command = voddesk(&emu.base, &data);
+        command
+            .arg("upload")
+            .arg(dir.path().join("tab\tname.mp4"))
+            .args(["--concurrency", concurrency]);
+        let out = run(command).await;
+        assert_eq!(out.status.code(), Some(2), "--concurrency {concurrency}");
+        assert!(
+            text(&out.stderr).contains("from 1 to 32"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
 
     // The reader of the listing is gone before it is written: no panic (exit 101).
     let script = format!(

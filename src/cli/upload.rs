@@ -13,8 +13,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::{CliError, GlobalArgs};
 use crate::config::ServiceConfig;
 use crate::engine::api::{
-    Command, Destination, Event, ItemId, ItemOptions, ItemState, NewItem, Progress, PublishState,
-    StallReason, UploadFlow, UserError,
+    Command, Destination, Event, ItemId, ItemOptions, ItemState, MAX_PARALLEL_PARTS, NewItem,
+    Progress, PublishState, StallReason, UploadFlow, UserError,
 };
 use crate::engine::{Engine, EngineConfig, EngineHandle, validate};
 use crate::store::{ItemRecord, Store};
@@ -355,8 +355,12 @@ pub fn run_upload(
     global: &GlobalArgs,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<(), CliError> {
-    if args.concurrency == Some(0) {
-        return Err(CliError::usage("--concurrency must be at least 1"));
+    if let Some(concurrency) = args.concurrency
+        && !(1..=MAX_PARALLEL_PARTS).contains(&concurrency)
+    {
+        return Err(CliError::usage(format!(
+            "--concurrency (parts in flight per file) must be from 1 to {MAX_PARALLEL_PARTS}"
+        )));
     }
     let mut config = engine_config(global, args.flow)?;
     config.auto_resume = false;

@@ -298,6 +298,10 @@ pub struct ItemSnapshot {
     pub created_at: i64,
 }
 
+/// The most parts in flight per file that the app's settings and `upload --concurrency` take:
+/// twice the default, and more connections than any link needs (each is a COS request).
+pub const MAX_PARALLEL_PARTS: usize = 32;
+
 /// Settings the engine applies while running.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineTuning {
