@@ -404,3 +404,56 @@ fn expired_wechat_work_media_can_be_uploaded_again() {
         );
     }
 }
+
+/// "Save a copy…" whose download breaks off after the first range: the status line says it
+/// failed, and the folder holds no partial file.
+#[test]
+fn a_copy_that_breaks_off_leaves_no_partial_file() {
+    use crate::wecom_fake::{self, Reply, Request};
+    use voddesk::engine::api::{Destination, WeComMediaType};
+    let server_runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = server_runtime.block_on(wecom_fake::start(|request: &Request| {
+        match request.path.as_str() {
+            "/cgi-bin/gettoken" => Reply::token(),
+            "/cgi-bin/media/get" if request.range_start() == 0 => {
+                Reply::media_range("clip.mp4", 0, &[7u8; 10_000], 30_000)
+            }
+            _ => Reply::json(&serde_json::json!({"errcode": -1, "errmsg": "system busy"})),
+        }
+    }));
+    let client = voddesk::wecom::WeComClient::new(
+        reqwest::Client::new(),
+        &server.base,
+        "wwfake",
+        "fake-secret",
+    );
+    let (mut harness, fake) =
+        crate::gui_support::app_with_wecom(Lang::En, Some(std::sync::Arc::new(client)));
+    let copies = fake.dir.path().join("copies");
+    harness.state_mut().save_copies_to(copies.clone());
+    let mut item = snapshot(
+        1,
+        std::path::Path::new("/media/clip.mp4"),
+        ItemState::Done {
+            file_id: "MEDIA".into(),
+            media_url: String::new(),
+            cover_url: None,
+            expires_at: Some(chrono::Utc::now().timestamp() + 3600),
+        },
+    );
+    item.destination = Destination::WeCom(WeComMediaType::Video);
+    fake.send(Event::Loaded(vec![item]));
+    harness.run();
+    harness.get_by_label("clip.mp4").click();
+    harness.run();
+    harness.get_by_label("Save a copy…").click();
+    wait_for(&mut harness, Duration::from_secs(30), |h| {
+        h.query_by_label_contains("Could not save a copy:")
+            .is_some()
+    });
+    let left: Vec<_> = std::fs::read_dir(&copies)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -52,6 +52,14 @@ impl Fake {
 
 /// The app in a 1280×800 harness, English unless told, with a fake worker.
 pub fn app(lang: Lang) -> (Harness<'static, VodDeskApp>, Fake) {
+    app_with_wecom(lang, None)
+}
+
+/// [`app`] with a WeChat Work application to fetch media back from ("Save a copy…").
+pub fn app_with_wecom(
+    lang: Lang,
+    wecom: Option<Arc<voddesk::wecom::WeComClient>>,
+) -> (Harness<'static, VodDeskApp>, Fake) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -89,7 +97,7 @@ pub fn app(lang: Lang) -> (Harness<'static, VodDeskApp>, Fake) {
                 .unwrap()
                 .push((summary.to_owned(), body.to_owned()));
         }),
-        wecom: None,
+        wecom,
     });
     let font = cjk_font();
     assert!(

@@ -25,4 +25,6 @@ mod gui_support;
 mod protocol_vectors;
 mod publish_e2e;
 mod support;
+mod wecom_download;
 mod wecom_e2e;
+mod wecom_fake;

@@ -194,42 +194,6 @@ pub fn sanitize_file_name(name: &str, fallback: &str) -> String {
     format!("{}{ext}", stem[..cut].trim_end())
 }
 
-/// Creates `name` in `dir`, or `stem (2).ext`, `stem (3).ext` … when that name is taken: a
-/// download into a folder never replaces a file that is already there.
-async fn create_beside(dir: &Path, name: &str) -> Result<(PathBuf, tokio::fs::File), WeComError> {
-    let (stem, ext) = match name.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
-        _ => (name, String::new()),
-    };
-    let mut last = None;
-    for n in 1..=1000u32 {
-        let candidate = if n == 1 {
-            dir.join(name)
-        } else {
-            dir.join(format!("{stem} ({n}){ext}"))
-        };
-        match tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&candidate)
-            .await
-        {
-            Ok(file) => return Ok((candidate, file)),
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => last = Some(candidate),
-            Err(err) => {
-                return Err(WeComError::File {
-                    detail: err.to_string(),
-                    path: candidate.display().to_string(),
-                });
-            }
-        }
-    }
-    Err(WeComError::File {
-        detail: "a thousand files of this name are already there".into(),
-        path: last.unwrap_or_else(|| dir.join(name)).display().to_string(),
-    })
-}
-
 /// The file name in a `Content-Disposition` header, when there is one.
 #[must_use]
 pub fn disposition_file_name(header: &str) -> Option<String> {
@@ -457,15 +421,21 @@ impl WeComClient {
     }
 
     /// Downloads `media_id` into `output` when it is a directory (under the server's file name,
-    /// sanitised), to `output` when it names a file, or to standard output when it is `-`.
-    /// Returns the path written.
+    /// sanitised, numbered when taken), to `output` when it names a file, or to standard output
+    /// when it is `-`. Returns the path written.
+    ///
+    /// A file is written under a temporary name in its directory and put in place only once
+    /// complete: a download that fails leaves nothing behind, and never touches a file that
+    /// is already there (a file named by the user is replaced only by the complete media).
     ///
     /// # Errors
     /// File, network and service errors.
     pub async fn download(&self, media_id: &str, output: &Path) -> Result<PathBuf, WeComError> {
+        let target = Target::of(output);
         let mut refreshes = 0;
         let mut force = false;
-        let mut written: Option<(PathBuf, Box<dyn tokio::io::AsyncWrite + Unpin + Send>)> = None;
+        let mut sink: Option<Sink> = None;
+        let mut name: Option<String> = None;
         let mut offset = 0u64;
         loop {
             let token = self.token(force).await?;
@@ -512,51 +482,250 @@ impl WeComClient {
                 .and_then(|v| v.parse::<u64>().ok());
             let status = response.status();
             let body = response.bytes().await.map_err(network)?;
-            if written.is_none() && output == Path::new("-") {
-                written = Some((output.to_path_buf(), Box::new(tokio::io::stdout())));
-            }
-            if written.is_none() {
-                let (path, file) = if output.is_dir() {
-                    let name = disposition
+            if name.is_none() {
+                name = Some(sanitize_file_name(
+                    &disposition
                         .as_deref()
                         .and_then(disposition_file_name)
-                        .unwrap_or_else(|| media_id.to_owned());
-                    create_beside(output, &sanitize_file_name(&name, media_id)).await?
-                } else {
-                    // A file named by the user is theirs to replace, as with `curl -o`.
-                    let file =
-                        tokio::fs::File::create(output)
-                            .await
-                            .map_err(|err| WeComError::File {
-                                detail: err.to_string(),
-                                path: output.display().to_string(),
-                            })?;
-                    (output.to_path_buf(), file)
-                };
-                written = Some((path, Box::new(file)));
+                        .unwrap_or_else(|| media_id.to_owned()),
+                    media_id,
+                ));
             }
-            let Some((path, file)) = written.as_mut() else {
+            if sink.is_none() {
+                sink = Some(Sink::open(&target).await?);
+            }
+            let Some(out) = sink.as_mut() else {
                 return Err(WeComError::Malformed("no output file".into()));
             };
-            file.write_all(&body)
-                .await
-                .map_err(|err| WeComError::File {
-                    detail: err.to_string(),
-                    path: path.display().to_string(),
-                })?;
+            out.write(&body, &target).await?;
             offset += body.len() as u64;
             // A server without Range support answers 200 with everything at once.
             let done = status != reqwest::StatusCode::PARTIAL_CONTENT
                 || body.is_empty()
                 || total.is_none_or(|total| offset >= total);
             if done {
-                file.flush().await.map_err(|err| WeComError::File {
-                    detail: err.to_string(),
-                    path: path.display().to_string(),
-                })?;
-                return Ok(path.clone());
+                let (Some(out), Some(name)) = (sink.take(), name.take()) else {
+                    return Err(WeComError::Malformed("no output file".into()));
+                };
+                return out.finish(&target, &name).await;
             }
         }
+    }
+}
+
+/// Where a download goes, decided before anything is fetched.
+enum Target {
+    /// A folder: under the server's file name, numbered when that is taken.
+    Folder(PathBuf),
+    /// A file the user named (followed through symbolic links): replaced when complete, as
+    /// with `curl -o`. `shown` is the name as given, for the result.
+    File { path: PathBuf, shown: PathBuf },
+    /// Standard output (`-`) or something that is not a regular file (`/dev/stdout`, a pipe):
+    /// written as it comes, since there is nothing to rename.
+    Stream(PathBuf),
+}
+
+impl Target {
+    fn of(output: &Path) -> Self {
+        if output == Path::new("-") {
+            return Self::Stream(output.to_path_buf());
+        }
+        match std::fs::metadata(output) {
+            Ok(meta) if meta.is_dir() => Self::Folder(output.to_path_buf()),
+            Ok(meta) if !meta.is_file() => Self::Stream(output.to_path_buf()),
+            // An existing file is replaced where it really is, so a link to it stays a link.
+            Ok(_) => Self::File {
+                path: std::fs::canonicalize(output).unwrap_or_else(|_| output.to_path_buf()),
+                shown: output.to_path_buf(),
+            },
+            Err(_) => Self::File {
+                path: output.to_path_buf(),
+                shown: output.to_path_buf(),
+            },
+        }
+    }
+
+    /// The path errors name: what the user asked for, not the temporary file.
+    fn shown(&self) -> &Path {
+        match self {
+            Self::Folder(path) | Self::Stream(path) | Self::File { shown: path, .. } => path,
+        }
+    }
+
+    fn error(&self, err: &std::io::Error) -> WeComError {
+        WeComError::File {
+            detail: err.to_string(),
+            path: self.shown().display().to_string(),
+        }
+    }
+}
+
+/// Where the bytes go while they arrive.
+enum Sink {
+    /// Standard output or a device.
+    Stream(Box<dyn tokio::io::AsyncWrite + Unpin + Send>),
+    /// A temporary file beside the final one.
+    Part(PartFile),
+}
+
+impl Sink {
+    async fn open(target: &Target) -> Result<Self, WeComError> {
+        let opened = match target {
+            Target::Stream(path) if path == Path::new("-") => {
+                return Ok(Self::Stream(Box::new(tokio::io::stdout())));
+            }
+            Target::Stream(path) => tokio::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .await
+                .map(|file| Self::Stream(Box::new(file))),
+            Target::Folder(dir) => PartFile::create(dir).await.map(Self::Part),
+            Target::File { path, .. } => {
+                let dir = match path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => Path::new("."),
+                };
+                PartFile::create(dir).await.map(Self::Part)
+            }
+        };
+        opened.map_err(|err| target.error(&err))
+    }
+
+    async fn write(&mut self, bytes: &[u8], target: &Target) -> Result<(), WeComError> {
+        let written = match self {
+            Self::Stream(out) => out.write_all(bytes).await,
+            Self::Part(part) => part.write(bytes).await,
+        };
+        written.map_err(|err| target.error(&err))
+    }
+
+    /// Completes the download: flushed, and a file put in place under its final name.
+    async fn finish(self, target: &Target, name: &str) -> Result<PathBuf, WeComError> {
+        let mut part = match self {
+            Self::Stream(mut out) => {
+                out.flush().await.map_err(|err| target.error(&err))?;
+                return Ok(target.shown().to_path_buf());
+            }
+            Self::Part(part) => part,
+        };
+        part.close().await.map_err(|err| target.error(&err))?;
+        let placed = match target {
+            Target::Folder(dir) => {
+                let (dir, name) = (dir.clone(), name.to_owned());
+                tokio::task::spawn_blocking(move || part.keep_beside(&dir, &name)).await
+            }
+            Target::File { path, shown } => {
+                let (path, shown) = (path.clone(), shown.clone());
+                tokio::task::spawn_blocking(move || part.replace(&path).map(|()| shown)).await
+            }
+            Target::Stream(_) => return Err(WeComError::Malformed("no output file".into())),
+        };
+        placed
+            .map_err(std::io::Error::other)
+            .and_then(|placed| placed)
+            .map_err(|err| target.error(&err))
+    }
+}
+
+/// A download's temporary file (`.voddesk-….part`, hidden) in the directory of its final
+/// name. Dropped before it was put in place, it is removed: a failed or cancelled download
+/// leaves nothing behind.
+struct PartFile {
+    /// `None` once put in place.
+    path: Option<PathBuf>,
+    /// `None` once closed.
+    file: Option<tokio::fs::File>,
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        drop(self.file.take());
+        if let Some(path) = self.path.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl PartFile {
+    async fn create(dir: &Path) -> std::io::Result<Self> {
+        let path = dir.join(format!(".voddesk-{}.part", uuid::Uuid::new_v4().simple()));
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await?;
+        Ok(Self {
+            path: Some(path),
+            file: Some(file),
+        })
+    }
+
+    fn closed() -> std::io::Error {
+        std::io::Error::other("the download's temporary file is already closed")
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file
+            .as_mut()
+            .ok_or_else(Self::closed)?
+            .write_all(bytes)
+            .await
+    }
+
+    /// Flushes, syncs and closes the file: on disk before it takes the final name, so a
+    /// crash cannot leave that name empty.
+    async fn close(&mut self) -> std::io::Result<()> {
+        let mut file = self.file.take().ok_or_else(Self::closed)?;
+        file.flush().await?;
+        file.sync_all().await
+    }
+
+    /// Renames the file over `path`, which the user chose (its permissions are kept).
+    fn replace(mut self, path: &Path) -> std::io::Result<()> {
+        let from = self.path.as_deref().ok_or_else(Self::closed)?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let _ = std::fs::set_permissions(from, meta.permissions());
+        }
+        std::fs::rename(from, path)?;
+        self.path = None;
+        Ok(())
+    }
+
+    /// Gives the file `name` in `dir`, or `stem (2).ext`, `stem (3).ext` … when that name is
+    /// taken. Each name is claimed with a new empty file, which fails if anything is there,
+    /// and the download renamed over that claim: no file already there is ever replaced.
+    fn keep_beside(mut self, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
+        let from = self.path.clone().ok_or_else(Self::closed)?;
+        let (stem, ext) = match name.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
+            _ => (name, String::new()),
+        };
+        for n in 1..=1000u32 {
+            let candidate = if n == 1 {
+                dir.join(name)
+            } else {
+                dir.join(format!("{stem} ({n}){ext}"))
+            };
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&candidate)
+            {
+                Ok(_) => {}
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(err) => return Err(err),
+            }
+            if let Err(err) = std::fs::rename(&from, &candidate) {
+                let _ = std::fs::remove_file(&candidate);
+                return Err(err);
+            }
+            self.path = None;
+            return Ok(candidate);
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("a thousand files named like {name} are already there"),
+        ))
     }
 }
 
