@@ -304,6 +304,10 @@ fn the_chinese_ui_renders() {
     harness.get_by_label("发布会 回放.mp4").click();
     harness.run();
     harness.get_by_label("微信发布");
+    // Choosing WeChat Work says where its files go: nowhere yet, no application is set up.
+    harness.get_by_label("企业微信").click();
+    harness.run();
+    harness.get_by_label_contains("未配置企业微信");
 }
 
 #[test]

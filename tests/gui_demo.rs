@@ -164,7 +164,9 @@ fn demo_mode_sends_dropped_files_to_wechat_work_when_chosen() {
 
     harness.get_by_label("WeChat Work").click();
     harness.run();
+    // Where they go is said: no application is set up, so the demo emulator's WeCom.
     harness.get_by_label_contains("temporary media (kept 3 days)");
+    harness.get_by_label_contains("not to a real WeChat Work application");
     harness.input_mut().dropped_files = vec![Arc::new(Dropped(media.clone()))];
     wait_for(&mut harness, Duration::from_secs(60), |h| {
         let rows = h.state().model().rows();
@@ -235,6 +237,91 @@ fn demo_mode_sends_dropped_files_to_wechat_work_when_chosen() {
     harness.get_by_label("talk.mp4").click();
     harness.run();
     harness.get_by_label("Copy FileId");
+}
+
+/// Demo mode (no API key) with a WeChat Work application configured: WeChat Work files go to
+/// that application — here a second emulator with a CorpID and secret of its own — not to the
+/// demo emulator, and the hint line names it; "Save a copy…" fetches from it too.
+#[test]
+fn demo_mode_sends_wechat_work_files_to_the_configured_application() {
+    const CORP: &str = "wwusersown0corp01";
+    const SECRET: &str = "the-users-own-app-secret";
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let users_app = runtime.block_on(crate::emulator_support::start_with(|config| {
+        config.wecom_corp_id = CORP.into();
+        config.wecom_secret = SECRET.into();
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        wecom_endpoint: users_app.base.clone(),
+        wecom_corp_id: CORP.into(),
+        ..Settings::default()
+    };
+    let mut started = backend::start(
+        runtime.handle(),
+        dir.path(),
+        &settings,
+        None,
+        Some(voddesk::config::WeComCredentials {
+            corp_id: CORP.into(),
+            secret: SECRET.into(),
+        }),
+    );
+    assert!(
+        matches!(started.mode, BackendMode::Demo { .. }),
+        "{:?}",
+        started.problem
+    );
+    let _emulator = started.emulator.take();
+    let file = dir.path().join("季度报告.pdf");
+    std::fs::write(&file, vec![5u8; 300 << 10]).unwrap();
+    let copies = dir.path().join("copies");
+    let mut harness = demo_harness(
+        &runtime,
+        dir.path(),
+        settings,
+        started,
+        Box::new(|_: &str, _: &str| {}),
+        |app| app.save_copies_to(copies.clone()),
+    );
+
+    harness.get_by_label("WeChat Work").click();
+    harness.run();
+    harness.get_by_label_contains(&format!("your WeChat Work application: {CORP}"));
+    assert!(
+        harness
+            .query_by_label_contains("not to a real WeChat Work application")
+            .is_none()
+    );
+    harness.get_by_label_contains("WeChat Work files go to your WeChat Work application");
+    harness.input_mut().dropped_files = vec![Arc::new(Dropped(file.clone()))];
+    wait_for(&mut harness, Duration::from_secs(60), |h| {
+        let rows = h.state().model().rows();
+        rows.len() == 1 && matches!(rows[0].snap.state, ItemState::Done { .. })
+    });
+    let ItemState::Done { file_id, .. } = harness.state().model().rows()[0].snap.state.clone()
+    else {
+        unreachable!()
+    };
+    let client =
+        voddesk::wecom::WeComClient::new(reqwest::Client::new(), &users_app.base, CORP, SECRET);
+    let back = dir.path().join("back.pdf");
+    runtime
+        .block_on(client.download(&file_id, &back))
+        .unwrap_or_else(|err| panic!("not in the user's application: {err}"));
+    assert!(std::fs::read(&back).unwrap() == std::fs::read(&file).unwrap());
+
+    harness.get_by_label("季度报告.pdf").click();
+    harness.run();
+    harness.get_by_label("Save a copy…").click();
+    wait_for(&mut harness, Duration::from_secs(30), |h| {
+        h.query_by_label_contains("Saved a copy:").is_some()
+    });
+    assert!(std::fs::read(copies.join("季度报告.pdf")).unwrap() == std::fs::read(&file).unwrap());
 }
 
 /// With an API key (not demo mode), the app's engine uploads WeChat Work items to the

@@ -42,6 +42,24 @@ pub enum BackendMode {
     Simulated,
 }
 
+/// Where WeChat Work items go, as the UI says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WeComDestination<'a> {
+    /// The user's WeChat Work application.
+    Application {
+        /// Its CorpID.
+        corp_id: &'a str,
+        /// The WeCom base URL it is reached at.
+        endpoint: &'a str,
+    },
+    /// The demo emulator's WeCom (demo mode without an application).
+    Emulator,
+    /// Nowhere: no application is set up, so such items are refused.
+    NotSetUp,
+    /// The simulation that stands in when the engine cannot start.
+    Simulated,
+}
+
 /// The API key as the UI may show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyStatus {
@@ -533,6 +551,24 @@ impl VodDeskApp {
             Job::CopySaved(Some(Err(err))) => {
                 self.say(format!("{} {err}", self.t().copy_failed));
             }
+        }
+    }
+
+    /// Where WeChat Work items go: the application the engine was given, which is the demo
+    /// emulator's own only when it is at the emulator's address.
+    pub(crate) fn wecom_destination(&self) -> WeComDestination<'_> {
+        match (&self.mode, self.wecom.as_deref()) {
+            (BackendMode::Simulated, _) => WeComDestination::Simulated,
+            (_, None) => WeComDestination::NotSetUp,
+            (BackendMode::Demo { url }, Some(client))
+                if client.base_url() == url.trim_end_matches('/') =>
+            {
+                WeComDestination::Emulator
+            }
+            (_, Some(client)) => WeComDestination::Application {
+                corp_id: client.corp_id(),
+                endpoint: client.base_url(),
+            },
         }
     }
 

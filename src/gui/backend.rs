@@ -1,6 +1,8 @@
 //! What the app uploads through: the engine against Tencent Cloud when there is an API key, the
 //! engine against the embedded emulator (demo mode) when there is none, and the in-memory
-//! simulation only if the engine cannot start at all.
+//! simulation only if the engine cannot start at all. WeChat Work items go to the configured
+//! WeChat Work application in either mode; the emulator's WeCom stands in only in demo mode
+//! without one.
 //!
 //! Everything here runs in `main` before the window opens; nothing of it is in the UI pass.
 
@@ -74,7 +76,7 @@ pub struct Backend {
 }
 
 /// Starts the engine (and in demo mode the emulator) for `settings` with `credentials` and
-/// the WeChat Work application `wecom` (demo mode uses the emulator's own).
+/// the WeChat Work application `wecom` (demo mode uses the emulator's own when there is none).
 pub fn start(
     handle: &tokio::runtime::Handle,
     data_dir: &std::path::Path,
@@ -106,16 +108,28 @@ pub fn start(
                 let url = emu.base_url();
                 tracing::info!("demo mode: embedded emulator at {url}");
                 let key = Credentials::new(emulator::DEMO_SECRET_ID, emulator::DEMO_SECRET_KEY);
+                // WeChat Work files go to the user's own application whenever one is set up,
+                // API key or not; only without one does the emulator's stand in.
+                let (wecom, wecom_endpoint) = match wecom {
+                    Some(app) => (app, settings.endpoints().wecom),
+                    None => (
+                        WeComCredentials {
+                            corp_id: emulator::DEMO_WECOM_CORP_ID.to_owned(),
+                            secret: emulator::DEMO_WECOM_SECRET.to_owned(),
+                        },
+                        url.clone(),
+                    ),
+                };
                 let service = ServiceConfig {
                     credentials: Some(key.clone()),
                     region: settings.region.clone(),
-                    endpoints: Endpoints::all_at(&url),
+                    endpoints: Endpoints {
+                        wecom: wecom_endpoint,
+                        ..Endpoints::all_at(&url)
+                    },
                     signature_url: None,
                     sub_app_id: None,
-                    wecom: Some(WeComCredentials {
-                        corp_id: emulator::DEMO_WECOM_CORP_ID.to_owned(),
-                        secret: emulator::DEMO_WECOM_SECRET.to_owned(),
-                    }),
+                    wecom: Some(wecom),
                     data_dir: demo_dir,
                 };
                 (service, BackendMode::Demo { url }, Some(emu), Some(key))

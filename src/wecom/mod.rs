@@ -298,6 +298,18 @@ impl WeComClient {
         }
     }
 
+    /// The application's CorpID.
+    #[must_use]
+    pub fn corp_id(&self) -> &str {
+        &self.corp_id
+    }
+
+    /// The WeCom base URL this client calls.
+    #[must_use]
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     /// The cached token, fetched when absent, near expiry, or `force`d.
     async fn token(&self, force: bool) -> Result<String, WeComError> {
         let mut slot = self.token.lock().await;

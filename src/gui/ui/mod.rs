@@ -12,7 +12,7 @@ use std::time::Duration;
 use egui::{Color32, RichText};
 
 use crate::engine::api::Command;
-use crate::gui::app::{BackendMode, VodDeskApp};
+use crate::gui::app::{BackendMode, VodDeskApp, WeComDestination};
 use crate::gui::view_model::{format_bytes, format_eta, format_speed};
 
 /// How long a short message stays above the status bar.
@@ -92,8 +92,14 @@ impl VodDeskApp {
             BackendMode::Cloud => {}
             BackendMode::Demo { .. } => {
                 let mut open = false;
+                // "Uploads go to the emulator" would be wrong for WeChat Work files when the
+                // user's own application is set up.
+                let banner = match self.wecom_destination() {
+                    WeComDestination::Application { .. } => t.demo_banner_wecom_app,
+                    _ => t.demo_banner,
+                };
                 ui.horizontal_wrapped(|ui| {
-                    ui.label(RichText::new(t.demo_banner).color(WARN));
+                    ui.label(RichText::new(banner).color(WARN));
                     open = ui.button(t.demo_add_credentials).clicked();
                 });
                 if open {

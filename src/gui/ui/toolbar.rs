@@ -1,7 +1,7 @@
 //! The toolbar: add (to VOD or WeChat Work), start/pause all, filters live in the queue; settings and the log folder.
 
 use crate::engine::api::Command;
-use crate::gui::app::VodDeskApp;
+use crate::gui::app::{VodDeskApp, WeComDestination};
 
 impl VodDeskApp {
     pub(crate) fn toolbar(&mut self, ui: &mut egui::Ui) {
@@ -51,6 +51,26 @@ impl VodDeskApp {
         });
         if self.to_wecom {
             ui.label(egui::RichText::new(t.dest_wecom_hint).weak());
+            // Where they go, so that demo mode and a set-up application are never confused.
+            match self.wecom_destination() {
+                WeComDestination::Application { corp_id, endpoint } => {
+                    let text = if endpoint == crate::config::DEFAULT_WECOM_ENDPOINT {
+                        format!("{} {corp_id}", t.wecom_goes_app)
+                    } else {
+                        format!("{} {corp_id} ({endpoint})", t.wecom_goes_app)
+                    };
+                    ui.label(text);
+                }
+                WeComDestination::Emulator => {
+                    ui.colored_label(super::WARN, t.wecom_goes_emulator);
+                }
+                WeComDestination::NotSetUp => {
+                    ui.colored_label(super::WARN, t.wecom_unavailable);
+                }
+                WeComDestination::Simulated => {
+                    ui.colored_label(super::WARN, t.wecom_goes_simulated);
+                }
+            }
         }
         ui.add_space(2.0);
     }
