@@ -17,7 +17,7 @@ use voddesk::gui::credentials::CredentialStore;
 use voddesk::gui::i18n::Lang;
 use voddesk::gui::link::EngineLink;
 use voddesk::gui::settings::Settings;
-use voddesk::gui::{AppInit, BackendMode, KeyStatus, VodDeskApp, fonts};
+use voddesk::gui::{AppInit, BackendMode, KeyStatus, SecretStatus, VodDeskApp, fonts};
 
 const ITEMS: i64 = 10_000;
 const FRAMES: usize = 300;
@@ -39,6 +39,12 @@ fn main() {
         data_dir: dir.clone(),
         credential_store: CredentialStore::file_only(&dir),
         key_status: KeyStatus::None,
+        wecom_status: SecretStatus::None,
+        launch: voddesk::gui::backend::Launch {
+            settings: Settings::default(),
+            credentials: None,
+            wecom: None,
+        },
         credentials: None,
         mode: BackendMode::Cloud,
         cjk_font: true,

@@ -10,7 +10,7 @@ use voddesk::gui::credentials::CredentialStore;
 use voddesk::gui::i18n::Lang;
 use voddesk::gui::link::EngineLink;
 use voddesk::gui::settings::Settings;
-use voddesk::gui::{AppInit, BackendMode, KeyStatus, VodDeskApp, backend, fonts};
+use voddesk::gui::{AppInit, BackendMode, KeyStatus, SecretStatus, VodDeskApp, backend, fonts};
 
 use crate::gui_support::{Dropped, cjk_font, wait_for};
 
@@ -35,6 +35,8 @@ fn demo_harness(
         data_dir: dir.to_path_buf(),
         credential_store: CredentialStore::file_only(dir),
         key_status: KeyStatus::None,
+        wecom_status: SecretStatus::None,
+        launch: started.launch,
         credentials: started.credentials,
         mode: started.mode,
         cjk_font: true,

@@ -124,11 +124,127 @@ fn wechat_work_application_is_saved_with_its_secret_kept_apart() {
     let text = std::fs::read_to_string(fake.dir.path().join("settings.json")).unwrap();
     assert!(!text.contains(secret));
     let store = voddesk::gui::credentials::CredentialStore::file_only(fake.dir.path());
-    assert_eq!(store.load_wecom_secret().unwrap().as_deref(), Some(secret));
+    assert_eq!(
+        store.load_wecom_secret().unwrap().map(|(secret, _)| secret),
+        Some(secret.to_owned())
+    );
     let shown = harness
         .root()
         .query_all_by_label_contains(secret)
         .next()
         .is_some();
     assert!(!shown, "the secret must never be shown");
+}
+
+/// "Restart needed" compares what is saved with what the running backend uses (here demo mode
+/// in ap-guangzhou, no key, no WeChat Work application), not with what was saved before: it
+/// stays while a saved change still waits for a restart, and goes once the saved settings are
+/// back to what is running.
+#[test]
+fn restart_is_asked_for_while_what_is_saved_differs_from_what_runs() {
+    let (mut harness, _fake) = app(Lang::En);
+    harness.get_by_label("Settings").click();
+    harness.run();
+    let save = |harness: &mut egui_kittest::Harness<'static, voddesk::gui::VodDeskApp>| {
+        harness.get_by_label("Save").click();
+        wait_for(harness, Duration::from_secs(10), |h| {
+            h.query_by_label_contains("Settings saved.").is_some()
+        });
+        let restart = harness.query_by_label_contains("Restart VodDesk").is_some();
+        // The next save's outcome must not be mistaken for this one's.
+        harness.get_by_label("Close").click();
+        harness.run();
+        harness.get_by_label("Settings").click();
+        harness.run();
+        restart
+    };
+
+    field(&harness, "Region").set_text_value_accesskit("ap-chongqing");
+    harness.run();
+    assert!(save(&mut harness), "a new region needs a restart");
+    // A change that applies at once, saved after it: the region still waits for a restart.
+    field(&harness, "Files at once").set_text_value_accesskit("3");
+    harness.run();
+    assert!(
+        save(&mut harness),
+        "the saved region is still not the running one"
+    );
+    // Back to the region the backend uses: nothing waits for a restart any more.
+    field(&harness, "Region").set_text_value_accesskit("ap-guangzhou");
+    harness.run();
+    assert!(
+        !save(&mut harness),
+        "the saved region is the running one again"
+    );
+
+    // A key saved in demo mode needs a restart; forgotten again, it does not.
+    field(&harness, "SecretId").set_text_value_accesskit("AKIDexample0000000001");
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::PasswordInput, "SecretKey")
+        .set_text_value_accesskit("TopSecretKeyValue12345");
+    harness.run();
+    assert!(save(&mut harness), "a key needs a restart in demo mode");
+    harness.get_by_label("Forget saved key").click();
+    wait_for(&mut harness, Duration::from_secs(10), |h| {
+        h.query_by_label_contains("No key saved").is_some()
+    });
+    harness.run();
+    assert!(
+        harness.query_by_label_contains("Restart VodDesk").is_none(),
+        "demo mode runs without a key, as now saved"
+    );
+}
+
+/// The WeChat Work secret is shown as saved (never itself) and can be forgotten, like the API
+/// key, in both languages; forgetting it leaves the API key alone.
+#[test]
+fn the_wechat_work_secret_can_be_forgotten_like_the_key() {
+    for (lang, none, saved_as, forget, forgotten) in [
+        (
+            Lang::En,
+            "No secret saved.",
+            "Saved secret: ******** · file (0600)",
+            "Forget saved secret",
+            "The saved secret was removed.",
+        ),
+        (
+            Lang::Zh,
+            "未保存 Secret。",
+            "已保存的 Secret: ******** · file (0600)",
+            "删除已保存的 Secret",
+            "已删除保存的 Secret。",
+        ),
+    ] {
+        let t = lang.texts();
+        let (mut harness, fake) = app(lang);
+        let store = voddesk::gui::credentials::CredentialStore::file_only(fake.dir.path());
+        store
+            .save("AKIDexample0000000001", "TopSecretKeyValue12345")
+            .unwrap();
+        harness.get_by_label(t.settings).click();
+        harness.run();
+        harness.get_by_label(none);
+        assert!(harness.query_by_label(forget).is_none());
+
+        let secret = "wecomAppSecretValue-0123456789";
+        field(&harness, t.wecom_corp_id).set_text_value_accesskit("ww0123456789abcdef");
+        harness
+            .get_by_role_and_label(egui::accesskit::Role::PasswordInput, t.wecom_secret)
+            .set_text_value_accesskit(secret);
+        harness.run();
+        harness.get_by_label(t.save).click();
+        wait_for(&mut harness, Duration::from_secs(10), |h| {
+            h.query_by_label(saved_as).is_some()
+        });
+        assert!(store.load_wecom_secret().unwrap().is_some());
+
+        harness.get_by_label(forget).click();
+        wait_for(&mut harness, Duration::from_secs(10), |h| {
+            h.query_by_label(none).is_some()
+        });
+        harness.get_by_label_contains(forgotten);
+        assert!(store.load_wecom_secret().unwrap().is_none());
+        assert!(store.load().unwrap().is_some(), "the API key stays");
+        assert!(harness.query_by_label(forget).is_none());
+    }
 }

@@ -16,7 +16,7 @@ use voddesk::gui::fonts::{self, CjkFont};
 use voddesk::gui::i18n::Lang;
 use voddesk::gui::link::EngineLink;
 use voddesk::gui::settings::Settings;
-use voddesk::gui::{AppInit, BackendMode, KeyStatus, VodDeskApp};
+use voddesk::gui::{AppInit, BackendMode, KeyStatus, SecretStatus, VodDeskApp};
 
 /// The CJK font, read once per test binary.
 pub fn cjk_font() -> Option<CjkFont> {
@@ -74,6 +74,12 @@ pub fn app_with_wecom(
         language: Some(lang),
         ..Settings::default()
     };
+    // The backend "runs" from these settings, without a key or a WeChat Work application.
+    let launch = voddesk::gui::backend::Launch {
+        settings: settings.clone(),
+        credentials: None,
+        wecom: None,
+    };
     let app = VodDeskApp::new(AppInit {
         link: EngineLink {
             commands: commands_tx,
@@ -85,6 +91,8 @@ pub fn app_with_wecom(
         data_dir: dir.path().to_path_buf(),
         credential_store: CredentialStore::file_only(dir.path()),
         key_status: KeyStatus::None,
+        wecom_status: SecretStatus::None,
+        launch,
         credentials: None,
         mode: BackendMode::Demo {
             url: "http://127.0.0.1:9".into(),

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
 
 use crate::engine::api::{Command, Event, ItemId, ItemOptions, ItemState};
+use crate::gui::Resolved;
+use crate::gui::backend::Launch;
 use crate::gui::credentials::{CredentialStore, KeyLocation};
 use crate::gui::files::{Collected, Skipped};
 use crate::gui::i18n::{Lang, Texts};
@@ -79,6 +81,19 @@ pub enum KeyStatus {
     },
 }
 
+/// The WeChat Work application's secret as the UI may show it: whether there is one and where,
+/// never the secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SecretStatus {
+    /// None saved.
+    #[default]
+    None,
+    /// Saved in the keyring or its 0600 file.
+    Saved(KeyLocation),
+    /// From `WECOM_CORP_SECRET`.
+    Env,
+}
+
 /// Sends desktop notifications; tests pass one that records.
 pub type Notifier = Box<dyn Fn(&str, &str) + Send>;
 
@@ -98,6 +113,11 @@ pub struct AppInit {
     pub credential_store: CredentialStore,
     /// The key as it may be shown.
     pub key_status: KeyStatus,
+    /// The WeChat Work secret as it may be shown.
+    pub wecom_status: SecretStatus,
+    /// What the running backend was started from, to tell whether saved settings need a
+    /// restart.
+    pub launch: Launch,
     /// The key the engine uses, for "Test connection" (never shown or logged).
     pub credentials: Option<Credentials>,
     /// What the engine talks to.
@@ -121,16 +141,29 @@ pub(crate) enum Job {
         path: PathBuf,
         image: Option<egui::ColorImage>,
     },
+    /// Settings and secrets were saved; what a backend would start from now, or why not.
     SettingsSaved {
         settings: Box<Settings>,
-        result: Result<Option<KeyLocation>, String>,
-        masked_id: Option<String>,
+        result: Result<Box<Resolved>, String>,
     },
-    KeyForgotten(Result<(), String>),
+    /// A saved secret was forgotten; what a backend would start from now, or why not.
+    Forgotten {
+        what: Secret,
+        result: Result<Box<Resolved>, String>,
+    },
     ConnectionTested(Result<String, String>),
     /// A copy of WeChat Work media was saved (where), or why not; `None`: the dialog was
     /// cancelled.
     CopySaved(Option<Result<PathBuf, String>>),
+}
+
+/// A secret the settings dialog can forget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Secret {
+    /// The API key.
+    ApiKey,
+    /// The WeChat Work application's secret.
+    WeComSecret,
 }
 
 /// A cover thumbnail's state.
@@ -188,6 +221,9 @@ pub struct VodDeskApp {
     pub(crate) data_dir: PathBuf,
     pub(crate) credential_store: CredentialStore,
     pub(crate) key_status: KeyStatus,
+    pub(crate) wecom_status: SecretStatus,
+    /// What the running backend was started from.
+    launch: Launch,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) mode: BackendMode,
     pub(crate) cjk_font: bool,
@@ -227,6 +263,8 @@ impl VodDeskApp {
             data_dir: init.data_dir,
             credential_store: init.credential_store,
             key_status: init.key_status,
+            wecom_status: init.wecom_status,
+            launch: init.launch,
             credentials: init.credentials,
             mode: init.mode,
             cjk_font: init.cjk_font,
@@ -489,28 +527,11 @@ impl VodDeskApp {
                 };
                 self.thumbnails.insert(path, thumb);
             }
-            Job::SettingsSaved {
-                settings,
-                result,
-                masked_id,
-            } => {
+            Job::SettingsSaved { settings, result } => {
                 self.dialog.saving = false;
                 match result {
-                    Ok(location) => {
-                        let key_changed = location.is_some();
-                        if let (Some(location), Some(masked_id)) = (location, masked_id)
-                            && !matches!(self.key_status, KeyStatus::Env { .. })
-                        {
-                            self.key_status = KeyStatus::Saved {
-                                masked_id,
-                                location,
-                            };
-                        }
-                        let restart = key_changed
-                            || !self.dialog.form.wecom_secret.trim().is_empty()
-                            || settings.wecom_corp_id != self.settings.wecom_corp_id
-                            || settings.endpoints() != self.settings.endpoints()
-                            || settings.region != self.settings.region;
+                    Ok(resolved) => {
+                        let restart = self.take_resolved(*resolved);
                         let tuning_changed = settings.tuning() != self.settings.tuning();
                         self.lang = settings.language.unwrap_or(self.lang);
                         self.settings = *settings;
@@ -518,12 +539,7 @@ impl VodDeskApp {
                             self.send(Command::Tune(self.settings.tuning()));
                         }
                         let t = self.t();
-                        let text = if restart {
-                            format!("{} {}", t.saved, t.restart_needed)
-                        } else {
-                            t.saved.to_owned()
-                        };
-                        self.dialog.status = Some(Ok(text));
+                        self.dialog.status = Some(Ok(with_restart(t.saved, restart, t)));
                         self.dialog.form.secret_id.clear();
                         self.dialog.form.secret_key.clear();
                         self.dialog.form.wecom_secret.clear();
@@ -531,12 +547,15 @@ impl VodDeskApp {
                     Err(err) => self.dialog.status = Some(Err(err)),
                 }
             }
-            Job::KeyForgotten(result) => match result {
-                Ok(()) => {
-                    if !matches!(self.key_status, KeyStatus::Env { .. }) {
-                        self.key_status = KeyStatus::None;
-                    }
-                    self.dialog.status = Some(Ok(self.t().restart_needed.to_owned()));
+            Job::Forgotten { what, result } => match result {
+                Ok(resolved) => {
+                    let restart = self.take_resolved(*resolved);
+                    let t = self.t();
+                    let done = match what {
+                        Secret::ApiKey => t.key_forgotten,
+                        Secret::WeComSecret => t.wecom_secret_forgotten,
+                    };
+                    self.dialog.status = Some(Ok(with_restart(done, restart, t)));
                 }
                 Err(err) => self.dialog.status = Some(Err(err)),
             },
@@ -654,17 +673,13 @@ impl VodDeskApp {
         self.dialog.saving = true;
         let key = self.dialog.form.new_key();
         let wecom_secret = self.dialog.form.new_wecom_secret();
-        let masked_id = key.as_ref().map(|(id, _)| crate::tencent::mask(id));
         let dir = self.data_dir.clone();
-        let store = self.credential_store.clone();
-        let tx = self.jobs_tx.clone();
-        let ctx = ctx.clone();
-        // A plain thread, not `spawn_blocking`: the keyring's Secret Service backend runs its
-        // own `block_on`, which panics inside a tokio runtime.
-        let spawned = std::thread::Builder::new()
-            .name("voddesk-settings".into())
-            .spawn(move || {
-                let result = settings
+        let saved = settings.clone();
+        let spawned = self.with_store(
+            ctx,
+            "voddesk-settings",
+            move |store| {
+                settings
                     .save(&dir)
                     .map_err(|err| format!("{err:#}"))
                     .and_then(|()| match wecom_secret {
@@ -672,33 +687,79 @@ impl VodDeskApp {
                         None => Ok(()),
                     })
                     .and_then(|()| match key {
-                        Some((id, secret)) => store.save(&id, &secret).map(Some),
-                        None => Ok(None),
-                    });
-                let _ = tx.send(Job::SettingsSaved {
-                    settings: Box::new(settings),
-                    result,
-                    masked_id,
-                });
-                ctx.request_repaint();
-            });
+                        Some((id, secret)) => store.save(&id, &secret).map(|_| ()),
+                        None => Ok(()),
+                    })?;
+                Ok(settings)
+            },
+            move |result| Job::SettingsSaved {
+                settings: Box::new(saved),
+                result,
+            },
+        );
         if let Err(err) = spawned {
             self.dialog.saving = false;
             self.dialog.status = Some(Err(format!("cannot start saving: {err}")));
         }
     }
 
-    /// Forgets the saved key on a background thread.
-    pub(crate) fn forget_key(&mut self, ctx: &egui::Context) {
+    /// Forgets a saved secret on a background thread.
+    pub(crate) fn forget(&mut self, ctx: &egui::Context, what: Secret) {
+        let settings = self.settings.clone();
+        let spawned = self.with_store(
+            ctx,
+            "voddesk-keyring",
+            move |store| {
+                match what {
+                    Secret::ApiKey => store.clear(),
+                    Secret::WeComSecret => store.clear_wecom_secret(),
+                }?;
+                Ok(settings)
+            },
+            move |result| Job::Forgotten { what, result },
+        );
+        if let Err(err) = spawned {
+            self.dialog.status = Some(Err(format!("cannot start: {err}")));
+        }
+    }
+
+    /// Runs `change` on the secret store on a named thread of its own, then resolves what a
+    /// backend would start from with the settings it returns and reports that through `job`.
+    ///
+    /// A plain thread, not `spawn_blocking`: the keyring's Secret Service backend runs its own
+    /// `block_on`, which panics inside a tokio runtime.
+    fn with_store(
+        &self,
+        ctx: &egui::Context,
+        name: &str,
+        change: impl FnOnce(&CredentialStore) -> Result<Settings, String> + Send + 'static,
+        job: impl FnOnce(Result<Box<Resolved>, String>) -> Job + Send + 'static,
+    ) -> std::io::Result<()> {
         let store = self.credential_store.clone();
         let tx = self.jobs_tx.clone();
         let ctx = ctx.clone();
-        let _ = std::thread::Builder::new()
-            .name("voddesk-keyring".into())
+        std::thread::Builder::new()
+            .name(name.to_owned())
             .spawn(move || {
-                let _ = tx.send(Job::KeyForgotten(store.clear()));
+                let result = change(&store).map(|settings| {
+                    Box::new(crate::gui::resolve(
+                        &settings,
+                        &store,
+                        &crate::config::env_var,
+                    ))
+                });
+                let _ = tx.send(job(result));
                 ctx.request_repaint();
-            });
+            })
+            .map(|_| ())
+    }
+
+    /// Takes the secrets' statuses from `resolved`; returns whether the running backend was
+    /// started from something else, so that a restart is needed.
+    fn take_resolved(&mut self, resolved: Resolved) -> bool {
+        self.key_status = resolved.key_status;
+        self.wecom_status = resolved.wecom_status;
+        self.launch.needs_restart_for(&resolved.launch)
     }
 
     /// Makes one harmless signed call (`SearchMedia`, `Limit` 1) with the typed or saved key.
@@ -793,6 +854,15 @@ impl VodDeskApp {
         };
         let id = editor.id;
         self.send(Command::UpdateOptions(id, options));
+    }
+}
+
+/// `done`, followed by the restart notice when `restart`.
+fn with_restart(done: &str, restart: bool, t: &Texts) -> String {
+    if restart {
+        format!("{done} {}", t.restart_needed)
+    } else {
+        done.to_owned()
     }
 }
 

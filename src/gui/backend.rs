@@ -56,6 +56,74 @@ fn spawn_demo_emulator(
     Ok((addr, emu))
 }
 
+/// What a backend is started from: the settings with the environment applied, the API key and
+/// the WeChat Work application.
+///
+/// The settings dialog compares the one the running backend was started from with the one the
+/// saved settings and secrets give now, to say whether a restart is needed.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// The settings, environment overrides applied.
+    pub settings: Settings,
+    /// The API key; `None` is demo mode unless a signature service is set.
+    pub credentials: Option<Credentials>,
+    /// The WeChat Work application.
+    pub wecom: Option<WeComCredentials>,
+}
+
+/// The part of a [`Launch`] a running backend holds on to: everything else (transfer limits,
+/// defaults for new items, the language) applies without a restart.
+#[derive(PartialEq, Eq)]
+struct Service {
+    /// `None` in demo mode, where the emulator stands in for all of it.
+    cloud: Option<Cloud>,
+    region: String,
+    /// The WeChat Work application and its endpoint.
+    wecom: Option<(String, WeComCredentials)>,
+}
+
+#[derive(PartialEq, Eq)]
+struct Cloud {
+    credentials: Option<Credentials>,
+    /// Without the WeCom endpoint, which goes with the application.
+    endpoints: Endpoints,
+    signature_url: Option<String>,
+    sub_app_id: Option<u64>,
+}
+
+impl Launch {
+    /// Whether a backend started from `other` would work differently from one started from
+    /// this: another key, signature service, region, sub-application, endpoint in use or
+    /// WeChat Work application.
+    #[must_use]
+    pub fn needs_restart_for(&self, other: &Self) -> bool {
+        self.service() != other.service()
+    }
+
+    fn service(&self) -> Service {
+        let settings = &self.settings;
+        let mut endpoints = settings.endpoints();
+        let wecom_endpoint = std::mem::take(&mut endpoints.wecom);
+        let wecom = self.wecom.clone().map(|app| (wecom_endpoint, app));
+        let signature_url = signature_url(settings);
+        let cloud = (self.credentials.is_some() || signature_url.is_some()).then(|| Cloud {
+            credentials: self.credentials.clone(),
+            endpoints,
+            signature_url,
+            sub_app_id: settings.sub_app_id,
+        });
+        Service {
+            cloud,
+            region: settings.region.clone(),
+            wecom,
+        }
+    }
+}
+
+fn signature_url(settings: &Settings) -> Option<String> {
+    Some(settings.signature_url.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
 /// A started backend.
 pub struct Backend {
     /// UI → worker.
@@ -73,6 +141,8 @@ pub struct Backend {
     /// The WeChat Work application the engine uploads to, for fetching media back ("Save a
     /// copy"); `None` when there is none.
     pub wecom: Option<Arc<WeComClient>>,
+    /// What it was started from.
+    pub launch: Launch,
 }
 
 /// Starts the engine (and in demo mode the emulator) for `settings` with `credentials` and
@@ -84,7 +154,12 @@ pub fn start(
     credentials: Option<Credentials>,
     wecom: Option<WeComCredentials>,
 ) -> Backend {
-    let signature_url = Some(settings.signature_url.trim().to_owned()).filter(|s| !s.is_empty());
+    let launch = Launch {
+        settings: settings.clone(),
+        credentials: credentials.clone(),
+        wecom: wecom.clone(),
+    };
+    let signature_url = signature_url(settings);
     let cloud = credentials.is_some() || signature_url.is_some();
     let (service, mode, emulator, test_key) = if cloud {
         let service = ServiceConfig {
@@ -138,6 +213,7 @@ pub fn start(
                 return simulated(
                     handle,
                     format!("the demo emulator could not start: {err:#}"),
+                    launch,
                 );
             }
         }
@@ -159,7 +235,13 @@ pub fn start(
     // The engine's own wake-up is not needed: the bridge repaints after forwarding.
     let engine = match Engine::start(config, handle, Arc::new(|| {})) {
         Ok(engine) => engine,
-        Err(err) => return simulated(handle, format!("the upload queue could not open: {err:#}")),
+        Err(err) => {
+            return simulated(
+                handle,
+                format!("the upload queue could not open: {err:#}"),
+                launch,
+            );
+        }
     };
     let commands = engine.sender();
     let events = forward(handle, engine);
@@ -171,6 +253,7 @@ pub fn start(
         emulator,
         problem: None,
         wecom,
+        launch,
     }
 }
 
@@ -188,7 +271,7 @@ fn forward(handle: &tokio::runtime::Handle, mut engine: EngineHandle) -> mpsc::R
     rx
 }
 
-fn simulated(handle: &tokio::runtime::Handle, problem: String) -> Backend {
+fn simulated(handle: &tokio::runtime::Handle, problem: String, launch: Launch) -> Backend {
     tracing::error!("{problem}; uploads are simulated");
     let (commands, events) = crate::gui::sim::spawn(handle);
     Backend {
@@ -199,5 +282,76 @@ fn simulated(handle: &tokio::runtime::Handle, problem: String) -> Backend {
         emulator: None,
         problem: Some(problem),
         wecom: None,
+        launch,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn launch(settings: Settings) -> Launch {
+        Launch {
+            settings,
+            credentials: None,
+            wecom: None,
+        }
+    }
+
+    #[test]
+    fn only_what_the_backend_holds_on_to_needs_a_restart() {
+        let running = launch(Settings::default());
+        // Applied at once: transfer limits, defaults, language.
+        let tuned = launch(Settings {
+            parallel_files: 7,
+            procedure: "LongVideoPreset".into(),
+            language: Some(crate::gui::i18n::Lang::Zh),
+            ..Settings::default()
+        });
+        assert!(!running.needs_restart_for(&tuned));
+        // Demo mode uses the emulator whatever the VOD endpoints say.
+        let endpoint = launch(Settings {
+            vod_endpoint: "https://vod.example.com".into(),
+            ..Settings::default()
+        });
+        assert!(!running.needs_restart_for(&endpoint));
+        let keyed = Launch {
+            credentials: Some(Credentials::new("AKIDexample0001", "secret-key-1")),
+            ..endpoint.clone()
+        };
+        assert!(running.needs_restart_for(&keyed));
+        // With a key the endpoints are used, and the same key is no change.
+        let same = Launch {
+            credentials: Some(Credentials::new("AKIDexample0001", "secret-key-1")),
+            ..endpoint
+        };
+        assert!(!keyed.needs_restart_for(&same));
+        let other_endpoint = Launch {
+            settings: Settings::default(),
+            ..same
+        };
+        assert!(keyed.needs_restart_for(&other_endpoint));
+        // A WeChat Work application, key or not, and its endpoint.
+        let app = WeComCredentials {
+            corp_id: "wwcorp".into(),
+            secret: "app-secret".into(),
+        };
+        let with_app = Launch {
+            wecom: Some(app.clone()),
+            ..running.clone()
+        };
+        assert!(running.needs_restart_for(&with_app));
+        let elsewhere = Launch {
+            settings: Settings {
+                wecom_endpoint: "http://127.0.0.1:9".into(),
+                ..Settings::default()
+            },
+            wecom: Some(app),
+            credentials: None,
+        };
+        assert!(with_app.needs_restart_for(&elsewhere));
+        // The WeCom endpoint alone, without an application, changes nothing.
+        let unused = launch(elsewhere.settings.clone());
+        assert!(!running.needs_restart_for(&unused));
     }
 }

@@ -1,5 +1,6 @@
-//! Where the API key is kept: the OS keyring when there is one, otherwise a file in the data
-//! directory that only the user can read (0600).
+//! Where the API key and the WeChat Work application's secret are kept: the OS keyring when
+//! there is one, otherwise a file of each in the data directory that only the user can read
+//! (0600).
 //!
 //! Every call may block (the keyring talks to a D-Bus service or the OS), so the app makes
 //! them on a named thread of its own, never in the UI pass and never on a tokio worker (the
@@ -105,16 +106,20 @@ impl CredentialStore {
         self.clear_slot(&API_KEY)
     }
 
-    /// The saved secret of the WeChat Work application, if any (its CorpID is in settings).
+    /// The saved secret of the WeChat Work application and where it was, if any (its CorpID
+    /// is in settings).
     ///
     /// # Errors
     /// When the file exists but cannot be read.
-    pub fn load_wecom_secret(&self) -> Result<Option<String>, String> {
+    pub fn load_wecom_secret(&self) -> Result<Option<(String, KeyLocation)>, String> {
         let found = |text: String| Some(text.trim().to_owned()).filter(|text| !text.is_empty());
         if let Some(secret) = self.keyring_text(&WECOM_SECRET).and_then(found) {
-            return Ok(Some(secret));
+            return Ok(Some((secret, KeyLocation::Keyring)));
         }
-        Ok(self.file_text(&WECOM_SECRET)?.and_then(found))
+        Ok(self
+            .file_text(&WECOM_SECRET)?
+            .and_then(found)
+            .map(|secret| (secret, KeyLocation::File)))
     }
 
     /// Saves the WeChat Work application's secret, like the API key.
@@ -288,8 +293,8 @@ mod tests {
             KeyLocation::File
         );
         assert_eq!(
-            store.load_wecom_secret().unwrap().as_deref(),
-            Some("app-secret")
+            store.load_wecom_secret().unwrap(),
+            Some(("app-secret".to_owned(), KeyLocation::File))
         );
         #[cfg(unix)]
         {

@@ -6,7 +6,7 @@
 //! | `ui/*` | the panels: toolbar, queue table, details, settings window |
 //! | [`view_model`] | pure: rows, filters, sorting, totals, formatting (unit-tested) |
 //! | [`files`] | supported types, the folder walk and cover pairing |
-//! | [`settings`], [`credentials`] | `settings.json`, env overrides, the API key store |
+//! | [`settings`], [`credentials`] | `settings.json`, env overrides, the API key and WeChat Work secret store |
 //! | [`fonts`], [`i18n`] | the CJK fallback font; English and 简体中文 |
 //! | [`link`] | the engine's channels and the repaint bridge |
 //! | [`backend`] | the engine against the cloud, or against the embedded emulator (demo mode) |
@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-pub use app::{AppInit, BackendMode, KeyStatus, VodDeskApp};
+pub use app::{AppInit, BackendMode, KeyStatus, SecretStatus, VodDeskApp};
 
 use crate::gui::credentials::CredentialStore;
 use crate::gui::i18n::Lang;
@@ -153,25 +153,83 @@ fn load_saved<T: Send + 'static>(
     }
 }
 
-/// The WeChat Work application: CorpID and secret from the environment, or the CorpID from
-/// settings (which the environment may override) with the saved secret.
-fn wecom_application(
-    settings: &Settings,
+/// What the app starts its backend from, and what the settings dialog may show of the
+/// secrets.
+pub struct Resolved {
+    /// The backend's settings (environment applied), API key and WeChat Work application.
+    pub launch: backend::Launch,
+    /// The API key as it may be shown.
+    pub key_status: KeyStatus,
+    /// The WeChat Work secret as it may be shown.
+    pub wecom_status: SecretStatus,
+    /// The environment variables that override a setting (names only).
+    pub env_overrides: Vec<&'static str>,
+}
+
+/// Resolves the saved settings, the environment (`env`) and the saved secrets into what a
+/// backend would start from now: the key from `TENCENTCLOUD_SECRET_ID`/`_KEY` or the store;
+/// the WeChat Work application from the CorpID (`WECOM_CORP_ID` or settings) and the secret
+/// (`WECOM_CORP_SECRET` or the store). Reads the store, so never in the UI pass.
+pub fn resolve(
+    saved: &Settings,
     store: &CredentialStore,
-) -> Option<crate::config::WeComCredentials> {
-    let corp_id = settings.wecom_corp_id.trim().to_owned();
-    if corp_id.is_empty() {
-        return None;
-    }
-    let secret = crate::config::env_var("WECOM_CORP_SECRET").or_else(|| {
-        load_saved(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Resolved {
+    let (settings, env_overrides) = saved.with_env(env);
+    let env_key = match (
+        env("TENCENTCLOUD_SECRET_ID"),
+        env("TENCENTCLOUD_SECRET_KEY"),
+    ) {
+        (Some(id), Some(key)) => Some(
+            crate::tencent::Credentials::new(id, key).with_token(env("TENCENTCLOUD_SESSION_TOKEN")),
+        ),
+        _ => None,
+    };
+    let (credentials, key_status) = match env_key {
+        Some(creds) => {
+            let masked_id = creds.masked_id();
+            (Some(creds), KeyStatus::Env { masked_id })
+        }
+        None => match load_saved(store, "API key", CredentialStore::load) {
+            Some((creds, location)) => {
+                let masked_id = creds.masked_id();
+                (
+                    Some(creds),
+                    KeyStatus::Saved {
+                        masked_id,
+                        location,
+                    },
+                )
+            }
+            None => (None, KeyStatus::None),
+        },
+    };
+    // Read even without a CorpID, so that the dialog can say a secret is saved and forget it.
+    let (secret, wecom_status) = match env("WECOM_CORP_SECRET") {
+        Some(secret) => (Some(secret), SecretStatus::Env),
+        None => match load_saved(
             store,
             "WeChat Work secret",
             CredentialStore::load_wecom_secret,
-        )
-    })?;
-    redact::register(&secret);
-    Some(crate::config::WeComCredentials { corp_id, secret })
+        ) {
+            Some((secret, location)) => (Some(secret), SecretStatus::Saved(location)),
+            None => (None, SecretStatus::None),
+        },
+    };
+    let corp_id = settings.wecom_corp_id.trim().to_owned();
+    let wecom = secret
+        .filter(|_| !corp_id.is_empty())
+        .map(|secret| crate::config::WeComCredentials { corp_id, secret });
+    Resolved {
+        launch: backend::Launch {
+            settings,
+            credentials,
+            wecom,
+        },
+        key_status,
+        wecom_status,
+        env_overrides,
+    }
 }
 
 /// Opens the desktop app and runs it until the window closes.
@@ -192,42 +250,16 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
         tracing::warn!("{err:#}");
         Settings::default()
     });
-    let (effective, env_overrides) = saved.with_env(crate::config::env_var);
     let store = CredentialStore::new(&data_dir);
-    let env_key = match (
-        crate::config::env_var("TENCENTCLOUD_SECRET_ID"),
-        crate::config::env_var("TENCENTCLOUD_SECRET_KEY"),
-    ) {
-        (Some(id), Some(key)) => Some(
-            crate::tencent::Credentials::new(id, key)
-                .with_token(crate::config::env_var("TENCENTCLOUD_SESSION_TOKEN")),
-        ),
-        _ => None,
-    };
-    let (credentials, key_status) = match env_key {
-        Some(creds) => {
-            let masked_id = creds.masked_id();
-            (Some(creds), KeyStatus::Env { masked_id })
-        }
-        None => match load_saved(&store, "API key", CredentialStore::load) {
-            Some((creds, location)) => {
-                let masked_id = creds.masked_id();
-                (
-                    Some(creds),
-                    KeyStatus::Saved {
-                        masked_id,
-                        location,
-                    },
-                )
-            }
-            None => (None, KeyStatus::None),
-        },
-    };
-    if let Some(creds) = &credentials {
+    let resolved = resolve(&saved, &store, &crate::config::env_var);
+    if let Some(creds) = &resolved.launch.credentials {
         redact::register(creds.secret_key());
         if let Some(token) = &creds.token {
             redact::register(token);
         }
+    }
+    if let Some(app) = &resolved.launch.wecom {
+        redact::register(&app.secret);
     }
 
     let cjk = fonts::find_cjk_font();
@@ -236,8 +268,14 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
         None => tracing::warn!("no CJK font found; Chinese text will show as boxes"),
     }
 
-    let wecom = wecom_application(&effective, &store);
-    let backend = backend::start(handle, &data_dir, &effective, credentials.clone(), wecom);
+    let launch = resolved.launch;
+    let backend = backend::start(
+        handle,
+        &data_dir,
+        &launch.settings,
+        launch.credentials.clone(),
+        launch.wecom.clone(),
+    );
     let commands = backend.commands.clone();
     let engine_events = backend.events;
     let mode = backend.mode.clone();
@@ -271,10 +309,12 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
                 link: EngineLink { commands, events },
                 handle,
                 settings: saved,
-                env_overrides,
+                env_overrides: resolved.env_overrides,
                 data_dir,
                 credential_store: store,
-                key_status,
+                key_status: resolved.key_status,
+                wecom_status: resolved.wecom_status,
+                launch: backend.launch,
                 credentials: test_credentials,
                 mode,
                 cjk_font: cjk.is_some(),

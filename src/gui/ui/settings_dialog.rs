@@ -1,10 +1,11 @@
-//! The settings window: API key (masked), region and endpoints, defaults, transfer limits,
-//! language, "Test connection", validation messages and Save.
+//! The settings window: API key (masked), WeChat Work application (its secret never shown),
+//! region and endpoints, defaults, transfer limits, language, "Test connection", validation
+//! messages and Save.
 
 use egui::RichText;
 
 use crate::engine::api::UploadFlow;
-use crate::gui::app::{KeyStatus, VodDeskApp};
+use crate::gui::app::{KeyStatus, Secret, SecretStatus, VodDeskApp};
 use crate::gui::credentials::KeyLocation;
 use crate::gui::i18n::Lang;
 use crate::gui::settings::Field;
@@ -17,8 +18,7 @@ impl VodDeskApp {
         let t = self.t();
         let mut open = true;
         let mut save = false;
-        let mut test = false;
-        let mut forget = false;
+        let mut clicked = Clicked::default();
         let mut close = false;
         egui::Window::new(t.settings_title)
             .id(egui::Id::unique("settings-window"))
@@ -47,25 +47,28 @@ impl VodDeskApp {
                     .id_salt("settings-scroll")
                     .auto_shrink([false, false])
                     .show(ui, |ui| {
-                        (test, forget) = self.settings_fields(ui);
+                        clicked = self.settings_fields(ui);
                     });
             });
         if save {
             self.save_settings(ctx);
         }
-        if test {
+        if clicked.test {
             self.test_connection(ctx);
         }
-        if forget {
-            self.forget_key(ctx);
+        if clicked.forget_key {
+            self.forget(ctx, Secret::ApiKey);
+        }
+        if clicked.forget_wecom_secret {
+            self.forget(ctx, Secret::WeComSecret);
         }
         if !open || close {
             self.dialog.open = false;
         }
     }
 
-    /// The form; returns whether "Test connection" and "Forget saved key" were clicked.
-    fn settings_fields(&mut self, ui: &mut egui::Ui) -> (bool, bool) {
+    /// The form; returns which of its buttons were clicked.
+    fn settings_fields(&mut self, ui: &mut egui::Ui) -> Clicked {
         let t = self.t();
         let errors = self.dialog.errors.clone();
         let error_of = |field: Field| {
@@ -74,8 +77,7 @@ impl VodDeskApp {
                 .find(|(f, _)| *f == field)
                 .map(|(_, message)| message.clone())
         };
-        let mut test = false;
-        let mut forget = false;
+        let mut clicked = Clicked::default();
         let form = &mut self.dialog.form;
 
         ui.label(RichText::new(t.api_key).strong());
@@ -88,15 +90,12 @@ impl VodDeskApp {
                 location,
             } => {
                 ui.horizontal(|ui| {
-                    let place = match location {
-                        KeyLocation::Keyring => "keyring",
-                        KeyLocation::File => "file (0600)",
-                    };
                     ui.label(format!(
-                        "{}: {masked_id} · SecretKey ******** · {place}",
-                        t.key_saved_as
+                        "{}: {masked_id} · SecretKey ******** · {}",
+                        t.key_saved_as,
+                        place(*location)
                     ));
-                    forget = ui.button(t.forget_key).clicked();
+                    clicked.forget_key = ui.button(t.forget_key).clicked();
                 });
             }
             KeyStatus::Env { masked_id } => {
@@ -130,7 +129,7 @@ impl VodDeskApp {
             } else {
                 t.test_connection
             };
-            test = ui
+            clicked.test = ui
                 .add_enabled(!self.dialog.testing, egui::Button::new(label))
                 .clicked();
         });
@@ -146,6 +145,25 @@ impl VodDeskApp {
         ui.add_space(8.0);
 
         ui.label(RichText::new(t.wecom_app).strong());
+        // Like the API key: whether a secret is saved and where, never the secret itself.
+        match self.wecom_status {
+            SecretStatus::None => {
+                ui.label(t.wecom_secret_none);
+            }
+            SecretStatus::Saved(location) => {
+                ui.horizontal(|ui| {
+                    ui.label(format!(
+                        "{}: ******** · {}",
+                        t.wecom_secret_saved_as,
+                        place(location)
+                    ));
+                    clicked.forget_wecom_secret = ui.button(t.forget_wecom_secret).clicked();
+                });
+            }
+            SecretStatus::Env => {
+                ui.label(t.wecom_secret_from_env);
+            }
+        }
         egui::Grid::new("wecom-grid").num_columns(2).show(ui, |ui| {
             text_row(ui, t.wecom_corp_id, &mut form.wecom_corp_id, "ww…", None);
             let label = ui.label(t.wecom_secret);
@@ -318,7 +336,23 @@ impl VodDeskApp {
                     });
             });
         });
-        (test, forget)
+        clicked
+    }
+}
+
+/// The settings form's buttons that act outside it.
+#[derive(Default)]
+struct Clicked {
+    test: bool,
+    forget_key: bool,
+    forget_wecom_secret: bool,
+}
+
+/// Where a secret is kept, in the words the dialog uses.
+fn place(location: KeyLocation) -> &'static str {
+    match location {
+        KeyLocation::Keyring => "keyring",
+        KeyLocation::File => "file (0600)",
     }
 }
 
