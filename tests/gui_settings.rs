@@ -16,6 +16,22 @@ fn field<'h>(
     harness.get_by_role_and_label(egui::accesskit::Role::TextInput, name)
 }
 
+/// The first place `text` shows in the window, if any: a node's label, its value (what a text
+/// field displays, masked for a password field) or its description.
+fn shown(
+    harness: &egui_kittest::Harness<'static, voddesk::gui::VodDeskApp>,
+    text: &str,
+) -> Option<String> {
+    harness.root().children_recursive().find_map(|node| {
+        let node = node.accesskit_node();
+        [node.label(), node.value(), node.description()]
+            .into_iter()
+            .flatten()
+            .find(|shown| shown.contains(text))
+            .map(|shown| format!("{:?}: {shown:?}", node.role()))
+    })
+}
+
 #[test]
 fn settings_validate_then_save_with_the_key_masked() {
     let (mut harness, fake) = app(Lang::En);
@@ -40,6 +56,8 @@ fn settings_validate_then_save_with_the_key_masked() {
         .get_by_role_and_label(egui::accesskit::Role::PasswordInput, "SecretKey")
         .set_text_value_accesskit("TopSecretKeyValue12345");
     harness.run();
+    // Typed, the SecretKey shows as dots.
+    assert_eq!(shown(&harness, "TopSecretKeyValue12345"), None);
     harness.get_by_label("Save").click();
     let settings_file = fake.dir.path().join("settings.json");
     wait_for(&mut harness, Duration::from_secs(10), |h| {
@@ -63,20 +81,18 @@ fn settings_validate_then_save_with_the_key_masked() {
             0o600
         );
     }
-    // Shown masked, never in full.
+    // Shown masked, never in full: in no label and no text field.
     harness.get_by_label_contains("AKID*************0001");
-    let full_key_shown = harness
-        .root()
-        .query_all_by_label_contains("TopSecretKeyValue12345")
-        .next()
-        .is_some();
-    assert!(!full_key_shown, "the SecretKey must never be shown");
-    let full_id_shown = harness
-        .root()
-        .query_all_by_label_contains("AKIDexample0000000001")
-        .next()
-        .is_some();
-    assert!(!full_id_shown, "the SecretId is shown masked");
+    assert_eq!(
+        shown(&harness, "TopSecretKeyValue12345"),
+        None,
+        "the SecretKey must never be shown"
+    );
+    assert_eq!(
+        shown(&harness, "AKIDexample0000000001"),
+        None,
+        "the SecretId is shown masked"
+    );
     // A tuning change reaches the engine.
     let _ = harness.get_by_label("Close").accesskit_node().label();
 }
@@ -107,9 +123,11 @@ fn wechat_work_application_is_saved_with_its_secret_kept_apart() {
         .get_by_role_and_label(egui::accesskit::Role::PasswordInput, "Secret")
         .set_text_value_accesskit(secret);
     harness.run();
+    assert_eq!(shown(&harness, secret), None, "typed, it shows as dots");
     harness.get_by_label("Save").click();
     harness.run();
     harness.get_by_label("enter the CorpID the secret belongs to");
+    assert_eq!(shown(&harness, secret), None, "kept in the form, as dots");
     assert!(!fake.dir.path().join("settings.json").exists());
 
     field(&harness, "CorpID").set_text_value_accesskit("ww0123456789abcdef");
@@ -128,12 +146,11 @@ fn wechat_work_application_is_saved_with_its_secret_kept_apart() {
         store.load_wecom_secret().unwrap().map(|(secret, _)| secret),
         Some(secret.to_owned())
     );
-    let shown = harness
-        .root()
-        .query_all_by_label_contains(secret)
-        .next()
-        .is_some();
-    assert!(!shown, "the secret must never be shown");
+    assert_eq!(
+        shown(&harness, secret),
+        None,
+        "the secret must never be shown"
+    );
 }
 
 /// "Restart needed" compares what is saved with what the running backend uses (here demo mode
