@@ -241,3 +241,61 @@ async fn progress_moves_while_the_file_is_sent() {
     assert!(midway >= 3, "progress while sending: {seen:?}");
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
 }
+
+/// WeCom answers only after it has read the whole body (here a scripted server that waits
+/// 1.5 s more): until then the progress leaves out the last stretch that socket buffers may
+/// still hold, not one byte, and the item is done only with WeCom's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_leaves_out_what_buffers_may_hold_until_wecom_answers() {
+    use crate::wecom_fake::{self, Reply, Request};
+    let fake = wecom_fake::start(|request: &Request| match request.path.as_str() {
+        "/cgi-bin/gettoken" => Reply::token(),
+        "/cgi-bin/media/upload" => Reply::After(
+            Duration::from_millis(1500),
+            Box::new(Reply::json(&serde_json::json!({
+                "errcode": 0, "errmsg": "ok", "type": "video",
+                "media_id": "MEDIA", "created_at": "1700000000"
+            }))),
+        ),
+        _ => Reply::Full {
+            status: 404,
+            headers: Vec::new(),
+            body: Vec::new(),
+        },
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let size = 3 << 20;
+    let file = tmp_file(dir.path(), "clip.mp4", size, 5);
+    let mut engine = engine_with_wecom(&fake.base, &dir.path().join("data"));
+    let (ids, rejected) = add(
+        &mut engine,
+        vec![to(&file, Destination::WeCom(WeComMediaType::Video))],
+    )
+    .await;
+    assert!(rejected.is_empty(), "{rejected:?}");
+    let mut seen = Vec::new();
+    let mut done = false;
+    events_until(&mut engine, LONG, |event| {
+        match event {
+            Event::Progress { id, progress } if *id == ids[0] && !done => {
+                seen.push(progress.bytes_done);
+            }
+            Event::StateChanged {
+                id,
+                state: ItemState::Done { .. },
+            } if *id == ids[0] => done = true,
+            _ => {}
+        }
+        done
+    })
+    .await;
+    // The last value is the whole file, shown with the answer that made the item done.
+    assert_eq!(seen.last(), Some(&size), "{seen:?}");
+    let before_answer = seen[..seen.len() - 1].iter().copied().max().unwrap_or(0);
+    assert!(before_answer > 0, "no progress while waiting: {seen:?}");
+    assert!(
+        before_answer <= size - voddesk::wecom::UNCONFIRMED_BYTES,
+        "{before_answer} of {size} shown before WeCom answered: {seen:?}"
+    );
+}

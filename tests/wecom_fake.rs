@@ -1,10 +1,12 @@
 //! A scripted WeChat Work server on 127.0.0.1:0, for what the emulator does not do on purpose:
-//! a `media/get` answer cut short.
+//! a `media/get` answer cut short, a `media/upload` answer held back after the whole body was
+//! read.
 //!
 //! Plain HTTP/1.1 over a socket, one request per connection (every answer says
 //! `Connection: close`), so a test decides every byte the client sees.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
@@ -53,6 +55,8 @@ pub enum Reply {
         body: Vec<u8>,
         declared: usize,
     },
+    /// The reply, after a wait.
+    After(Duration, Box<Reply>),
 }
 
 impl Reply {
@@ -162,7 +166,11 @@ async fn serve(
         path: path.to_owned(),
         headers,
     };
-    let reply = handler(&request);
+    let mut reply = handler(&request);
+    while let Reply::After(wait, next) = reply {
+        tokio::time::sleep(wait).await;
+        reply = *next;
+    }
     let (status, headers, body, declared) = match reply {
         Reply::Full {
             status,
@@ -178,6 +186,7 @@ async fn serve(
             body,
             declared,
         } => (status, headers, body, declared),
+        Reply::After(..) => unreachable!("waited for above"),
     };
     let mut out =
         format!("HTTP/1.1 {status} X\r\nContent-Length: {declared}\r\nConnection: close\r\n");

@@ -1,5 +1,6 @@
 //! An item whose destination is WeChat Work: one `media/upload` (the files are at most
 //! 20 MB), retried like the VOD calls, with the `media_id` and its expiry as the result.
+//! Progress is what was handed to the connection less what its buffers may still hold.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use super::{Job, JobError};
 use crate::engine::api::{ItemState, StallReason, UserError, WeComMediaType};
 use crate::engine::errors::plain;
-use crate::wecom::{Uploaded, WeComClient, WeComError};
+use crate::wecom::{UNCONFIRMED_BYTES, Uploaded, WeComClient, WeComError};
 
 /// The service's "system busy, try again" and "API called too often" codes.
 const BUSY: [i64; 2] = [-1, 45009];
@@ -79,8 +80,10 @@ impl Job {
 }
 
 impl Job {
-    /// One attempt, with the bytes handed to the connection shown as progress: one byte short
-    /// of the whole until WeCom answers, since nothing is confirmed before.
+    /// One attempt, with the bytes handed to the connection shown as progress, less what the
+    /// connection's buffers may still hold ([`UNCONFIRMED_BYTES`]): those bytes have not
+    /// reached WeCom yet, so the bar would run ahead and then sit near the end while they
+    /// drain. Short of the whole until WeCom answers, since nothing is confirmed before.
     async fn send_wecom(
         &self,
         client: &WeComClient,
@@ -99,7 +102,8 @@ impl Job {
                 result = &mut upload => return Ok(result),
                 _ = tick.tick() => {
                     let sent = self.meter.sent.load(Ordering::Relaxed).saturating_sub(base);
-                    self.meter.acked.store(sent.min(unconfirmed), Ordering::Relaxed);
+                    let received = sent.saturating_sub(UNCONFIRMED_BYTES);
+                    self.meter.acked.store(received.min(unconfirmed), Ordering::Relaxed);
                 }
             }
         }
