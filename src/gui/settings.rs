@@ -360,7 +360,7 @@ impl SettingsForm {
             Field::ParallelParts,
             &mut errors,
             1,
-            32,
+            crate::engine::api::MAX_PARALLEL_PARTS,
         );
         // COS parts are 1 MiB to 5 GiB.
         let part_size_mib = optional_number::<u64>(
