@@ -194,6 +194,34 @@ async fn an_outage_is_waited_out_and_missing_credentials_are_refused() {
     assert!(rejected[0].1.contains("CorpID"), "{rejected:?}");
 }
 
+/// Queues `file` for WeChat Work as a video and returns the progress values shown until it is
+/// done.
+async fn progress_until_done(engine: &mut EngineHandle, file: &Path) -> Vec<u64> {
+    let (ids, rejected) = add(
+        engine,
+        vec![to(file, Destination::WeCom(WeComMediaType::Video))],
+    )
+    .await;
+    assert!(rejected.is_empty(), "{rejected:?}");
+    let mut seen = Vec::new();
+    let mut done = false;
+    events_until(engine, LONG, |event| {
+        match event {
+            Event::Progress { id, progress } if *id == ids[0] && !done => {
+                seen.push(progress.bytes_done);
+            }
+            Event::StateChanged {
+                id,
+                state: ItemState::Done { .. },
+            } if *id == ids[0] => done = true,
+            _ => {}
+        }
+        done
+    })
+    .await;
+    seen
+}
+
 /// A WeCom upload shows its progress as it is sent (not 0 until the end), never backwards,
 /// and reaches the whole file only when WeCom has answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,28 +236,7 @@ async fn progress_moves_while_the_file_is_sent() {
     let size = 9 << 20;
     let file = tmp_file(dir.path(), "clip.mp4", size, 3);
     let mut engine = engine_with_wecom(&emu.base, &dir.path().join("data"));
-    let (ids, rejected) = add(
-        &mut engine,
-        vec![to(&file, Destination::WeCom(WeComMediaType::Video))],
-    )
-    .await;
-    assert!(rejected.is_empty(), "{rejected:?}");
-    let mut seen = Vec::new();
-    let mut done = false;
-    events_until(&mut engine, LONG, |event| {
-        match event {
-            Event::Progress { id, progress } if *id == ids[0] && !done => {
-                seen.push(progress.bytes_done);
-            }
-            Event::StateChanged {
-                id,
-                state: ItemState::Done { .. },
-            } if *id == ids[0] => done = true,
-            _ => {}
-        }
-        done
-    })
-    .await;
+    let seen = progress_until_done(&mut engine, &file).await;
     // Distinct values short of the last byte: the bytes sent, not the wait for the answer.
     let mut midway: Vec<u64> = seen
         .iter()
@@ -268,28 +275,7 @@ async fn progress_leaves_out_what_buffers_may_hold_until_wecom_answers() {
     let size = 3 << 20;
     let file = tmp_file(dir.path(), "clip.mp4", size, 5);
     let mut engine = engine_with_wecom(&fake.base, &dir.path().join("data"));
-    let (ids, rejected) = add(
-        &mut engine,
-        vec![to(&file, Destination::WeCom(WeComMediaType::Video))],
-    )
-    .await;
-    assert!(rejected.is_empty(), "{rejected:?}");
-    let mut seen = Vec::new();
-    let mut done = false;
-    events_until(&mut engine, LONG, |event| {
-        match event {
-            Event::Progress { id, progress } if *id == ids[0] && !done => {
-                seen.push(progress.bytes_done);
-            }
-            Event::StateChanged {
-                id,
-                state: ItemState::Done { .. },
-            } if *id == ids[0] => done = true,
-            _ => {}
-        }
-        done
-    })
-    .await;
+    let seen = progress_until_done(&mut engine, &file).await;
     // The last value is the whole file, shown with the answer that made the item done.
     assert_eq!(seen.last(), Some(&size), "{seen:?}");
     let before_answer = seen[..seen.len() - 1].iter().copied().max().unwrap_or(0);

@@ -14,6 +14,29 @@ use voddesk::gui::{AppInit, BackendMode, KeyStatus, SecretStatus, VodDeskApp, ba
 
 use crate::gui_support::{Dropped, cjk_font, wait_for};
 
+/// The demo-mode app with WeChat Work chosen as where added files go, saving copies into
+/// `copies` without a file dialog.
+fn wecom_harness(
+    runtime: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    settings: Settings,
+    started: backend::Backend,
+    copies: &std::path::Path,
+) -> Harness<'static, VodDeskApp> {
+    let copies = copies.to_path_buf();
+    let mut harness = demo_harness(
+        runtime,
+        dir,
+        settings,
+        started,
+        Box::new(|_: &str, _: &str| {}),
+        |app| app.save_copies_to(copies),
+    );
+    harness.get_by_label("WeChat Work").click();
+    harness.run();
+    harness
+}
+
 /// The app over a started backend, in a 1280×800 harness with the CJK font; `setup` adjusts
 /// the app before the first frame.
 fn demo_harness(
@@ -155,17 +178,7 @@ fn demo_mode_sends_dropped_files_to_wechat_work_when_chosen() {
     std::fs::write(&video, vec![7u8; 1 << 20]).unwrap();
 
     let copies = dir.path().join("copies");
-    let mut harness = demo_harness(
-        &runtime,
-        dir.path(),
-        settings,
-        started,
-        Box::new(|_: &str, _: &str| {}),
-        |app| app.save_copies_to(copies.clone()),
-    );
-
-    harness.get_by_label("WeChat Work").click();
-    harness.run();
+    let mut harness = wecom_harness(&runtime, dir.path(), settings, started, &copies);
     // Where they go is said: no application is set up, so the demo emulator's WeCom.
     harness.get_by_label_contains("temporary media (kept 3 days)");
     harness.get_by_label_contains("not to a real WeChat Work application");
@@ -282,17 +295,7 @@ fn demo_mode_sends_wechat_work_files_to_the_configured_application() {
     let file = dir.path().join("季度报告.pdf");
     std::fs::write(&file, vec![5u8; 300 << 10]).unwrap();
     let copies = dir.path().join("copies");
-    let mut harness = demo_harness(
-        &runtime,
-        dir.path(),
-        settings,
-        started,
-        Box::new(|_: &str, _: &str| {}),
-        |app| app.save_copies_to(copies.clone()),
-    );
-
-    harness.get_by_label("WeChat Work").click();
-    harness.run();
+    let mut harness = wecom_harness(&runtime, dir.path(), settings, started, &copies);
     harness.get_by_label_contains(&format!("your WeChat Work application: {CORP}"));
     assert!(
         harness
