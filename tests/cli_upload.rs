@@ -413,6 +413,32 @@ async fn odd_paths_expiry_usage_and_closed_pipes() {
     let basic = info.media_info_set[0].basic_info.clone().unwrap();
     assert_eq!(basic.expire_time, "2031-01-01T00:00:00Z");
 
+    // A region with no storage for the application fails in both flows, at once (a parameter
+    // error is not retried), naming the region and the service's code.
+    let r = tmp_file(d, "region.mp4", 10 * 1024, 55);
+    for flow in ["server", "client"] {
+        let mut command = voddesk(&emu.base, &data);
+        command
+            .arg("upload")
+            .arg(&r)
+            .args(["--storage-region", "ap-nowhere", "--flow", flow]);
+        let started = std::time::Instant::now();
+        let out = run(command).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{flow}: {stderr}");
+        assert!(stderr.contains("ap-nowhere"), "{flow}: {stderr}");
+        let code = if flow == "server" {
+            "InvalidParameterValue.StorageRegion"
+        } else {
+            "code 10015"
+        };
+        assert!(stderr.contains(code), "{flow}: {stderr}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{flow}: retried"
+        );
+    }
+
     // A tab in a name does not break the columns of the text listing.
     let tabbed = tmp_file(d, "tab\tname.mp4", 20 * 1024, 54);
     let mut command = voddesk(&emu.base, &data);

@@ -194,6 +194,30 @@ async fn client_upload_refusals() {
     )
     .await;
     assert_eq!(bad_type["code"], 10013, "{bad_type}");
+    let nowhere = post(
+        &emu.base,
+        "ApplyUploadUGC",
+        &json!({
+            "signature": signature(|p| p.storage_region = Some("ap-nowhere".into())),
+            "videoType": "mp4",
+        }),
+    )
+    .await;
+    assert_eq!(nowhere["code"], 10015, "{nowhere}");
+    let frankfurt = post(
+        &emu.base,
+        "ApplyUploadUGC",
+        &json!({
+            "signature": signature(|p| p.storage_region = Some("eu-frankfurt".into())),
+            "videoType": "mp4",
+        }),
+    )
+    .await;
+    assert_eq!(frankfurt["code"], 0, "{frankfurt}");
+    assert_eq!(
+        frankfurt["data"]["storageRegionV5"], "eu-frankfurt",
+        "{frankfurt}"
+    );
 }
 
 #[tokio::test]

@@ -311,6 +311,24 @@ async fn upload_commit_and_refusals() {
         .await
         .unwrap_err();
     assert_eq!(api_code(&bad_type), "InvalidParameterValue.MediaType");
+    let nowhere = client
+        .call(&ApplyUploadRequest {
+            media_type: "mp4".into(),
+            storage_region: Some("ap-nowhere".into()),
+            ..ApplyUploadRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(&nowhere), "InvalidParameterValue.StorageRegion");
+    let elsewhere = client
+        .call(&ApplyUploadRequest {
+            media_type: "mp4".into(),
+            storage_region: Some("eu-frankfurt".into()),
+            ..ApplyUploadRequest::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.storage_region, "eu-frankfurt");
     let too_many = client
         .call(&DescribeMediaInfosRequest {
             file_ids: (0..21).map(|i| i.to_string()).collect(),

@@ -15,6 +15,7 @@
 //! | 10012 | the signature is valid for longer than 90 days |
 //! | 10013 | unsupported media or cover type |
 //! | 10014 | commit before the media (or cover) was uploaded |
+//! | 10015 | the storage region asked for is not one of the application's |
 //!
 //! A one-time signature is consumed by the ApplyUploadUGC that opens a session; the same
 //! signature still works for that session's renewal and commit, never for another session.
@@ -31,7 +32,8 @@ use serde_json::{Value, json};
 
 use super::state::Session;
 use super::vod::{
-    COVER_TYPES, commit_session, cover_url, is_supported_media, issue_cert, media_url, storage_dir,
+    COVER_TYPES, commit_session, cover_url, is_storage_region, is_supported_media, issue_cert,
+    media_url, storage_dir,
 };
 use super::{Emu, random_token};
 use crate::tencent::{encoding, ugc_sign};
@@ -257,6 +259,18 @@ fn new_session(
         .take(100)
         .collect();
     let params = &signature.params;
+    let storage_region = params
+        .storage_region
+        .clone()
+        .or_else(|| field(request, "storageRegion"));
+    if let Some(region) = &storage_region
+        && !is_storage_region(emu, region)
+    {
+        return Err(fail(
+            10015,
+            format!("storage region {region} is not a storage region of this application"),
+        ));
+    }
     Ok(Session {
         session_key: random_token(40),
         flow: "ugc".to_owned(),
@@ -268,12 +282,7 @@ fn new_session(
         procedure: params.procedure.clone(),
         class_id: params.class_id.unwrap_or_default(),
         source_context: params.source_context.clone(),
-        storage_region: params
-            .storage_region
-            .clone()
-            .or_else(|| field(request, "storageRegion"))
-            .filter(|r| r.starts_with("ap-"))
-            .unwrap_or_else(|| emu.region.clone()),
+        storage_region: storage_region.unwrap_or_else(|| emu.region.clone()),
         expire_time: None,
         file_id: None,
         created: emu.now(),

@@ -47,6 +47,37 @@ pub const COVER_TYPES: &[&str] = &[
     "jpg", "jpeg", "png", "gif", "bmp", "tiff", "ai", "cdr", "eps",
 ];
 
+/// The regions VOD stores media in (its storage-region list). A request for any other region
+/// is refused with `InvalidParameterValue.StorageRegion`, as the service refuses a region that
+/// is not enabled for the application.
+pub const STORAGE_REGIONS: &[&str] = &[
+    "ap-guangzhou",
+    "ap-shanghai",
+    "ap-nanjing",
+    "ap-beijing",
+    "ap-chengdu",
+    "ap-chongqing",
+    "ap-hongkong",
+    "ap-singapore",
+    "ap-mumbai",
+    "ap-seoul",
+    "ap-bangkok",
+    "ap-tokyo",
+    "ap-jakarta",
+    "na-siliconvalley",
+    "na-ashburn",
+    "na-toronto",
+    "eu-frankfurt",
+    "eu-moscow",
+    "sa-saopaulo",
+];
+
+/// Whether `region` is one media can be stored in: a region of the list, or the emulator's
+/// own (whatever it was started with).
+pub(crate) fn is_storage_region(emu: &Emu, region: &str) -> bool {
+    STORAGE_REGIONS.contains(&region) || region == emu.region
+}
+
 /// The transcode templates every video gets: `(definition, container, bitrate, width, height)`.
 /// The last HLS output has a higher bitrate than every MP4, so a picker that ignores the
 /// container picks wrongly.
@@ -452,8 +483,17 @@ fn apply_upload(emu: &Emu, params: &Value, region: Option<String>) -> ActionResu
     let cover_path = cover_type
         .as_ref()
         .map(|cover| format!("{dir}/cover.{cover}"));
+    if let Some(wanted) = str_param(params, "StorageRegion")
+        && !is_storage_region(emu, &wanted)
+    {
+        return Err(err(
+            "InvalidParameterValue.StorageRegion",
+            format!("StorageRegion {wanted} is not a storage region of this application"),
+        ));
+    }
     let storage_region = str_param(params, "StorageRegion")
         .or(region)
+        .filter(|r| is_storage_region(emu, r))
         .unwrap_or_else(|| emu.region.clone());
     let session = Session {
         session_key: random_token(40),
