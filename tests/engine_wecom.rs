@@ -285,3 +285,46 @@ async fn progress_leaves_out_what_buffers_may_hold_until_wecom_answers() {
         "{before_answer} of {size} shown before WeCom answered: {seen:?}"
     );
 }
+
+#[tokio::test]
+async fn a_refused_token_restarts_the_count_rather_than_adding_to_it() {
+    use crate::wecom_fake::{self, Reply, Request};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let uploads = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen_uploads = std::sync::Arc::clone(&uploads);
+    let fake = wecom_fake::start(move |request: &Request| match request.path.as_str() {
+        "/cgi-bin/gettoken" => Reply::token(),
+        // The first upload is read whole, then its token is refused (expired); the second
+        // passes, answered late so that the progress before it can be seen.
+        "/cgi-bin/media/upload" if seen_uploads.fetch_add(1, Ordering::SeqCst) == 0 => {
+            Reply::json(&serde_json::json!({
+                "errcode": 42001, "errmsg": "access_token expired"
+            }))
+        }
+        "/cgi-bin/media/upload" => Reply::After(
+            Duration::from_millis(1500),
+            Box::new(Reply::json(&serde_json::json!({
+                "errcode": 0, "errmsg": "ok", "type": "video",
+                "media_id": "MEDIA", "created_at": "1700000000"
+            }))),
+        ),
+        _ => Reply::Full {
+            status: 404,
+            headers: Vec::new(),
+            body: Vec::new(),
+        },
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let size = 3 << 20;
+    let file = tmp_file(dir.path(), "clip.mp4", size, 6);
+    let mut engine = engine_with_wecom(&fake.base, &dir.path().join("data"));
+    let seen = progress_until_done(&mut engine, &file).await;
+    assert_eq!(uploads.load(Ordering::SeqCst), 2);
+    assert_eq!(seen.last(), Some(&size), "{seen:?}");
+    let before_answer = seen[..seen.len() - 1].iter().copied().max().unwrap_or(0);
+    assert!(
+        before_answer <= size - voddesk::wecom::UNCONFIRMED_BYTES,
+        "{before_answer} of {size} shown before WeCom answered: {seen:?}"
+    );
+}

@@ -170,3 +170,44 @@ async fn a_complete_download_is_put_in_place_whole() {
         assert_eq!(listing(&inner), files(&[("target.bin", &bytes)]));
     }
 }
+
+#[tokio::test]
+async fn a_download_clears_what_a_killed_one_left_and_nothing_else() {
+    let fake = server(Rest::Served).await;
+    let client = client(&fake);
+    let dir = tempfile::tempdir().unwrap();
+    // A `kill -9` skips the clean-up: its temporary file stays, untouched from then on. A
+    // running download's (another process's) is fresh; a file of the user's only looks alike.
+    let stale = dir.path().join(".voddesk-0123456789abcdef.part");
+    std::fs::write(&stale, b"killed").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    std::fs::write(
+        dir.path().join(".voddesk-fedcba9876543210.part"),
+        b"running",
+    )
+    .unwrap();
+    let users = dir.path().join("voddesk-notes.part");
+    std::fs::write(&users, b"mine").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&users)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+
+    client.download("MEDIA", dir.path()).await.unwrap();
+    assert_eq!(
+        listing(dir.path()),
+        files(&[
+            (NAME, &media()),
+            (".voddesk-fedcba9876543210.part", b"running"),
+            ("voddesk-notes.part", b"mine"),
+        ])
+    );
+}

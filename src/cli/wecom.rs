@@ -92,10 +92,20 @@ pub async fn run(command: &WeComCommand, global: &GlobalArgs) -> Result<(), CliE
             Ok(())
         }
         WeComCommand::Get(args) => {
-            let path = client
-                .download(&args.media_id, &args.output)
-                .await
-                .map_err(|err| CliError::failure(err.to_string()))?;
+            // A Ctrl-C drops the download, whose temporary file goes with it; the default
+            // handler would end the process and leave that file behind.
+            let mut interrupt = super::Interrupt::listen();
+            let path = tokio::select! {
+                got = client.download(&args.media_id, &args.output) => {
+                    got.map_err(|err| CliError::failure(err.to_string()))?
+                }
+                () = interrupt.recv() => {
+                    return Err(CliError::failure(format!(
+                        "{}: stopped before the download finished; nothing was written",
+                        args.media_id
+                    )));
+                }
+            };
             // Where the bytes went is said only of a file: on standard output, a pipe or a
             // device (`--output /dev/stdout`) the line would be mixed into the data.
             let regular = path != std::path::Path::new("-")

@@ -356,7 +356,8 @@ impl WeComClient {
     }
 
     /// [`Self::upload`], adding the file's bytes to `sent` as they are handed to the
-    /// connection (each attempt anew), for a progress display.
+    /// connection, for a progress display. An attempt after a token refresh starts again
+    /// from where `sent` stood at the call.
     ///
     /// # Errors
     /// Limits, file, network and service errors.
@@ -379,7 +380,13 @@ impl WeComClient {
         check_limits(kind, &name, size)?;
         let mut refreshes = 0;
         let mut force = false;
+        // Where `sent` stood before the first attempt: an attempt after a token refresh
+        // counts from there again, not on top of the bytes the refused one sent.
+        let before = sent.as_ref().map(|counter| counter.load(Ordering::Relaxed));
         loop {
+            if let (Some(counter), Some(before)) = (&sent, before) {
+                counter.store(before, Ordering::Relaxed);
+            }
             let token = self.token(force).await?;
             // At most 20 MB, so reading it whole is bounded.
             let bytes = bytes::Bytes::from(tokio::fs::read(path).await.map_err(file_error)?);
@@ -664,8 +671,39 @@ impl Drop for PartFile {
     }
 }
 
+/// A download's temporary file untouched for this long was left by a process that was killed
+/// (a live download writes as the bytes come, and gives up long before).
+const STALE_PART_FILE: Duration = Duration::from_secs(3600);
+
+/// Removes the temporary files (`.voddesk-….part`) of killed downloads from `dir`, best effort:
+/// a crash or `kill -9` skips [`PartFile`]'s drop, and the next download into the same folder
+/// clears them.
+async fn sweep_stale_part_files(dir: &Path) {
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return;
+    };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !(name.starts_with(".voddesk-") && name.ends_with(".part")) {
+            continue;
+        }
+        let Ok(meta) = entry.metadata().await else {
+            continue;
+        };
+        let idle = meta
+            .modified()
+            .ok()
+            .and_then(|modified| modified.elapsed().ok());
+        if meta.is_file() && idle.is_some_and(|idle| idle >= STALE_PART_FILE) {
+            let _ = tokio::fs::remove_file(entry.path()).await;
+        }
+    }
+}
+
 impl PartFile {
     async fn create(dir: &Path) -> std::io::Result<Self> {
+        sweep_stale_part_files(dir).await;
         let path = dir.join(format!(".voddesk-{}.part", uuid::Uuid::new_v4().simple()));
         let file = tokio::fs::OpenOptions::new()
             .write(true)
