@@ -36,6 +36,7 @@ fn main() {
         handle: runtime.handle().clone(),
         settings: Settings::default(),
         env_overrides: Vec::new(),
+        env: |_| None,
         data_dir: dir.clone(),
         credential_store: CredentialStore::file_only(&dir),
         key_status: KeyStatus::None,

@@ -55,6 +55,7 @@ fn demo_harness(
         handle: runtime.handle().clone(),
         settings,
         env_overrides: Vec::new(),
+        env: |_| None,
         data_dir: dir.to_path_buf(),
         credential_store: CredentialStore::file_only(dir),
         key_status: KeyStatus::None,

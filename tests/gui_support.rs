@@ -88,6 +88,7 @@ pub fn app_with_wecom(
         handle: runtime.handle().clone(),
         settings,
         env_overrides: Vec::new(),
+        env: |_| None,
         data_dir: dir.path().to_path_buf(),
         credential_store: CredentialStore::file_only(dir.path()),
         key_status: KeyStatus::None,

@@ -107,6 +107,9 @@ pub struct AppInit {
     pub settings: Settings,
     /// Environment variables that override settings (names only).
     pub env_overrides: Vec<&'static str>,
+    /// Reads an environment variable (`config::env_var`; tests pass one that reads none, so
+    /// the developer's own environment cannot change what they see).
+    pub env: fn(&str) -> Option<String>,
     /// The data directory (settings, key file, logs).
     pub data_dir: PathBuf,
     /// Where the key is kept.
@@ -218,6 +221,7 @@ pub struct VodDeskApp {
     pub(crate) thumbnails: HashMap<PathBuf, Thumbnail>,
     pub(crate) settings: Settings,
     pub(crate) env_overrides: Vec<&'static str>,
+    env: fn(&str) -> Option<String>,
     pub(crate) data_dir: PathBuf,
     pub(crate) credential_store: CredentialStore,
     pub(crate) key_status: KeyStatus,
@@ -260,6 +264,7 @@ impl VodDeskApp {
             thumbnails: HashMap::new(),
             settings: init.settings,
             env_overrides: init.env_overrides,
+            env: init.env,
             data_dir: init.data_dir,
             credential_store: init.credential_store,
             key_status: init.key_status,
@@ -549,6 +554,7 @@ impl VodDeskApp {
             }
             Job::Forgotten { what, result } => match result {
                 Ok(resolved) => {
+                    self.dialog.saving = false;
                     let restart = self.take_resolved(*resolved);
                     let t = self.t();
                     let done = match what {
@@ -557,7 +563,10 @@ impl VodDeskApp {
                     };
                     self.dialog.status = Some(Ok(with_restart(done, restart, t)));
                 }
-                Err(err) => self.dialog.status = Some(Err(err)),
+                Err(err) => {
+                    self.dialog.saving = false;
+                    self.dialog.status = Some(Err(err));
+                }
             },
             Job::ConnectionTested(result) => {
                 self.dialog.testing = false;
@@ -661,6 +670,9 @@ impl VodDeskApp {
 
     /// Validates the form and saves on a background thread.
     pub(crate) fn save_settings(&mut self, ctx: &egui::Context) {
+        if self.dialog.saving {
+            return;
+        }
         let settings = match self.dialog.form.validate() {
             Ok(settings) => settings,
             Err(errors) => {
@@ -705,6 +717,12 @@ impl VodDeskApp {
 
     /// Forgets a saved secret on a background thread.
     pub(crate) fn forget(&mut self, ctx: &egui::Context, what: Secret) {
+        // One change to the store at a time: a save or forget still running would otherwise
+        // finish in either order, and the later report would describe an older store. Save
+        // and both Forget buttons stay disabled until this one reports.
+        if self.dialog.saving {
+            return;
+        }
         let settings = self.settings.clone();
         let spawned = self.with_store(
             ctx,
@@ -718,8 +736,9 @@ impl VodDeskApp {
             },
             move |result| Job::Forgotten { what, result },
         );
-        if let Err(err) = spawned {
-            self.dialog.status = Some(Err(format!("cannot start: {err}")));
+        match spawned {
+            Ok(()) => self.dialog.saving = true,
+            Err(err) => self.dialog.status = Some(Err(format!("cannot start: {err}"))),
         }
     }
 
@@ -738,16 +757,12 @@ impl VodDeskApp {
         let store = self.credential_store.clone();
         let tx = self.jobs_tx.clone();
         let ctx = ctx.clone();
+        let env = self.env;
         std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
-                let result = change(&store).map(|settings| {
-                    Box::new(crate::gui::resolve(
-                        &settings,
-                        &store,
-                        &crate::config::env_var,
-                    ))
-                });
+                let result = change(&store)
+                    .map(|settings| Box::new(crate::gui::resolve(&settings, &store, &env)));
                 let _ = tx.send(job(result));
                 ctx.request_repaint();
             })
@@ -773,7 +788,7 @@ impl VodDeskApp {
         };
         let typed_key = self.dialog.form.new_key();
         let simulated = self.mode == BackendMode::Simulated && typed_key.is_none();
-        let (effective, _) = settings.with_env(crate::config::env_var);
+        let (effective, _) = settings.with_env(self.env);
         let endpoint = match &self.mode {
             BackendMode::Demo { url } if typed_key.is_none() => url.clone(),
             _ => effective.endpoints().vod,

@@ -310,6 +310,7 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
                 handle,
                 settings: saved,
                 env_overrides: resolved.env_overrides,
+                env: crate::config::env_var,
                 data_dir,
                 credential_store: store,
                 key_status: resolved.key_status,

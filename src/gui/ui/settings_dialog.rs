@@ -78,6 +78,8 @@ impl VodDeskApp {
                 .map(|(_, message)| message.clone())
         };
         let mut clicked = Clicked::default();
+        // A save or a forget is running: no second change to the store until it reports.
+        let busy = self.dialog.saving;
         let form = &mut self.dialog.form;
 
         ui.label(RichText::new(t.api_key).strong());
@@ -95,7 +97,9 @@ impl VodDeskApp {
                         t.key_saved_as,
                         place(*location)
                     ));
-                    clicked.forget_key = ui.button(t.forget_key).clicked();
+                    clicked.forget_key = ui
+                        .add_enabled(!busy, egui::Button::new(t.forget_key))
+                        .clicked();
                 });
             }
             KeyStatus::Env { masked_id } => {
@@ -157,7 +161,9 @@ impl VodDeskApp {
                         t.wecom_secret_saved_as,
                         place(location)
                     ));
-                    clicked.forget_wecom_secret = ui.button(t.forget_wecom_secret).clicked();
+                    clicked.forget_wecom_secret = ui
+                        .add_enabled(!busy, egui::Button::new(t.forget_wecom_secret))
+                        .clicked();
                 });
             }
             SecretStatus::Env => {
