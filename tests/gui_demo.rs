@@ -424,3 +424,103 @@ fn with_a_key_wechat_work_items_go_to_the_configured_application() {
         started.commands.blocking_send(Command::Shutdown).ok();
     }
 }
+
+/// Files sent to WeChat Work in demo mode before an application was set up went to the demo
+/// emulator; once one is set up (still no API key, so still demo mode), "Save a copy" still
+/// fetches them, from the emulator that keeps them, while new files go to the application.
+#[test]
+fn demo_files_stay_fetchable_after_an_application_is_set_up() {
+    const CORP: &str = "wwusersown0corp02";
+    const SECRET: &str = "another-users-app-secret";
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let copies = dir.path().join("copies");
+    let file = dir.path().join("会议纪要.pdf");
+    std::fs::write(
+        &file,
+        (0..300u32 << 10)
+            .map(|i| (i % 241) as u8)
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+
+    // First run: no application, so the demo emulator's WeCom gets the file.
+    {
+        let mut started = backend::start(
+            runtime.handle(),
+            dir.path(),
+            &Settings::default(),
+            None,
+            None,
+        );
+        assert!(matches!(started.mode, BackendMode::Demo { .. }));
+        let _emulator = started.emulator.take();
+        let mut harness =
+            wecom_harness(&runtime, dir.path(), Settings::default(), started, &copies);
+        harness.input_mut().dropped_files = vec![Arc::new(Dropped(file.clone()))];
+        wait_for(&mut harness, Duration::from_secs(60), |h| {
+            let rows = h.state().model().rows();
+            rows.len() == 1 && matches!(rows[0].snap.state, ItemState::Done { .. })
+        });
+        // Quit, as the window's close does.
+        eframe::App::on_exit(harness.state_mut());
+    }
+
+    // The first run's engine lets go of the queue.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while voddesk::engine::is_running(&dir.path().join("demo")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first engine never stopped"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Second run: the user's own application is set up.
+    let users_app = runtime.block_on(crate::emulator_support::start_with(|config| {
+        config.wecom_corp_id = CORP.into();
+        config.wecom_secret = SECRET.into();
+    }));
+    let settings = Settings {
+        wecom_endpoint: users_app.base.clone(),
+        wecom_corp_id: CORP.into(),
+        ..Settings::default()
+    };
+    let mut started = backend::start(
+        runtime.handle(),
+        dir.path(),
+        &settings,
+        None,
+        Some(voddesk::config::WeComCredentials {
+            corp_id: CORP.into(),
+            secret: SECRET.into(),
+        }),
+    );
+    assert!(
+        matches!(started.mode, BackendMode::Demo { .. }),
+        "{:?}",
+        started.problem
+    );
+    let _emulator = started.emulator.take();
+    let mut harness = wecom_harness(&runtime, dir.path(), settings, started, &copies);
+    harness.get_by_label_contains(&format!("your WeChat Work application: {CORP}"));
+    wait_for(&mut harness, Duration::from_secs(10), |h| {
+        h.state().model().rows().len() == 1
+    });
+    harness.get_by_label("会议纪要.pdf").click();
+    harness.run();
+    harness.get_by_label("Save a copy…").click();
+    wait_for(&mut harness, Duration::from_secs(30), |h| {
+        h.query_by_label_contains("Saved a copy:").is_some()
+            || h.query_by_label_contains("Could not save").is_some()
+    });
+    assert!(
+        harness.query_by_label_contains("Saved a copy:").is_some(),
+        "the copy was not saved"
+    );
+    assert!(std::fs::read(copies.join("会议纪要.pdf")).unwrap() == std::fs::read(&file).unwrap());
+}

@@ -22,7 +22,7 @@ use crate::gui::link::EngineLink;
 use crate::gui::settings::{Field, Settings, SettingsForm};
 use crate::gui::view_model::{Happening, QueueModel};
 use crate::tencent::Credentials;
-use crate::wecom::WeComClient;
+use crate::wecom::{WeComClient, WeComError};
 
 /// Most events applied per frame; the rest wait for the next frame so a flood (a restart with a
 /// long queue) cannot freeze the window.
@@ -613,6 +613,20 @@ impl VodDeskApp {
             self.say(self.t().wecom_unavailable.to_owned());
             return;
         };
+        // In demo mode, files sent before a WeChat Work application was set up went to the
+        // demo emulator's WeCom, which still runs and keeps them: what the application does
+        // not know (40007) is asked of the emulator.
+        let demo_wecom = match (&self.mode, self.wecom_destination()) {
+            (BackendMode::Demo { url }, WeComDestination::Application { .. }) => {
+                Some(WeComClient::new(
+                    reqwest::Client::new(),
+                    url,
+                    crate::emulator::DEMO_WECOM_CORP_ID,
+                    crate::emulator::DEMO_WECOM_SECRET,
+                ))
+            }
+            _ => None,
+        };
         let tx = self.jobs_tx.clone();
         let ctx = ctx.clone();
         let media_id = media_id.to_owned();
@@ -647,10 +661,13 @@ impl VodDeskApp {
             };
             let result = match target {
                 Some(target) => Some(
-                    client
-                        .download(&media_id, &target)
-                        .await
-                        .map_err(|err| err.to_string()),
+                    match (client.download(&media_id, &target).await, demo_wecom) {
+                        (Err(WeComError::Service { errcode: 40007, .. }), Some(demo)) => {
+                            demo.download(&media_id, &target).await
+                        }
+                        (result, _) => result,
+                    }
+                    .map_err(|err| err.to_string()),
                 ),
                 None => None,
             };
