@@ -265,3 +265,48 @@ fn the_wechat_work_secret_can_be_forgotten_like_the_key() {
         assert!(harness.query_by_label(forget).is_none());
     }
 }
+
+/// A saved key that cannot be read (a damaged key file here; a keyring that refuses or does
+/// not answer alike) is said as such, with why, never as "no key saved"; it can be forgotten.
+#[test]
+fn a_saved_key_that_cannot_be_read_is_said_and_can_be_forgotten() {
+    use voddesk::gui::credentials::{CredentialStore, KEY_FILE};
+    use voddesk::gui::{KeyStatus, SecretStatus};
+    let (mut harness, fake) = app(Lang::En);
+    let t = Lang::En.texts();
+    let store = CredentialStore::file_only(fake.dir.path());
+    store
+        .save("AKIDexample0000000001", "TopSecretKeyValue12345")
+        .unwrap();
+    let key_file = fake.dir.path().join(KEY_FILE);
+    std::fs::write(
+        &key_file,
+        b"{\"secret_id\": \"AKIDexample0000000001\", \"secr",
+    )
+    .unwrap();
+
+    let resolved = voddesk::gui::resolve(&Settings::default(), &store, &|_| None);
+    let KeyStatus::Unreadable { reason } = &resolved.key_status else {
+        panic!("{:?}", resolved.key_status);
+    };
+    assert!(reason.contains("damaged"), "{reason}");
+    assert!(!reason.contains("AKIDexample"), "{reason}");
+    assert!(resolved.launch.credentials.is_none());
+    assert_eq!(resolved.wecom_status, SecretStatus::None);
+
+    // The dialog learns what the store holds when it is saved.
+    harness.get_by_label(t.settings).click();
+    harness.run();
+    harness.get_by_label(t.save).click();
+    wait_for(&mut harness, Duration::from_secs(10), |h| {
+        h.query_by_label_contains(t.key_unreadable).is_some()
+    });
+    assert!(harness.query_by_label(t.key_none).is_none());
+    let said = shown(&harness, t.key_unreadable).unwrap_or_default();
+    assert!(said.contains("damaged"), "{said}");
+    harness.get_by_label(t.forget_key).click();
+    wait_for(&mut harness, Duration::from_secs(10), |h| {
+        h.query_by_label(t.key_none).is_some()
+    });
+    assert!(!key_file.exists());
+}

@@ -79,11 +79,17 @@ pub enum KeyStatus {
         /// The masked SecretId.
         masked_id: String,
     },
+    /// One may be saved, but the keyring or the key file could not be read (refused, damaged,
+    /// or no answer within 5 s), so the app runs without it.
+    Unreadable {
+        /// Why, in plain words (never the secret).
+        reason: String,
+    },
 }
 
 /// The WeChat Work application's secret as the UI may show it: whether there is one and where,
 /// never the secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum SecretStatus {
     /// None saved.
     #[default]
@@ -92,6 +98,11 @@ pub enum SecretStatus {
     Saved(KeyLocation),
     /// From `WECOM_CORP_SECRET`.
     Env,
+    /// One may be saved, but it could not be read (as [`KeyStatus::Unreadable`]).
+    Unreadable {
+        /// Why, in plain words (never the secret).
+        reason: String,
+    },
 }
 
 /// Sends desktop notifications; tests pass one that records.

@@ -129,7 +129,7 @@ fn load_saved<T: Send + 'static>(
     store: &CredentialStore,
     what: &str,
     load: fn(&CredentialStore) -> Result<Option<T>, String>,
-) -> Option<T> {
+) -> Result<Option<T>, String> {
     let (tx, rx) = std::sync::mpsc::channel();
     let store = store.clone();
     std::thread::Builder::new()
@@ -137,20 +137,17 @@ fn load_saved<T: Send + 'static>(
         .spawn(move || {
             let _ = tx.send(load(&store));
         })
-        .ok()?;
-    match rx.recv_timeout(Duration::from_secs(5)) {
-        Ok(Ok(found)) => found,
-        Ok(Err(err)) => {
-            tracing::warn!("{err}");
-            None
-        }
-        Err(_) => {
-            tracing::warn!(
-                "the keyring did not answer within 5 seconds; starting without the saved {what}"
-            );
-            None
-        }
+        .map_err(|err| format!("cannot read the saved {what}: {err}"))?;
+    let loaded = match rx.recv_timeout(Duration::from_secs(5)) {
+        Ok(loaded) => loaded,
+        Err(_) => Err(format!(
+            "the keyring did not answer within 5 seconds when asked for the saved {what}"
+        )),
+    };
+    if let Err(err) = &loaded {
+        tracing::warn!("starting without the saved {what}: {err}");
     }
+    loaded
 }
 
 /// What the app starts its backend from, and what the settings dialog may show of the
@@ -191,7 +188,7 @@ pub fn resolve(
             (Some(creds), KeyStatus::Env { masked_id })
         }
         None => match load_saved(store, "API key", CredentialStore::load) {
-            Some((creds, location)) => {
+            Ok(Some((creds, location))) => {
                 let masked_id = creds.masked_id();
                 (
                     Some(creds),
@@ -201,7 +198,8 @@ pub fn resolve(
                     },
                 )
             }
-            None => (None, KeyStatus::None),
+            Ok(None) => (None, KeyStatus::None),
+            Err(reason) => (None, KeyStatus::Unreadable { reason }),
         },
     };
     // Read even without a CorpID, so that the dialog can say a secret is saved and forget it.
@@ -212,8 +210,9 @@ pub fn resolve(
             "WeChat Work secret",
             CredentialStore::load_wecom_secret,
         ) {
-            Some((secret, location)) => (Some(secret), SecretStatus::Saved(location)),
-            None => (None, SecretStatus::None),
+            Ok(Some((secret, location))) => (Some(secret), SecretStatus::Saved(location)),
+            Ok(None) => (None, SecretStatus::None),
+            Err(reason) => (None, SecretStatus::Unreadable { reason }),
         },
     };
     let corp_id = settings.wecom_corp_id.trim().to_owned();
@@ -279,7 +278,29 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
     let commands = backend.commands.clone();
     let engine_events = backend.events;
     let mode = backend.mode.clone();
-    let problem = backend.problem.clone();
+    // A saved secret that could not be read is said at once: the app runs without it (demo
+    // mode, for the key), which would otherwise look as if it had been lost.
+    let unreadable = [
+        match &resolved.key_status {
+            KeyStatus::Unreadable { reason } => Some(format!("the saved API key: {reason}")),
+            _ => None,
+        },
+        match &resolved.wecom_status {
+            SecretStatus::Unreadable { reason } => {
+                Some(format!("the saved WeChat Work secret: {reason}"))
+            }
+            _ => None,
+        },
+    ];
+    let problem =
+        backend
+            .problem
+            .clone()
+            .into_iter()
+            .chain(unreadable.into_iter().flatten().map(|what| {
+                format!("Could not read {what}. The app runs without it; see Settings.")
+            }))
+            .reduce(|a, b| format!("{a} {b}"));
     // Kept until the window closes: dropping it stops the demo emulator.
     let _emulator = backend.emulator;
     let test_credentials = backend.credentials;

@@ -105,6 +105,15 @@ impl VodDeskApp {
             KeyStatus::Env { masked_id } => {
                 ui.label(format!("{masked_id} · {}", t.key_from_env));
             }
+            KeyStatus::Unreadable { reason } => {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!("{} ({reason})", t.key_unreadable),
+                );
+                clicked.forget_key = ui
+                    .add_enabled(!busy, egui::Button::new(t.forget_key))
+                    .clicked();
+            }
         }
         egui::Grid::new("key-grid").num_columns(2).show(ui, |ui| {
             let label = ui.label(t.secret_id);
@@ -150,7 +159,7 @@ impl VodDeskApp {
 
         ui.label(RichText::new(t.wecom_app).strong());
         // Like the API key: whether a secret is saved and where, never the secret itself.
-        match self.wecom_status {
+        match &self.wecom_status {
             SecretStatus::None => {
                 ui.label(t.wecom_secret_none);
             }
@@ -159,7 +168,7 @@ impl VodDeskApp {
                     ui.label(format!(
                         "{}: ******** · {}",
                         t.wecom_secret_saved_as,
-                        place(location)
+                        place(*location)
                     ));
                     clicked.forget_wecom_secret = ui
                         .add_enabled(!busy, egui::Button::new(t.forget_wecom_secret))
@@ -168,6 +177,15 @@ impl VodDeskApp {
             }
             SecretStatus::Env => {
                 ui.label(t.wecom_secret_from_env);
+            }
+            SecretStatus::Unreadable { reason } => {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!("{} ({reason})", t.wecom_secret_unreadable),
+                );
+                clicked.forget_wecom_secret = ui
+                    .add_enabled(!busy, egui::Button::new(t.forget_wecom_secret))
+                    .clicked();
             }
         }
         egui::Grid::new("wecom-grid").num_columns(2).show(ui, |ui| {
