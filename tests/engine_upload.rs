@@ -203,6 +203,62 @@ async fn dropping_the_engine_resends_only_parts_in_flight() {
     engine.shutdown().await;
 }
 
+/// The bar moves while a part is being sent, not only once the server acknowledges it, and
+/// never goes back; what the connection's buffers may still hold is left out, so a body shows
+/// at most its size less 1 MiB until it is acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_moves_within_a_part_and_never_back() {
+    let emu = emulator(slow(4 * MIB)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let size = 16 * MIB;
+    let file = tmp_file(dir.path(), "one part.mp4", size, 9);
+    let mut engine = start(engine_config(
+        &emu.base,
+        &dir.path().join("data"),
+        UploadFlow::ServerApi,
+    ));
+    loaded(&mut engine).await;
+    let ids = add(&mut engine, vec![new_item(&file, parts_of(8 * MIB))]).await;
+    let mut shown = Vec::new();
+    let events = events_until(&mut engine, LONG, |event| {
+        if let Event::Progress { id, progress } = event
+            && *id == ids[0]
+        {
+            shown.push(progress.bytes_done);
+        }
+        matches!(event, Event::StateChanged { id, state: ItemState::Done { .. } } if *id == ids[0])
+    })
+    .await;
+    // The progress sent with the state that ends the item.
+    while let Ok(Some(Event::Progress { progress, .. })) =
+        tokio::time::timeout(Duration::from_secs(2), engine.recv()).await
+    {
+        shown.push(progress.bytes_done);
+    }
+    assert!(!events.is_empty());
+    assert!(
+        shown.windows(2).all(|w| w[0] <= w[1]),
+        "went back: {shown:?}"
+    );
+    assert_eq!(shown.last(), Some(&size), "{shown:?}");
+    // Two parts of 8 MiB sent side by side at 4 MiB/s each: about two seconds in which the
+    // bar shows what was sent, short of whole parts and of the 1 MiB held back for a part
+    // still in flight.
+    let within: Vec<u64> = shown
+        .iter()
+        .copied()
+        .filter(|&bytes| bytes > 0 && bytes % (8 * MIB) != 0)
+        .collect();
+    assert!(!within.is_empty(), "only whole parts shown: {shown:?}");
+    assert!(
+        within
+            .iter()
+            .all(|&bytes| bytes <= size - voddesk::wecom::UNCONFIRMED_BYTES),
+        "{shown:?}"
+    );
+    engine.shutdown().await;
+}
+
 /// Uploads `small` (one request) and `big` (1 MiB parts) in each flow, with a fresh engine
 /// each, and checks that both objects are byte-identical.
 async fn small_and_big_in_both_flows(base: &str, dir: &Path, small: &Path, big: &Path) {

@@ -503,7 +503,7 @@ pub async fn spawn(config: EmulatorConfig) -> Result<(SocketAddr, EmulatorHandle
     emu.db.fail_unfinished_pulls(emu.now_ms())?;
     let router = router(Arc::clone(&emu));
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(serve(listener, router, shutdown.clone()));
+    let task = tokio::spawn(serve(listener, Arc::clone(&emu), router, shutdown.clone()));
     Ok((
         addr,
         EmulatorHandle {
@@ -515,9 +515,17 @@ pub async fn spawn(config: EmulatorConfig) -> Result<(SocketAddr, EmulatorHandle
     ))
 }
 
+/// The receive buffer of a connection accepted under the bandwidth fault.
+const SLOW_LINK_BUFFER: usize = 64 * 1024;
+
 /// The accept loop. It is axum's `serve` by hand so that a handler can drop its connection
 /// without answering (the cut fault), which `axum::serve` offers no way to do.
-async fn serve(listener: tokio::net::TcpListener, router: Router, shutdown: CancellationToken) {
+async fn serve(
+    listener: tokio::net::TcpListener,
+    emu: Arc<Emu>,
+    router: Router,
+    shutdown: CancellationToken,
+) {
     use hyper_util::rt::{TokioExecutor, TokioIo};
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     loop {
@@ -534,6 +542,13 @@ async fn serve(listener: tokio::net::TcpListener, router: Router, shutdown: Canc
             () = shutdown.cancelled() => break,
         };
         let _ = stream.set_nodelay(true);
+        // A slow link (the bandwidth fault) keeps little in flight: what a network holds is
+        // its rate times its round trip, tens of KiB at these rates. Left alone, loopback
+        // lets the kernel buffer megabytes per connection, which no real upload sees, and
+        // a client's progress display would look right here and wrong on a real link.
+        if emu.faults().bandwidth.is_some_and(|rate| rate > 0) {
+            let _ = socket2::SockRef::from(&stream).set_recv_buffer_size(SLOW_LINK_BUFFER);
+        }
         let cut = CancellationToken::new();
         let service_cut = cut.clone();
         let router = router.clone();

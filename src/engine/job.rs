@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -36,6 +36,7 @@ use crate::tencent::ugc::{ApplyRequest, UgcClient};
 use crate::tencent::ugc_sign::SignatureParams;
 use crate::tencent::vod::VodClient;
 use crate::tencent::{Credentials, ugc_sign};
+use crate::wecom::UNCONFIRMED_BYTES;
 
 mod wecom;
 
@@ -165,8 +166,14 @@ impl JobError {
 /// Bytes and stall state the progress ticker reads.
 #[derive(Default)]
 struct Meter {
+    /// Bytes the server has acknowledged (parts, the cover, a single PUT; for WeCom, what its
+    /// job counts as received).
     acked: AtomicU64,
+    /// WeCom: the bytes handed to the connection, which its job turns into `acked`.
     sent: Arc<AtomicU64>,
+    /// The COS bodies being sent, each counting its current attempt's bytes handed to the
+    /// connection; a body whose upload ended is gone (its slice dropped).
+    bodies: Mutex<Vec<Weak<AtomicU64>>>,
     total: AtomicU64,
     stall: Mutex<Option<StallReason>>,
 }
@@ -177,7 +184,54 @@ impl Meter {
             *slot = stall;
         }
     }
+
+    /// A counter for one more body in flight.
+    fn body_counter(&self) -> Arc<AtomicU64> {
+        let counter = Arc::new(AtomicU64::new(0));
+        if let Ok(mut bodies) = self.bodies.lock() {
+            bodies.retain(|body| body.strong_count() > 0);
+            bodies.push(Arc::downgrade(&counter));
+        }
+        counter
+    }
+
+    /// The bytes shown as uploaded: what the server acknowledged, and of each body in flight
+    /// what was handed to the connection less [`UNCONFIRMED_BYTES`], which the socket's and
+    /// the network's buffers may still hold. Counting those made the bar and the speed leap
+    /// at the start (a few MiB per connection in an instant) and then stall while they
+    /// drained; on a slow link the estimate fell to nothing and the time left to hours.
+    fn shown(&self) -> u64 {
+        // Under the lock that `body_done` takes: a body's bytes count either in flight or as
+        // acknowledged, never in both or neither.
+        let Ok(bodies) = self.bodies.lock() else {
+            return self.acked.load(Ordering::Relaxed);
+        };
+        let in_flight: u64 = bodies
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(|sent| {
+                sent.load(Ordering::Relaxed)
+                    .saturating_sub(UNCONFIRMED_BYTES)
+            })
+            .sum();
+        self.acked.load(Ordering::Relaxed) + in_flight
+    }
+
+    /// The server acknowledged the body of `slice`, `len` bytes: they move from in flight to
+    /// acknowledged at once.
+    fn body_done(&self, slice: &FileSlice, len: u64) {
+        let _bodies = self.bodies.lock();
+        self.acked.fetch_add(len, Ordering::Relaxed);
+        if let Some(sent) = &slice.sent {
+            sent.store(0, Ordering::Relaxed);
+        }
+    }
 }
+
+/// How far back the speed looks.
+const SPEED_WINDOW: Duration = Duration::from_secs(10);
+/// The speed is said once the window spans this much.
+const SPEED_MIN_SPAN: Duration = Duration::from_millis(500);
 
 /// A session that is open: its record, its COS client and its certificate times.
 struct Live {
@@ -247,9 +301,9 @@ impl Job {
         tokio::spawn(async move {
             let mut interval = tokio::time::interval(Duration::from_millis(100));
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut last_sent = meter.sent.load(Ordering::Relaxed);
-            let mut last_at = Instant::now();
-            let mut speed = 0.0f64;
+            // (when, bytes shown) over the last SPEED_WINDOW.
+            let mut samples: std::collections::VecDeque<(Instant, u64)> =
+                std::collections::VecDeque::new();
             let mut last: Option<Progress> = None;
             loop {
                 tokio::select! {
@@ -257,17 +311,19 @@ impl Job {
                     _ = interval.tick() => {}
                 }
                 let now = Instant::now();
-                let sent = meter.sent.load(Ordering::Relaxed);
-                let dt = now.duration_since(last_at).as_secs_f64().max(0.001);
-                let rate = sent.saturating_sub(last_sent) as f64 / dt;
-                // An exponential moving average over about a second of ticks.
-                speed = if speed == 0.0 {
-                    rate
-                } else {
-                    0.85 * speed + 0.15 * rate
-                };
-                last_sent = sent;
-                last_at = now;
+                let shown = meter.shown();
+                if samples.back().is_some_and(|&(_, before)| shown < before) {
+                    // An attempt or the upload started over.
+                    samples.clear();
+                }
+                samples.push_back((now, shown));
+                while samples
+                    .front()
+                    .is_some_and(|&(at, _)| now.duration_since(at) > SPEED_WINDOW)
+                {
+                    samples.pop_front();
+                }
+                let speed = speed_of(&samples);
                 let progress = snapshot(&meter, speed);
                 if last.as_ref() != Some(&progress) {
                     let _ = tx.try_send(JobMsg::Progress(id, progress.clone()));
@@ -417,9 +473,11 @@ impl Job {
                     live.cos.put_object(&key, &slice, &content_type)
                 })
                 .await?;
+                self.meter.body_done(&slice, cover_size);
                 self.shared.store.set_cover_done(self.item.id)?;
+            } else {
+                self.meter.acked.fetch_add(cover_size, Ordering::Relaxed);
             }
-            self.meter.acked.fetch_add(cover_size, Ordering::Relaxed);
         }
         if live.record.media_done {
             self.meter
@@ -450,7 +508,7 @@ impl Job {
                         live.cos.put_object(&key, &slice, &content_type)
                     })
                     .await?;
-                    self.meter.acked.fetch_add(size, Ordering::Relaxed);
+                    self.meter.body_done(&slice, size);
                     self.state(ItemState::Uploading {
                         parts_done: 1,
                         parts_total: 1,
@@ -474,7 +532,7 @@ impl Job {
             offset,
             len,
             limiter: Some(Arc::clone(&self.shared.limiter)),
-            sent: Some(Arc::clone(&self.meter.sent)),
+            sent: Some(self.meter.body_counter()),
         }
     }
 
@@ -997,7 +1055,6 @@ impl Job {
             .buffer_unordered(parallel);
         while let Some(result) = results.next().await {
             let part = result?;
-            self.meter.acked.fetch_add(part.size, Ordering::Relaxed);
             done.insert(part.number, part);
             self.parts_state(done.len(), plan.count).await;
         }
@@ -1117,6 +1174,7 @@ impl Job {
             crc64: sent.crc64,
         };
         self.shared.store.put_part(self.item.id, &part)?;
+        self.meter.body_done(&slice, len);
         Ok(part)
     }
 
@@ -1265,8 +1323,23 @@ impl Job {
     }
 }
 
+/// The speed over the samples (when, bytes shown) of the last [`SPEED_WINDOW`]: the bytes
+/// shown since the oldest over the time since, once that spans [`SPEED_MIN_SPAN`] (0
+/// before). Bodies are handed to the connection a chunk at a time, so on a slow link most
+/// ticks see nothing and some a whole chunk: only an average over seconds says the rate.
+fn speed_of(samples: &std::collections::VecDeque<(Instant, u64)>) -> f64 {
+    match (samples.front(), samples.back()) {
+        (Some(&(first_at, first)), Some(&(last_at, last)))
+            if last_at.duration_since(first_at) >= SPEED_MIN_SPAN =>
+        {
+            last.saturating_sub(first) as f64 / last_at.duration_since(first_at).as_secs_f64()
+        }
+        _ => 0.0,
+    }
+}
+
 fn snapshot(meter: &Meter, speed: f64) -> Progress {
-    let done = meter.acked.load(Ordering::Relaxed);
+    let done = meter.shown();
     let total = meter.total.load(Ordering::Relaxed);
     let stalled = meter.stall.lock().ok().and_then(|s| s.clone());
     // Rounded so that tiny jitter does not count as a change worth an event.

@@ -74,7 +74,8 @@ pub struct FileSlice {
     pub len: u64,
     /// Shared bandwidth limit.
     pub limiter: Option<Arc<RateLimiter>>,
-    /// Counts bytes as they are handed to the connection (for speed display only).
+    /// Counts the bytes of the current attempt as they are handed to the connection (for the
+    /// progress display only): set to 0 when an attempt's body is made.
     pub sent: Option<Arc<AtomicU64>>,
 }
 
@@ -98,6 +99,9 @@ impl FileSlice {
             crc: Crc64::new(),
             read_error: None,
         }));
+        if let Some(sent) = &self.sent {
+            sent.store(0, Ordering::Relaxed);
+        }
         let (feed, md5) = part_hasher::md5_of_stream(Some(self.len));
         let state = (self.clone(), Arc::clone(&digest), None, 0u64, feed);
         let stream = futures_util::stream::unfold(
