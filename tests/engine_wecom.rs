@@ -252,51 +252,17 @@ async fn progress_moves_while_the_file_is_sent() {
 /// WeCom answers only after it has read the whole body (here a scripted server that waits
 /// 1.5 s more): until then the progress leaves out the last stretch that socket buffers may
 /// still hold, not one byte, and the item is done only with WeCom's answer.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn progress_leaves_out_what_buffers_may_hold_until_wecom_answers() {
-    use crate::wecom_fake::{self, Reply, Request};
-    let fake = wecom_fake::start(|request: &Request| match request.path.as_str() {
-        "/cgi-bin/gettoken" => Reply::token(),
-        "/cgi-bin/media/upload" => Reply::After(
-            Duration::from_millis(1500),
-            Box::new(Reply::json(&serde_json::json!({
-                "errcode": 0, "errmsg": "ok", "type": "video",
-                "media_id": "MEDIA", "created_at": "1700000000"
-            }))),
-        ),
-        _ => Reply::Full {
-            status: 404,
-            headers: Vec::new(),
-            body: Vec::new(),
-        },
-    })
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let size = 3 << 20;
-    let file = tmp_file(dir.path(), "clip.mp4", size, 5);
-    let mut engine = engine_with_wecom(&fake.base, &dir.path().join("data"));
-    let seen = progress_until_done(&mut engine, &file).await;
-    // The last value is the whole file, shown with the answer that made the item done.
-    assert_eq!(seen.last(), Some(&size), "{seen:?}");
-    let before_answer = seen[..seen.len() - 1].iter().copied().max().unwrap_or(0);
-    assert!(before_answer > 0, "no progress while waiting: {seen:?}");
-    assert!(
-        before_answer <= size - voddesk::wecom::UNCONFIRMED_BYTES,
-        "{before_answer} of {size} shown before WeCom answered: {seen:?}"
-    );
-}
-
-#[tokio::test]
-async fn a_refused_token_restarts_the_count_rather_than_adding_to_it() {
+/// Uploads a 3 MiB file to a scripted WeCom whose first `refused` uploads are read whole and
+/// then refused for an expired token, and whose next one is answered 1.5 s after its body was
+/// read. Returns the progress seen (bytes) and how many uploads were made.
+async fn upload_answered_late(refused: usize, seed: u64) -> (Vec<u64>, usize) {
     use crate::wecom_fake::{self, Reply, Request};
     use std::sync::atomic::{AtomicUsize, Ordering};
     let uploads = std::sync::Arc::new(AtomicUsize::new(0));
-    let seen_uploads = std::sync::Arc::clone(&uploads);
+    let counted = std::sync::Arc::clone(&uploads);
     let fake = wecom_fake::start(move |request: &Request| match request.path.as_str() {
         "/cgi-bin/gettoken" => Reply::token(),
-        // The first upload is read whole, then its token is refused (expired); the second
-        // passes, answered late so that the progress before it can be seen.
-        "/cgi-bin/media/upload" if seen_uploads.fetch_add(1, Ordering::SeqCst) == 0 => {
+        "/cgi-bin/media/upload" if counted.fetch_add(1, Ordering::SeqCst) < refused => {
             Reply::json(&serde_json::json!({
                 "errcode": 42001, "errmsg": "access_token expired"
             }))
@@ -316,15 +282,43 @@ async fn a_refused_token_restarts_the_count_rather_than_adding_to_it() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let size = 3 << 20;
-    let file = tmp_file(dir.path(), "clip.mp4", size, 6);
+    let file = tmp_file(dir.path(), "clip.mp4", UPLOADED, seed);
     let mut engine = engine_with_wecom(&fake.base, &dir.path().join("data"));
     let seen = progress_until_done(&mut engine, &file).await;
-    assert_eq!(uploads.load(Ordering::SeqCst), 2);
-    assert_eq!(seen.last(), Some(&size), "{seen:?}");
-    let before_answer = seen[..seen.len() - 1].iter().copied().max().unwrap_or(0);
+    (seen, uploads.load(Ordering::SeqCst))
+}
+
+/// The size of the file [`upload_answered_late`] sends.
+const UPLOADED: u64 = 3 << 20;
+
+/// The most progress shown before the answer that made the item done (the last value).
+fn before_answer(seen: &[u64]) -> u64 {
+    seen[..seen.len() - 1].iter().copied().max().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_leaves_out_what_buffers_may_hold_until_wecom_answers() {
+    let (seen, _) = upload_answered_late(0, 5).await;
+    // The last value is the whole file, shown with the answer that made the item done.
+    assert_eq!(seen.last(), Some(&UPLOADED), "{seen:?}");
+    let before = before_answer(&seen);
+    assert!(before > 0, "no progress while waiting: {seen:?}");
     assert!(
-        before_answer <= size - voddesk::wecom::UNCONFIRMED_BYTES,
-        "{before_answer} of {size} shown before WeCom answered: {seen:?}"
+        before <= UPLOADED - voddesk::wecom::UNCONFIRMED_BYTES,
+        "{before} of {UPLOADED} shown before WeCom answered: {seen:?}"
+    );
+}
+
+/// An upload sent again after a refused token counts from the start, not on top of the
+/// refused one's bytes.
+#[tokio::test]
+async fn a_refused_token_restarts_the_count_rather_than_adding_to_it() {
+    let (seen, uploads) = upload_answered_late(1, 6).await;
+    assert_eq!(uploads, 2);
+    assert_eq!(seen.last(), Some(&UPLOADED), "{seen:?}");
+    let before = before_answer(&seen);
+    assert!(
+        before <= UPLOADED - voddesk::wecom::UNCONFIRMED_BYTES,
+        "{before} of {UPLOADED} shown before WeCom answered: {seen:?}"
     );
 }

@@ -258,6 +258,45 @@ fn demo_mode_sends_dropped_files_to_wechat_work_when_chosen() {
 /// Demo mode (no API key) with a WeChat Work application configured: WeChat Work files go to
 /// that application — here a second emulator with a CorpID and secret of its own — not to the
 /// demo emulator, and the hint line names it; "Save a copy…" fetches from it too.
+/// The user's own WeChat Work application (an emulator that accepts only `corp`/`secret`),
+/// settings naming it, and a backend started in demo mode (no API key) with it in `dir`.
+fn demo_with_users_app(
+    runtime: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    corp: &str,
+    secret: &str,
+) -> (
+    crate::emulator_support::TestEmulator,
+    Settings,
+    backend::Backend,
+) {
+    let users_app = runtime.block_on(crate::emulator_support::start_with(|config| {
+        config.wecom_corp_id = corp.into();
+        config.wecom_secret = secret.into();
+    }));
+    let settings = Settings {
+        wecom_endpoint: users_app.base.clone(),
+        wecom_corp_id: corp.into(),
+        ..Settings::default()
+    };
+    let started = backend::start(
+        runtime.handle(),
+        dir,
+        &settings,
+        None,
+        Some(voddesk::config::WeComCredentials {
+            corp_id: corp.into(),
+            secret: secret.into(),
+        }),
+    );
+    assert!(
+        matches!(started.mode, BackendMode::Demo { .. }),
+        "{:?}",
+        started.problem
+    );
+    (users_app, settings, started)
+}
+
 #[test]
 fn demo_mode_sends_wechat_work_files_to_the_configured_application() {
     const CORP: &str = "wwusersown0corp01";
@@ -267,31 +306,9 @@ fn demo_mode_sends_wechat_work_files_to_the_configured_application() {
         .enable_all()
         .build()
         .unwrap();
-    let users_app = runtime.block_on(crate::emulator_support::start_with(|config| {
-        config.wecom_corp_id = CORP.into();
-        config.wecom_secret = SECRET.into();
-    }));
     let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        wecom_endpoint: users_app.base.clone(),
-        wecom_corp_id: CORP.into(),
-        ..Settings::default()
-    };
-    let mut started = backend::start(
-        runtime.handle(),
-        dir.path(),
-        &settings,
-        None,
-        Some(voddesk::config::WeComCredentials {
-            corp_id: CORP.into(),
-            secret: SECRET.into(),
-        }),
-    );
-    assert!(
-        matches!(started.mode, BackendMode::Demo { .. }),
-        "{:?}",
-        started.problem
-    );
+    let (users_app, settings, mut started) =
+        demo_with_users_app(&runtime, dir.path(), CORP, SECRET);
     let _emulator = started.emulator.take();
     let file = dir.path().join("季度报告.pdf");
     std::fs::write(&file, vec![5u8; 300 << 10]).unwrap();
@@ -481,30 +498,8 @@ fn demo_files_stay_fetchable_after_an_application_is_set_up() {
     }
 
     // Second run: the user's own application is set up.
-    let users_app = runtime.block_on(crate::emulator_support::start_with(|config| {
-        config.wecom_corp_id = CORP.into();
-        config.wecom_secret = SECRET.into();
-    }));
-    let settings = Settings {
-        wecom_endpoint: users_app.base.clone(),
-        wecom_corp_id: CORP.into(),
-        ..Settings::default()
-    };
-    let mut started = backend::start(
-        runtime.handle(),
-        dir.path(),
-        &settings,
-        None,
-        Some(voddesk::config::WeComCredentials {
-            corp_id: CORP.into(),
-            secret: SECRET.into(),
-        }),
-    );
-    assert!(
-        matches!(started.mode, BackendMode::Demo { .. }),
-        "{:?}",
-        started.problem
-    );
+    let (_users_app, settings, mut started) =
+        demo_with_users_app(&runtime, dir.path(), CORP, SECRET);
     let _emulator = started.emulator.take();
     let mut harness = wecom_harness(&runtime, dir.path(), settings, started, &copies);
     harness.get_by_label_contains(&format!("your WeChat Work application: {CORP}"));
