@@ -255,9 +255,6 @@ fn demo_mode_sends_dropped_files_to_wechat_work_when_chosen() {
     harness.get_by_label("Copy FileId");
 }
 
-/// Demo mode (no API key) with a WeChat Work application configured: WeChat Work files go to
-/// that application — here a second emulator with a CorpID and secret of its own — not to the
-/// demo emulator, and the hint line names it; "Save a copy…" fetches from it too.
 /// The user's own WeChat Work application (an emulator that accepts only `corp`/`secret`),
 /// settings naming it, and a backend started in demo mode (no API key) with it in `dir`.
 fn demo_with_users_app(
@@ -297,6 +294,9 @@ fn demo_with_users_app(
     (users_app, settings, started)
 }
 
+/// Demo mode (no API key) with a WeChat Work application configured: WeChat Work files go to
+/// that application — here a second emulator with a CorpID and secret of its own — not to the
+/// demo emulator, and the hint line names it; "Save a copy…" fetches from it too.
 #[test]
 fn demo_mode_sends_wechat_work_files_to_the_configured_application() {
     const CORP: &str = "wwusersown0corp01";
