@@ -800,9 +800,10 @@ impl VodDeskApp {
     /// Takes the secrets' statuses from `resolved`; returns whether the running backend was
     /// started from something else, so that a restart is needed.
     fn take_resolved(&mut self, resolved: Resolved) -> bool {
+        let restart = resolved.needs_restart_from(&self.launch);
         self.key_status = resolved.key_status;
         self.wecom_status = resolved.wecom_status;
-        self.launch.needs_restart_for(&resolved.launch)
+        restart
     }
 
     /// Makes one harmless signed call (`SearchMedia`, `Limit` 1) with the typed or saved key.

@@ -163,6 +163,28 @@ pub struct Resolved {
     pub env_overrides: Vec<&'static str>,
 }
 
+impl Resolved {
+    /// Whether a backend started from this would work differently from `running`. A secret
+    /// that could not be read is taken as unchanged: not knowing it is no reason to restart
+    /// (the backend running with it may well be right), and a restart would start without it.
+    #[must_use]
+    pub fn needs_restart_from(&self, running: &backend::Launch) -> bool {
+        let mut launch = self.launch.clone();
+        if matches!(self.key_status, KeyStatus::Unreadable { .. }) {
+            launch.credentials.clone_from(&running.credentials);
+        }
+        if matches!(self.wecom_status, SecretStatus::Unreadable { .. }) {
+            let corp_id = launch.settings.wecom_corp_id.trim().to_owned();
+            launch.wecom = running
+                .wecom
+                .clone()
+                .filter(|_| !corp_id.is_empty())
+                .map(|app| crate::config::WeComCredentials { corp_id, ..app });
+        }
+        running.needs_restart_for(&launch)
+    }
+}
+
 /// Resolves the saved settings, the environment (`env`) and the saved secrets into what a
 /// backend would start from now: the key from `TENCENTCLOUD_SECRET_ID`/`_KEY` or the store;
 /// the WeChat Work application from the CorpID (`WECOM_CORP_ID` or settings) and the secret
@@ -360,5 +382,69 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
             );
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::WeComCredentials;
+
+    fn running() -> backend::Launch {
+        backend::Launch {
+            settings: Settings {
+                wecom_corp_id: "ww0123456789abcdef".into(),
+                ..Settings::default()
+            },
+            credentials: Some(crate::tencent::Credentials::new(
+                "AKIDexample0001",
+                "secret-key-1",
+            )),
+            wecom: Some(WeComCredentials {
+                corp_id: "ww0123456789abcdef".into(),
+                secret: "wecom-secret-1".into(),
+            }),
+        }
+    }
+
+    /// What `resolve` gives when neither saved secret can be read, with `settings`.
+    fn unreadable(settings: Settings) -> Resolved {
+        Resolved {
+            launch: backend::Launch {
+                settings,
+                credentials: None,
+                wecom: None,
+            },
+            key_status: KeyStatus::Unreadable {
+                reason: "the keyring did not answer".into(),
+            },
+            wecom_status: SecretStatus::Unreadable {
+                reason: "the keyring did not answer".into(),
+            },
+            env_overrides: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn secrets_that_cannot_be_read_are_no_reason_to_restart() {
+        let running = running();
+        assert!(!unreadable(running.settings.clone()).needs_restart_from(&running));
+        // What could be read still counts: another region, another WeChat Work CorpID.
+        let region = Settings {
+            region: "ap-chongqing".into(),
+            ..running.settings.clone()
+        };
+        assert!(unreadable(region).needs_restart_from(&running));
+        let corp = Settings {
+            wecom_corp_id: "ww9999999999999999".into(),
+            ..running.settings.clone()
+        };
+        assert!(unreadable(corp).needs_restart_from(&running));
+        // Read and gone is a change.
+        let gone = Resolved {
+            key_status: KeyStatus::None,
+            ..unreadable(running.settings.clone())
+        };
+        assert!(gone.needs_restart_from(&running));
     }
 }
