@@ -259,6 +259,38 @@ async fn progress_moves_within_a_part_and_never_back() {
     engine.shutdown().await;
 }
 
+/// A file under 1 MiB (one PUT) shows progress before the server answers too: half of it
+/// is held back rather than the whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_file_shows_progress_before_its_answer() {
+    let emu = emulator(slow(256 * 1024)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let size = 600 * 1024;
+    let file = tmp_file(dir.path(), "small.mp4", size, 10);
+    let mut engine = start(engine_config(
+        &emu.base,
+        &dir.path().join("data"),
+        UploadFlow::ServerApi,
+    ));
+    loaded(&mut engine).await;
+    let ids = add(&mut engine, vec![new_item(&file, ItemOptions::default())]).await;
+    let mut shown = Vec::new();
+    events_until(&mut engine, LONG, |event| {
+        if let Event::Progress { id, progress } = event
+            && *id == ids[0]
+        {
+            shown.push(progress.bytes_done);
+        }
+        matches!(event, Event::StateChanged { id, state: ItemState::Done { .. } } if *id == ids[0])
+    })
+    .await;
+    assert!(
+        shown.iter().any(|&bytes| bytes > 0 && bytes <= size / 2),
+        "nothing shown before the answer: {shown:?}"
+    );
+    engine.shutdown().await;
+}
+
 /// Uploads `small` (one request) and `big` (1 MiB parts) in each flow, with a fresh engine
 /// each, and checks that both objects are byte-identical.
 async fn small_and_big_in_both_flows(base: &str, dir: &Path, small: &Path, big: &Path) {

@@ -173,7 +173,7 @@ struct Meter {
     sent: Arc<AtomicU64>,
     /// The COS bodies being sent, each counting its current attempt's bytes handed to the
     /// connection; a body whose upload ended is gone (its slice dropped).
-    bodies: Mutex<Vec<Weak<AtomicU64>>>,
+    bodies: Mutex<Vec<(Weak<AtomicU64>, u64)>>,
     total: AtomicU64,
     stall: Mutex<Option<StallReason>>,
 }
@@ -185,19 +185,20 @@ impl Meter {
         }
     }
 
-    /// A counter for one more body in flight.
-    fn body_counter(&self) -> Arc<AtomicU64> {
+    /// A counter for one more body in flight, of `len` bytes.
+    fn body_counter(&self, len: u64) -> Arc<AtomicU64> {
         let counter = Arc::new(AtomicU64::new(0));
         if let Ok(mut bodies) = self.bodies.lock() {
-            bodies.retain(|body| body.strong_count() > 0);
-            bodies.push(Arc::downgrade(&counter));
+            bodies.retain(|(body, _)| body.strong_count() > 0);
+            bodies.push((Arc::downgrade(&counter), len));
         }
         counter
     }
 
     /// The bytes shown as uploaded: what the server acknowledged, and of each body in flight
-    /// what was handed to the connection less [`UNCONFIRMED_BYTES`], which the socket's and
-    /// the network's buffers may still hold. Counting those made the bar and the speed leap
+    /// what was handed to the connection less what the socket's and the network's buffers
+    /// may still hold: [`UNCONFIRMED_BYTES`], or half of a smaller body, which would otherwise
+    /// show nothing until it is acknowledged. Counting those made the bar and the speed leap
     /// at the start (a few MiB per connection in an instant) and then stall while they
     /// drained; on a slow link the estimate fell to nothing and the time left to hours.
     fn shown(&self) -> u64 {
@@ -208,10 +209,10 @@ impl Meter {
         };
         let in_flight: u64 = bodies
             .iter()
-            .filter_map(Weak::upgrade)
-            .map(|sent| {
+            .filter_map(|(body, len)| Some((body.upgrade()?, *len)))
+            .map(|(sent, len)| {
                 sent.load(Ordering::Relaxed)
-                    .saturating_sub(UNCONFIRMED_BYTES)
+                    .saturating_sub(UNCONFIRMED_BYTES.min(len.div_ceil(2)))
             })
             .sum();
         self.acked.load(Ordering::Relaxed) + in_flight
@@ -532,7 +533,7 @@ impl Job {
             offset,
             len,
             limiter: Some(Arc::clone(&self.shared.limiter)),
-            sent: Some(self.meter.body_counter()),
+            sent: Some(self.meter.body_counter(len)),
         }
     }
 
