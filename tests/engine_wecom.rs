@@ -252,10 +252,10 @@ async fn progress_moves_while_the_file_is_sent() {
 /// WeCom answers only after it has read the whole body (here a scripted server that waits
 /// 1.5 s more): until then the progress leaves out the last stretch that socket buffers may
 /// still hold, not one byte, and the item is done only with WeCom's answer.
-/// Uploads a 3 MiB file to a scripted WeCom whose first `refused` uploads are read whole and
-/// then refused for an expired token, and whose next one is answered 1.5 s after its body was
-/// read. Returns the progress seen (bytes) and how many uploads were made.
-async fn upload_answered_late(refused: usize, seed: u64) -> (Vec<u64>, usize) {
+/// Uploads a file of `size` bytes to a scripted WeCom whose first `refused` uploads are read
+/// whole and then refused for an expired token, and whose next one is answered 1.5 s after
+/// its body was read. Returns the progress seen (bytes) and how many uploads were made.
+async fn upload_answered_late(refused: usize, size: u64, seed: u64) -> (Vec<u64>, usize) {
     use crate::wecom_fake::{self, Reply, Request};
     use std::sync::atomic::{AtomicUsize, Ordering};
     let uploads = std::sync::Arc::new(AtomicUsize::new(0));
@@ -282,13 +282,13 @@ async fn upload_answered_late(refused: usize, seed: u64) -> (Vec<u64>, usize) {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let file = tmp_file(dir.path(), "clip.mp4", UPLOADED, seed);
+    let file = tmp_file(dir.path(), "clip.mp4", size, seed);
     let mut engine = engine_with_wecom(&fake.base, &dir.path().join("data"));
     let seen = progress_until_done(&mut engine, &file).await;
     (seen, uploads.load(Ordering::SeqCst))
 }
 
-/// The size of the file [`upload_answered_late`] sends.
+/// The size of the file most uses of [`upload_answered_late`] send.
 const UPLOADED: u64 = 3 << 20;
 
 /// The most progress shown before the answer that made the item done (the last value).
@@ -298,7 +298,7 @@ fn before_answer(seen: &[u64]) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_leaves_out_what_buffers_may_hold_until_wecom_answers() {
-    let (seen, _) = upload_answered_late(0, 5).await;
+    let (seen, _) = upload_answered_late(0, UPLOADED, 5).await;
     // The last value is the whole file, shown with the answer that made the item done.
     assert_eq!(seen.last(), Some(&UPLOADED), "{seen:?}");
     let before = before_answer(&seen);
@@ -313,7 +313,7 @@ async fn progress_leaves_out_what_buffers_may_hold_until_wecom_answers() {
 /// refused one's bytes.
 #[tokio::test]
 async fn a_refused_token_restarts_the_count_rather_than_adding_to_it() {
-    let (seen, uploads) = upload_answered_late(1, 6).await;
+    let (seen, uploads) = upload_answered_late(1, UPLOADED, 6).await;
     assert_eq!(uploads, 2);
     assert_eq!(seen.last(), Some(&UPLOADED), "{seen:?}");
     let before = before_answer(&seen);
@@ -321,4 +321,16 @@ async fn a_refused_token_restarts_the_count_rather_than_adding_to_it() {
         before <= UPLOADED - voddesk::wecom::UNCONFIRMED_BYTES,
         "{before} of {UPLOADED} shown before WeCom answered: {seen:?}"
     );
+}
+
+/// A file under 2 MiB holds back half of itself, not 1 MiB: it shows progress while it is
+/// sent rather than 0 % until WeCom answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_file_shows_progress_before_wecom_answers() {
+    let size = 600 * 1024;
+    let (seen, _) = upload_answered_late(0, size, 7).await;
+    assert_eq!(seen.last(), Some(&size), "{seen:?}");
+    let before = before_answer(&seen);
+    assert!(before > 0, "nothing shown before the answer: {seen:?}");
+    assert!(before <= size / 2, "{before} of {size}: {seen:?}");
 }

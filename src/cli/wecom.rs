@@ -100,8 +100,18 @@ pub async fn run(command: &WeComCommand, global: &GlobalArgs) -> Result<(), CliE
                     got.map_err(|err| CliError::failure(err.to_string()))?
                 }
                 () = interrupt.recv() => {
+                    // A file is written aside and put in place only when whole; standard
+                    // output or a device has had what arrived so far.
+                    let regular = args.output != std::path::Path::new("-")
+                        && std::fs::metadata(&args.output)
+                            .map_or(true, |meta| meta.is_file() || meta.is_dir());
+                    let written = if regular {
+                        "nothing was saved"
+                    } else {
+                        "what was written is incomplete"
+                    };
                     return Err(CliError::failure(format!(
-                        "{}: stopped before the download finished; nothing was written",
+                        "{}: stopped before the download finished; {written}",
                         args.media_id
                     )));
                 }

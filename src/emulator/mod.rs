@@ -515,7 +515,8 @@ pub async fn spawn(config: EmulatorConfig) -> Result<(SocketAddr, EmulatorHandle
     ))
 }
 
-/// The receive buffer of a connection accepted under the bandwidth fault.
+/// The receive buffer asked for a connection accepted under the bandwidth fault (Linux
+/// doubles it, to 128 KiB). Connections already open when the fault is set keep theirs.
 const SLOW_LINK_BUFFER: usize = 64 * 1024;
 
 /// The accept loop. It is axum's `serve` by hand so that a handler can drop its connection

@@ -36,7 +36,7 @@ use crate::tencent::ugc::{ApplyRequest, UgcClient};
 use crate::tencent::ugc_sign::SignatureParams;
 use crate::tencent::vod::VodClient;
 use crate::tencent::{Credentials, ugc_sign};
-use crate::wecom::UNCONFIRMED_BYTES;
+use crate::wecom::held_back;
 
 mod wecom;
 
@@ -197,8 +197,7 @@ impl Meter {
 
     /// The bytes shown as uploaded: what the server acknowledged, and of each body in flight
     /// what was handed to the connection less what the socket's and the network's buffers
-    /// may still hold: [`UNCONFIRMED_BYTES`], or half of a smaller body, which would otherwise
-    /// show nothing until it is acknowledged. Counting those made the bar and the speed leap
+    /// may still hold ([`held_back`]: 1 MiB, or half of a smaller body). Counting those made the bar and the speed leap
     /// at the start (a few MiB per connection in an instant) and then stall while they
     /// drained; on a slow link the estimate fell to nothing and the time left to hours.
     fn shown(&self) -> u64 {
@@ -210,10 +209,7 @@ impl Meter {
         let in_flight: u64 = bodies
             .iter()
             .filter_map(|(body, len)| Some((body.upgrade()?, *len)))
-            .map(|(sent, len)| {
-                sent.load(Ordering::Relaxed)
-                    .saturating_sub(UNCONFIRMED_BYTES.min(len.div_ceil(2)))
-            })
+            .map(|(sent, len)| sent.load(Ordering::Relaxed).saturating_sub(held_back(len)))
             .sum();
         self.acked.load(Ordering::Relaxed) + in_flight
     }

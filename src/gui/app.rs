@@ -158,6 +158,8 @@ pub(crate) enum Job {
     /// Settings and secrets were saved; what a backend would start from now, or why not.
     SettingsSaved {
         settings: Box<Settings>,
+        /// Whether a new API key or WeChat Work secret was saved with them.
+        new_secret: bool,
         result: Result<Box<Resolved>, String>,
     },
     /// A saved secret was forgotten; what a backend would start from now, or why not.
@@ -543,11 +545,19 @@ impl VodDeskApp {
                 };
                 self.thumbnails.insert(path, thumb);
             }
-            Job::SettingsSaved { settings, result } => {
+            Job::SettingsSaved {
+                settings,
+                new_secret,
+                result,
+            } => {
                 self.dialog.saving = false;
                 match result {
                     Ok(resolved) => {
-                        let restart = self.take_resolved(*resolved);
+                        // A secret just saved that cannot be read back is not the one the
+                        // backend runs with.
+                        let unread = matches!(resolved.key_status, KeyStatus::Unreadable { .. })
+                            || matches!(resolved.wecom_status, SecretStatus::Unreadable { .. });
+                        let restart = self.take_resolved(*resolved) || (new_secret && unread);
                         let tuning_changed = settings.tuning() != self.settings.tuning();
                         self.lang = settings.language.unwrap_or(self.lang);
                         self.settings = *settings;
@@ -692,6 +702,9 @@ impl VodDeskApp {
         self.dialog = SettingsDialog {
             open: true,
             form: SettingsForm::from_settings(&self.settings, self.lang),
+            // A save or forget still running reports into the dialog; reopening it must not
+            // let a second change start meanwhile.
+            saving: self.dialog.saving,
             ..SettingsDialog::default()
         };
     }
@@ -713,6 +726,7 @@ impl VodDeskApp {
         self.dialog.saving = true;
         let key = self.dialog.form.new_key();
         let wecom_secret = self.dialog.form.new_wecom_secret();
+        let new_secret = key.is_some() || wecom_secret.is_some();
         let dir = self.data_dir.clone();
         let saved = settings.clone();
         let spawned = self.with_store(
@@ -734,6 +748,7 @@ impl VodDeskApp {
             },
             move |result| Job::SettingsSaved {
                 settings: Box::new(saved),
+                new_secret,
                 result,
             },
         );
@@ -789,8 +804,13 @@ impl VodDeskApp {
         std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
-                let result = change(&store)
-                    .map(|settings| Box::new(crate::gui::resolve(&settings, &store, &env)));
+                // Always a report, even if the store or the keyring panics: the dialog waits
+                // for it before it allows another change.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    change(&store)
+                        .map(|settings| Box::new(crate::gui::resolve(&settings, &store, &env)))
+                }))
+                .unwrap_or_else(|_| Err("the secret store failed unexpectedly".to_owned()));
                 let _ = tx.send(job(result));
                 ctx.request_repaint();
             })

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::{Job, JobError};
 use crate::engine::api::{ItemState, StallReason, UserError, WeComMediaType};
 use crate::engine::errors::plain;
-use crate::wecom::{UNCONFIRMED_BYTES, Uploaded, WeComClient, WeComError};
+use crate::wecom::{Uploaded, WeComClient, WeComError, held_back};
 
 /// The service's "system busy, try again" and "API called too often" codes.
 const BUSY: [i64; 2] = [-1, 45009];
@@ -81,9 +81,10 @@ impl Job {
 
 impl Job {
     /// One attempt, with the bytes handed to the connection shown as progress, less what the
-    /// connection's buffers may still hold ([`UNCONFIRMED_BYTES`]): those bytes have not
-    /// reached WeCom yet, so the bar would run ahead and then sit near the end while they
-    /// drain. Short of the whole until WeCom answers, since nothing is confirmed before.
+    /// connection's buffers may still hold ([`held_back`]: 1 MiB, or half of a smaller
+    /// file): those bytes have not reached WeCom yet, so the bar would run ahead and then sit
+    /// near the end while they drain. Short of the whole until WeCom answers, since nothing
+    /// is confirmed before.
     async fn send_wecom(
         &self,
         client: &WeComClient,
@@ -102,7 +103,7 @@ impl Job {
                 result = &mut upload => return Ok(result),
                 _ = tick.tick() => {
                     let sent = self.meter.sent.load(Ordering::Relaxed).saturating_sub(base);
-                    let received = sent.saturating_sub(UNCONFIRMED_BYTES);
+                    let received = sent.saturating_sub(held_back(self.item.size));
                     self.meter.acked.store(received.min(unconfirmed), Ordering::Relaxed);
                 }
             }
