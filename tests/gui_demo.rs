@@ -14,6 +14,15 @@ use voddesk::gui::{AppInit, BackendMode, KeyStatus, SecretStatus, VodDeskApp, ba
 
 use crate::gui_support::{Dropped, cjk_font, wait_for};
 
+/// The runtime the engine and the app's background jobs run on, two workers as on CI.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// The demo-mode app with WeChat Work chosen as where added files go, saving copies into
 /// `copies` without a file dialog.
 fn wecom_harness(
@@ -78,11 +87,7 @@ fn demo_harness(
 
 #[test]
 fn demo_mode_uploads_dropped_files_to_the_embedded_emulator() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings::default();
     let mut started = backend::start(runtime.handle(), dir.path(), &settings, None, None);
@@ -150,11 +155,7 @@ fn demo_mode_uploads_dropped_files_to_the_embedded_emulator() {
 /// the expiry; the media fetched back are the files. Switching back sends files to VOD.
 #[test]
 fn demo_mode_sends_dropped_files_to_wechat_work_when_chosen() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings::default();
     let mut started = backend::start(runtime.handle(), dir.path(), &settings, None, None);
@@ -301,11 +302,7 @@ fn demo_with_users_app(
 fn demo_mode_sends_wechat_work_files_to_the_configured_application() {
     const CORP: &str = "wwusersown0corp01";
     const SECRET: &str = "the-users-own-app-secret";
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let dir = tempfile::tempdir().unwrap();
     let (users_app, settings, mut started) =
         demo_with_users_app(&runtime, dir.path(), CORP, SECRET);
@@ -353,11 +350,7 @@ fn demo_mode_sends_wechat_work_files_to_the_configured_application() {
 #[test]
 fn with_a_key_wechat_work_items_go_to_the_configured_application() {
     use voddesk::engine::api::{Command, Destination, Event, ItemOptions, NewItem, WeComMediaType};
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let emu = runtime.block_on(crate::emulator_support::start());
     let file = emu.dir.path().join("议程.pdf");
     std::fs::write(&file, vec![9u8; 300 << 10]).unwrap();
@@ -449,11 +442,7 @@ fn with_a_key_wechat_work_items_go_to_the_configured_application() {
 fn demo_files_stay_fetchable_after_an_application_is_set_up() {
     const CORP: &str = "wwusersown0corp02";
     const SECRET: &str = "another-users-app-secret";
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let dir = tempfile::tempdir().unwrap();
     let copies = dir.path().join("copies");
     let file = dir.path().join("会议纪要.pdf");
