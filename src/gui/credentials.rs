@@ -80,8 +80,22 @@ impl CredentialStore {
         let Some(text) = self.file_text(&API_KEY)? else {
             return Ok(None);
         };
-        let stored: StoredKey = serde_json::from_str(&text)
-            .map_err(|err| format!("the key file {} is damaged: {err}", path.display()))?;
+        let stored: StoredKey = serde_json::from_str(&text).map_err(|err| {
+            // Where and what kind of fault, never serde's own words: they can quote a
+            // value, and the value here may be a secret.
+            format!(
+                "the key file {} is damaged ({} at line {}, column {})",
+                path.display(),
+                match err.classify() {
+                    serde_json::error::Category::Io => "unreadable",
+                    serde_json::error::Category::Syntax => "not valid JSON",
+                    serde_json::error::Category::Data => "a field of the wrong kind",
+                    serde_json::error::Category::Eof => "cut short",
+                },
+                err.line(),
+                err.column()
+            )
+        })?;
         Ok(Some((key(stored), KeyLocation::File)))
     }
 
@@ -253,6 +267,23 @@ fn write_private(path: &Path, text: &str) -> Result<(), String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_damaged_key_file_is_said_without_its_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CredentialStore::file_only(dir.path());
+        // A file holding the bare secret: serde's own message would quote it.
+        std::fs::write(dir.path().join(KEY_FILE), "\"TopSecretKeyValue12345\"").unwrap();
+        let err = store.load().unwrap_err();
+        assert!(
+            err.contains("is damaged (a field of the wrong kind"),
+            "{err}"
+        );
+        assert!(!err.contains("TopSecret"), "{err}");
+        std::fs::write(dir.path().join(KEY_FILE), "{\"secret_id\": \"AKID").unwrap();
+        let err = store.load().unwrap_err();
+        assert!(err.contains("cut short at line 1"), "{err}");
+    }
 
     #[test]
     fn file_store_round_trip_is_private() {
