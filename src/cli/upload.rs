@@ -166,10 +166,14 @@ impl Tracker {
             0.0
         };
         let mut line = format!(
-            "{name}: {percent:.1}% of {:.1} MiB, {:.1} MiB/s",
+            "{name}: {percent:.1}% of {:.1} MiB",
             progress.bytes_total as f64 / 1_048_576.0,
-            progress.speed / 1_048_576.0
         );
+        // No speed yet (the first half second), or none for the last 10 s: said by leaving
+        // it out, as the app does, rather than as 0.
+        if progress.speed >= 1.0 {
+            line.push_str(&format!(", {:.1} MiB/s", progress.speed / 1_048_576.0));
+        }
         if let Some(eta) = progress.eta {
             line.push_str(&format!(", {} s left", eta.as_secs()));
         }
