@@ -197,9 +197,10 @@ impl Meter {
 
     /// The bytes shown as uploaded: what the server acknowledged, and of each body in flight
     /// what was handed to the connection less what the socket's and the network's buffers
-    /// may still hold ([`held_back`]: 1 MiB, or half of a smaller body). Counting those made the bar and the speed leap
-    /// at the start (a few MiB per connection in an instant) and then stall while they
-    /// drained; on a slow link the estimate fell to nothing and the time left to hours.
+    /// may still hold ([`held_back`]: 1 MiB, or half of a smaller body). Counting those made
+    /// the bar and the speed leap at the start (a few MiB per connection in an instant) and
+    /// then stall while they drained; on a slow link the estimate fell to nothing and the
+    /// time left to hours.
     fn shown(&self) -> u64 {
         // Under the lock that `body_done` takes: a body's bytes count either in flight or as
         // acknowledged, never in both or neither.
@@ -321,7 +322,7 @@ impl Job {
                     samples.pop_front();
                 }
                 let speed = speed_of(&samples);
-                let progress = snapshot(&meter, speed);
+                let progress = snapshot(&meter, shown, speed);
                 if last.as_ref() != Some(&progress) {
                     let _ = tx.try_send(JobMsg::Progress(id, progress.clone()));
                     last = Some(progress);
@@ -332,9 +333,10 @@ impl Job {
     }
 
     fn send_progress(&self) {
-        let _ = self
-            .tx
-            .try_send(JobMsg::Progress(self.item.id, snapshot(&self.meter, 0.0)));
+        let _ = self.tx.try_send(JobMsg::Progress(
+            self.item.id,
+            snapshot(&self.meter, self.meter.shown(), 0.0),
+        ));
     }
 
     async fn state(&self, state: ItemState) {
@@ -1335,8 +1337,8 @@ fn speed_of(samples: &std::collections::VecDeque<(Instant, u64)>) -> f64 {
     }
 }
 
-fn snapshot(meter: &Meter, speed: f64) -> Progress {
-    let done = meter.shown();
+/// The progress of `done` bytes shown (from [`Meter::shown`]) at `speed`.
+fn snapshot(meter: &Meter, done: u64, speed: f64) -> Progress {
     let total = meter.total.load(Ordering::Relaxed);
     let stalled = meter.stall.lock().ok().and_then(|s| s.clone());
     // Rounded so that tiny jitter does not count as a change worth an event.
