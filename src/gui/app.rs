@@ -553,11 +553,7 @@ impl VodDeskApp {
                 self.dialog.saving = false;
                 match result {
                     Ok(resolved) => {
-                        // A secret just saved that cannot be read back is not the one the
-                        // backend runs with.
-                        let unread = matches!(resolved.key_status, KeyStatus::Unreadable { .. })
-                            || matches!(resolved.wecom_status, SecretStatus::Unreadable { .. });
-                        let restart = self.take_resolved(*resolved) || (new_secret && unread);
+                        let restart = self.take_resolved(*resolved, new_secret);
                         let tuning_changed = settings.tuning() != self.settings.tuning();
                         self.lang = settings.language.unwrap_or(self.lang);
                         self.settings = *settings;
@@ -573,22 +569,21 @@ impl VodDeskApp {
                     Err(err) => self.dialog.status = Some(Err(err)),
                 }
             }
-            Job::Forgotten { what, result } => match result {
-                Ok(resolved) => {
-                    self.dialog.saving = false;
-                    let restart = self.take_resolved(*resolved);
-                    let t = self.t();
-                    let done = match what {
-                        Secret::ApiKey => t.key_forgotten,
-                        Secret::WeComSecret => t.wecom_secret_forgotten,
-                    };
-                    self.dialog.status = Some(Ok(with_restart(done, restart, t)));
+            Job::Forgotten { what, result } => {
+                self.dialog.saving = false;
+                match result {
+                    Ok(resolved) => {
+                        let restart = self.take_resolved(*resolved, false);
+                        let t = self.t();
+                        let done = match what {
+                            Secret::ApiKey => t.key_forgotten,
+                            Secret::WeComSecret => t.wecom_secret_forgotten,
+                        };
+                        self.dialog.status = Some(Ok(with_restart(done, restart, t)));
+                    }
+                    Err(err) => self.dialog.status = Some(Err(err)),
                 }
-                Err(err) => {
-                    self.dialog.saving = false;
-                    self.dialog.status = Some(Err(err));
-                }
-            },
+            }
             Job::ConnectionTested(result) => {
                 self.dialog.testing = false;
                 self.dialog.test_result = Some(result);
@@ -819,8 +814,8 @@ impl VodDeskApp {
 
     /// Takes the secrets' statuses from `resolved`; returns whether the running backend was
     /// started from something else, so that a restart is needed.
-    fn take_resolved(&mut self, resolved: Resolved) -> bool {
-        let restart = resolved.needs_restart_from(&self.launch);
+    fn take_resolved(&mut self, resolved: Resolved, secret_written: bool) -> bool {
+        let restart = resolved.needs_restart_from(&self.launch, secret_written);
         self.key_status = resolved.key_status;
         self.wecom_status = resolved.wecom_status;
         restart

@@ -167,8 +167,15 @@ impl Resolved {
     /// Whether a backend started from this would work differently from `running`. A secret
     /// that could not be read is taken as unchanged: not knowing it is no reason to restart
     /// (the backend running with it may well be right), and a restart would start without it.
+    /// Unless `secret_written`: a secret just saved that cannot be read back is not the one
+    /// the backend runs with.
     #[must_use]
-    pub fn needs_restart_from(&self, running: &backend::Launch) -> bool {
+    pub fn needs_restart_from(&self, running: &backend::Launch, secret_written: bool) -> bool {
+        let unreadable = matches!(self.key_status, KeyStatus::Unreadable { .. })
+            || matches!(self.wecom_status, SecretStatus::Unreadable { .. });
+        if secret_written && unreadable {
+            return true;
+        }
         let mut launch = self.launch.clone();
         if matches!(self.key_status, KeyStatus::Unreadable { .. }) {
             launch.credentials.clone_from(&running.credentials);
@@ -428,23 +435,23 @@ mod tests {
     #[test]
     fn secrets_that_cannot_be_read_are_no_reason_to_restart() {
         let running = running();
-        assert!(!unreadable(running.settings.clone()).needs_restart_from(&running));
+        assert!(!unreadable(running.settings.clone()).needs_restart_from(&running, false));
         // What could be read still counts: another region, another WeChat Work CorpID.
         let region = Settings {
             region: "ap-chongqing".into(),
             ..running.settings.clone()
         };
-        assert!(unreadable(region).needs_restart_from(&running));
+        assert!(unreadable(region).needs_restart_from(&running, false));
         let corp = Settings {
             wecom_corp_id: "ww9999999999999999".into(),
             ..running.settings.clone()
         };
-        assert!(unreadable(corp).needs_restart_from(&running));
+        assert!(unreadable(corp).needs_restart_from(&running, false));
         // Read and gone is a change.
         let gone = Resolved {
             key_status: KeyStatus::None,
             ..unreadable(running.settings.clone())
         };
-        assert!(gone.needs_restart_from(&running));
+        assert!(gone.needs_restart_from(&running, false));
     }
 }
