@@ -97,22 +97,15 @@ impl VodDeskApp {
                         t.key_saved_as,
                         place(*location)
                     ));
-                    clicked.forget_key = ui
-                        .add_enabled(!busy, egui::Button::new(t.forget_key))
-                        .clicked();
+                    clicked.forget_key = forget_button(ui, t.forget_key, busy);
                 });
             }
             KeyStatus::Env { masked_id } => {
                 ui.label(format!("{masked_id} · {}", t.key_from_env));
             }
             KeyStatus::Unreadable { reason } => {
-                ui.colored_label(
-                    ui.visuals().warn_fg_color,
-                    format!("{} ({reason})", t.key_unreadable),
-                );
-                clicked.forget_key = ui
-                    .add_enabled(!busy, egui::Button::new(t.forget_key))
-                    .clicked();
+                clicked.forget_key =
+                    unreadable_row(ui, t.key_unreadable, reason, t.forget_key, busy);
             }
         }
         egui::Grid::new("key-grid").num_columns(2).show(ui, |ui| {
@@ -170,22 +163,20 @@ impl VodDeskApp {
                         t.wecom_secret_saved_as,
                         place(*location)
                     ));
-                    clicked.forget_wecom_secret = ui
-                        .add_enabled(!busy, egui::Button::new(t.forget_wecom_secret))
-                        .clicked();
+                    clicked.forget_wecom_secret = forget_button(ui, t.forget_wecom_secret, busy);
                 });
             }
             SecretStatus::Env => {
                 ui.label(t.wecom_secret_from_env);
             }
             SecretStatus::Unreadable { reason } => {
-                ui.colored_label(
-                    ui.visuals().warn_fg_color,
-                    format!("{} ({reason})", t.wecom_secret_unreadable),
+                clicked.forget_wecom_secret = unreadable_row(
+                    ui,
+                    t.wecom_secret_unreadable,
+                    reason,
+                    t.forget_wecom_secret,
+                    busy,
                 );
-                clicked.forget_wecom_secret = ui
-                    .add_enabled(!busy, egui::Button::new(t.forget_wecom_secret))
-                    .clicked();
             }
         }
         egui::Grid::new("wecom-grid").num_columns(2).show(ui, |ui| {
@@ -373,6 +364,18 @@ struct Clicked {
 }
 
 /// Where a secret is kept, in the words the dialog uses.
+/// A "Forget …" button, disabled while a change to the secret store runs; whether clicked.
+fn forget_button(ui: &mut egui::Ui, label: &str, busy: bool) -> bool {
+    ui.add_enabled(!busy, egui::Button::new(label)).clicked()
+}
+
+/// A saved secret that could not be read: what and why, in the warning colour, and its
+/// Forget button; whether that was clicked.
+fn unreadable_row(ui: &mut egui::Ui, text: &str, reason: &str, forget: &str, busy: bool) -> bool {
+    ui.colored_label(ui.visuals().warn_fg_color, format!("{text} ({reason})"));
+    forget_button(ui, forget, busy)
+}
+
 fn place(location: KeyLocation) -> &'static str {
     match location {
         KeyLocation::Keyring => "keyring",
