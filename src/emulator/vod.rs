@@ -483,17 +483,18 @@ fn apply_upload(emu: &Emu, params: &Value, region: Option<String>) -> ActionResu
     let cover_path = cover_type
         .as_ref()
         .map(|cover| format!("{dir}/cover.{cover}"));
-    if let Some(wanted) = str_param(params, "StorageRegion")
-        && !is_storage_region(emu, &wanted)
+    let wanted = str_param(params, "StorageRegion");
+    if let Some(wanted) = &wanted
+        && !is_storage_region(emu, wanted)
     {
         return Err(err(
             "InvalidParameterValue.StorageRegion",
             format!("StorageRegion {wanted} is not a storage region of this application"),
         ));
     }
-    let storage_region = str_param(params, "StorageRegion")
-        .or(region)
-        .filter(|r| is_storage_region(emu, r))
+    // Else the API region the request was sent to, when media can be stored there.
+    let storage_region = wanted
+        .or_else(|| region.filter(|r| is_storage_region(emu, r)))
         .unwrap_or_else(|| emu.region.clone());
     let session = Session {
         session_key: random_token(40),
