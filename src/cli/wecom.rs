@@ -102,13 +102,10 @@ pub async fn run(command: &WeComCommand, global: &GlobalArgs) -> Result<(), CliE
                 () = interrupt.recv() => {
                     // A file is written aside and put in place only when whole; standard
                     // output or a device has had what arrived so far.
-                    let regular = args.output != std::path::Path::new("-")
-                        && std::fs::metadata(&args.output)
-                            .map_or(true, |meta| meta.is_file() || meta.is_dir());
-                    let written = if regular {
-                        "nothing was saved"
-                    } else {
+                    let written = if is_stream(&args.output) {
                         "what was written is incomplete"
+                    } else {
+                        "nothing was saved"
                     };
                     return Err(CliError::failure(format!(
                         "{}: stopped before the download finished; {written}",
@@ -118,12 +115,17 @@ pub async fn run(command: &WeComCommand, global: &GlobalArgs) -> Result<(), CliE
             };
             // Where the bytes went is said only of a file: on standard output, a pipe or a
             // device (`--output /dev/stdout`) the line would be mixed into the data.
-            let regular = path != std::path::Path::new("-")
-                && std::fs::metadata(&path).is_ok_and(|meta| meta.is_file());
-            if regular {
+            if !is_stream(&path) {
                 out!("{}", path.display());
             }
             Ok(())
         }
     }
+}
+
+/// Whether `output` is standard output (`-`), a pipe or a device rather than a file or a
+/// folder (or a name not taken yet).
+fn is_stream(output: &std::path::Path) -> bool {
+    output == std::path::Path::new("-")
+        || std::fs::metadata(output).is_ok_and(|meta| !meta.is_file() && !meta.is_dir())
 }

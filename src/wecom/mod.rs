@@ -35,6 +35,7 @@ pub const UNCONFIRMED_BYTES: u64 = 1024 * 1024;
 pub fn held_back(len: u64) -> u64 {
     UNCONFIRMED_BYTES.min(len.div_ceil(2))
 }
+
 /// Token refreshes forced by 40014/42001 before giving up on one call.
 const MAX_TOKEN_REFRESHES: u32 = 2;
 /// Refresh this long before the token expires.
@@ -679,6 +680,10 @@ impl Drop for PartFile {
     }
 }
 
+/// How a download's temporary file is named: `{PART_PREFIX}{uuid}{PART_SUFFIX}`, hidden.
+const PART_PREFIX: &str = ".voddesk-";
+const PART_SUFFIX: &str = ".part";
+
 /// A download's temporary file untouched for this long was left by a process that was killed
 /// (a live download writes as the bytes come, and gives up long before).
 const STALE_PART_FILE: Duration = Duration::from_secs(3600);
@@ -693,7 +698,7 @@ async fn sweep_stale_part_files(dir: &Path) {
     while let Ok(Some(entry)) = entries.next_entry().await {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if !(name.starts_with(".voddesk-") && name.ends_with(".part")) {
+        if !(name.starts_with(PART_PREFIX) && name.ends_with(PART_SUFFIX)) {
             continue;
         }
         let Ok(meta) = entry.metadata().await else {
@@ -712,7 +717,10 @@ async fn sweep_stale_part_files(dir: &Path) {
 impl PartFile {
     async fn create(dir: &Path) -> std::io::Result<Self> {
         sweep_stale_part_files(dir).await;
-        let path = dir.join(format!(".voddesk-{}.part", uuid::Uuid::new_v4().simple()));
+        let path = dir.join(format!(
+            "{PART_PREFIX}{}{PART_SUFFIX}",
+            uuid::Uuid::new_v4().simple()
+        ));
         let file = tokio::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
