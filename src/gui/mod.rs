@@ -260,6 +260,11 @@ pub fn resolve(
     }
 }
 
+/// What the app says at start of a saved `what` it could not read.
+fn unreadable_at_start(what: &str, reason: &str) -> String {
+    format!("Could not read the saved {what}: {reason}. The app runs without it; see Settings.")
+}
+
 /// Opens the desktop app and runs it until the window closes.
 pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
     if !display_available() {
@@ -309,27 +314,14 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
     let mode = backend.mode.clone();
     // A saved secret that could not be read is said at once: the app runs without it (demo
     // mode, for the key), which would otherwise look as if it had been lost.
-    let unreadable = [
-        match &resolved.key_status {
-            KeyStatus::Unreadable { reason } => Some(format!("the saved API key: {reason}")),
-            _ => None,
-        },
-        match &resolved.wecom_status {
-            SecretStatus::Unreadable { reason } => {
-                Some(format!("the saved WeChat Work secret: {reason}"))
-            }
-            _ => None,
-        },
-    ];
-    let problem =
-        backend
-            .problem
-            .clone()
-            .into_iter()
-            .chain(unreadable.into_iter().flatten().map(|what| {
-                format!("Could not read {what}. The app runs without it; see Settings.")
-            }))
-            .reduce(|a, b| format!("{a} {b}"));
+    let mut problems: Vec<String> = backend.problem.clone().into_iter().collect();
+    if let KeyStatus::Unreadable { reason } = &resolved.key_status {
+        problems.push(unreadable_at_start("API key", reason));
+    }
+    if let SecretStatus::Unreadable { reason } = &resolved.wecom_status {
+        problems.push(unreadable_at_start("WeChat Work secret", reason));
+    }
+    let problem = (!problems.is_empty()).then(|| problems.join(" "));
     // Kept until the window closes: dropping it stops the demo emulator.
     let _emulator = backend.emulator;
     let test_credentials = backend.credentials;
