@@ -203,22 +203,20 @@ async fn dropping_the_engine_resends_only_parts_in_flight() {
     engine.shutdown().await;
 }
 
-/// The bar moves while a part is being sent, not only once the server acknowledges it, and
-/// never goes back; what the connection's buffers may still hold is left out, so a body shows
-/// at most its size less 1 MiB until it is acknowledged.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn progress_moves_within_a_part_and_never_back() {
-    let emu = emulator(slow(4 * MIB)).await;
+/// Uploads a file of `size` bytes in the server API flow with `options`, its bodies read at
+/// `rate` bytes/s each, and returns the bytes shown by every progress event of the item, the
+/// one sent with the state that ends it included.
+async fn progress_of(rate: u64, size: u64, options: ItemOptions, seed: u64) -> Vec<u64> {
+    let emu = emulator(slow(rate)).await;
     let dir = tempfile::tempdir().unwrap();
-    let size = 16 * MIB;
-    let file = tmp_file(dir.path(), "one part.mp4", size, 9);
+    let file = tmp_file(dir.path(), "progress.mp4", size, seed);
     let mut engine = start(engine_config(
         &emu.base,
         &dir.path().join("data"),
         UploadFlow::ServerApi,
     ));
     loaded(&mut engine).await;
-    let ids = add(&mut engine, vec![new_item(&file, parts_of(8 * MIB))]).await;
+    let ids = add(&mut engine, vec![new_item(&file, options)]).await;
     let mut shown = Vec::new();
     let events = events_until(&mut engine, LONG, |event| {
         if let Event::Progress { id, progress } = event
@@ -229,13 +227,24 @@ async fn progress_moves_within_a_part_and_never_back() {
         matches!(event, Event::StateChanged { id, state: ItemState::Done { .. } } if *id == ids[0])
     })
     .await;
+    assert!(!events.is_empty());
     // The progress sent with the state that ends the item.
     while let Ok(Some(Event::Progress { progress, .. })) =
         tokio::time::timeout(Duration::from_secs(2), engine.recv()).await
     {
         shown.push(progress.bytes_done);
     }
-    assert!(!events.is_empty());
+    engine.shutdown().await;
+    shown
+}
+
+/// The bar moves while a part is being sent, not only once the server acknowledges it, and
+/// never goes back; what the connection's buffers may still hold is left out, so a body shows
+/// at most its size less 1 MiB until it is acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_moves_within_a_part_and_never_back() {
+    let size = 16 * MIB;
+    let shown = progress_of(4 * MIB, size, parts_of(8 * MIB), 9).await;
     assert!(
         shown.windows(2).all(|w| w[0] <= w[1]),
         "went back: {shown:?}"
@@ -256,39 +265,18 @@ async fn progress_moves_within_a_part_and_never_back() {
             .all(|&bytes| bytes <= size - voddesk::wecom::UNCONFIRMED_BYTES),
         "{shown:?}"
     );
-    engine.shutdown().await;
 }
 
 /// A file under 1 MiB (one PUT) shows progress before the server answers too: half of it
 /// is held back rather than the whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_small_file_shows_progress_before_its_answer() {
-    let emu = emulator(slow(256 * 1024)).await;
-    let dir = tempfile::tempdir().unwrap();
     let size = 600 * 1024;
-    let file = tmp_file(dir.path(), "small.mp4", size, 10);
-    let mut engine = start(engine_config(
-        &emu.base,
-        &dir.path().join("data"),
-        UploadFlow::ServerApi,
-    ));
-    loaded(&mut engine).await;
-    let ids = add(&mut engine, vec![new_item(&file, ItemOptions::default())]).await;
-    let mut shown = Vec::new();
-    events_until(&mut engine, LONG, |event| {
-        if let Event::Progress { id, progress } = event
-            && *id == ids[0]
-        {
-            shown.push(progress.bytes_done);
-        }
-        matches!(event, Event::StateChanged { id, state: ItemState::Done { .. } } if *id == ids[0])
-    })
-    .await;
+    let shown = progress_of(256 * 1024, size, ItemOptions::default(), 10).await;
     assert!(
         shown.iter().any(|&bytes| bytes > 0 && bytes <= size / 2),
         "nothing shown before the answer: {shown:?}"
     );
-    engine.shutdown().await;
 }
 
 /// Uploads `small` (one request) and `big` (1 MiB parts) in each flow, with a fresh engine
