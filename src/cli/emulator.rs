@@ -67,6 +67,17 @@ pub struct EmulatorArgs {
     /// Seed of the fault RNG.
     #[arg(long, default_value_t = 0x5eed)]
     pub seed: u64,
+    /// Model a user's uplink in front of the emulator: its upstream bandwidth in Mbit/s,
+    /// shared by all connections (with --link-rtt-ms and --link-window-kib).
+    #[arg(long)]
+    pub link_mbit: Option<f64>,
+    /// The modelled link's round trip, milliseconds (half each way; a new connection waits
+    /// one round trip before it carries data).
+    #[arg(long, default_value_t = 40, requires = "link_mbit")]
+    pub link_rtt_ms: u64,
+    /// The modelled link's window per connection, KiB unacknowledged at most.
+    #[arg(long, default_value_t = 4096, requires = "link_mbit")]
+    pub link_window_kib: u64,
 }
 
 fn rate(name: &str, value: f64) -> Result<f64, CliError> {
@@ -131,6 +142,18 @@ pub fn config(args: &EmulatorArgs, global: &GlobalArgs) -> Result<EmulatorConfig
         publish_rate_limit: args.publish_rate_limit,
         outage: false,
     };
+    config.link = match args.link_mbit {
+        None => None,
+        Some(mbit) if mbit > 0.0 && mbit.is_finite() && args.link_window_kib > 0 => Some(
+            emulator::link::LinkModel::new(mbit, args.link_rtt_ms, args.link_window_kib),
+        ),
+        Some(mbit) => {
+            return Err(CliError::usage(format!(
+                "--link-mbit must be above 0 and --link-window-kib at least 1 (got {mbit} Mbit/s, {} KiB)",
+                args.link_window_kib
+            )));
+        }
+    };
     Ok(config)
 }
 
@@ -158,6 +181,7 @@ pub fn run(
     let data_dir = config.data_dir.clone();
     let (secret_id, secret_key) = (config.secret_id.clone(), config.secret_key.clone());
     let (corp_id, corp_secret) = (config.wecom_corp_id.clone(), config.wecom_secret.clone());
+    let link = config.link;
     runtime.block_on(async move {
         let (addr, handle) = emulator::spawn(config).await.map_err(|err| match err {
             emulator::EmulatorError::NotLoopback(_) => CliError::usage(format!("{err:#}")),
@@ -172,6 +196,14 @@ pub fn run(
         println!("WeCom CorpID: {corp_id}");
         println!("WeCom secret: {}", shown(&corp_secret, "WECOM_CORP_SECRET"));
         println!("data: {}", data_dir.display());
+        if let Some(link) = link {
+            println!(
+                "link: {} Mbit/s shared, {} ms round trip, {} KiB window per connection (GET http://{addr}/_voddesk/link counts what it carried)",
+                link.bits_per_second / 1e6,
+                link.rtt.as_millis(),
+                link.window / 1024
+            );
+        }
         println!(
             "use: VODDESK_VOD_ENDPOINT=http://{addr} VODDESK_COS_ENDPOINT=http://{addr} VODDESK_UGC_ENDPOINT=http://{addr} VODDESK_WECOM_ENDPOINT=http://{addr}"
         );

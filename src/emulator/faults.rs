@@ -85,6 +85,9 @@ pub struct UploadCounters {
 pub struct Counters {
     /// Per multipart upload id.
     pub uploads: HashMap<String, UploadCounters>,
+    /// Body bytes received by PutObject and UploadPart in all, including bytes of requests
+    /// that failed or were cut off (what a client sent, whether or not it was kept).
+    pub body_bytes: u64,
     /// Per VOD API action (`X-TC-Action`), UGC action (`ApplyUploadUGC`…), COS operation
     /// (`PutObject`, `UploadPart`…) and WeCom call (`gettoken`, `media/upload`…).
     pub actions: HashMap<String, u64>,

@@ -19,6 +19,7 @@
 pub mod cos;
 pub mod faults;
 mod files;
+pub mod link;
 pub mod page;
 mod state;
 pub mod ugc;
@@ -36,7 +37,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use rand::Rng;
 use rand::distr::Alphanumeric;
@@ -85,6 +86,8 @@ pub struct EmulatorConfig {
     pub seed: u64,
     /// Allow a non-loopback `addr`.
     pub allow_remote: bool,
+    /// A modelled uplink in front of the emulator ([`link`]); `None` is plain loopback.
+    pub link: Option<link::LinkModel>,
 }
 
 impl Default for EmulatorConfig {
@@ -101,6 +104,7 @@ impl Default for EmulatorConfig {
             faults: Faults::default(),
             seed: 0x5eed,
             allow_remote: false,
+            link: None,
         }
     }
 }
@@ -174,6 +178,8 @@ pub(crate) struct Emu {
     counters: Mutex<Counters>,
     publish_window: Mutex<VecDeque<Instant>>,
     pub http: reqwest::Client,
+    /// What the modelled link carried, when there is one.
+    pub link: Option<Arc<link::LinkStats>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -242,8 +248,10 @@ impl Emu {
     }
 
     pub(crate) fn count_bytes(&self, upload_id: Option<&str>, bytes: u64) {
+        let mut counters = lock(&self.counters);
+        counters.body_bytes += bytes;
         if let Some(id) = upload_id {
-            lock(&self.counters)
+            counters
                 .uploads
                 .entry(id.to_owned())
                 .or_default()
@@ -375,6 +383,12 @@ impl EmulatorHandle {
         *lock(&self.emu.dice) = Dice::new(seed);
     }
 
+    /// What the modelled link carried, when there is one.
+    #[must_use]
+    pub fn link_counts(&self) -> Option<link::LinkCounts> {
+        self.emu.link.as_ref().map(|stats| stats.snapshot())
+    }
+
     /// A snapshot of the counters.
     #[must_use]
     pub fn counters(&self) -> Counters {
@@ -468,18 +482,25 @@ pub async fn spawn(config: EmulatorConfig) -> Result<(SocketAddr, EmulatorHandle
         create_dir(dir)?;
     }
     let db = Db::open(&config.data_dir.join("emulator.db"))?;
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
-        .map_err(|source| EmulatorError::Bind {
-            addr: config.addr,
-            source,
-        })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|source| EmulatorError::Bind {
-            addr: config.addr,
-            source,
-        })?;
+    let bind = |addr: SocketAddr| async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| EmulatorError::Bind { addr, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind { addr, source })?;
+        Ok::<_, EmulatorError>((listener, bound))
+    };
+    // With a link model the emulator listens on a loopback port of its own and the address
+    // given is the link's far end: every client connection crosses the link.
+    let (front, front_addr) = bind(config.addr).await?;
+    let (listener, addr, relay) = match config.link {
+        Some(model) => {
+            let (inner, inner_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+            (inner, front_addr, Some((front, inner_addr, model)))
+        }
+        None => (front, front_addr, None),
+    };
     let http = reqwest::Client::builder()
         .no_proxy()
         .build()
@@ -499,10 +520,20 @@ pub async fn spawn(config: EmulatorConfig) -> Result<(SocketAddr, EmulatorHandle
         counters: Mutex::new(Counters::default()),
         publish_window: Mutex::new(VecDeque::new()),
         http,
+        link: relay.as_ref().map(|_| Arc::new(link::LinkStats::default())),
     });
     emu.db.fail_unfinished_pulls(emu.now_ms())?;
     let router = router(Arc::clone(&emu));
     let shutdown = CancellationToken::new();
+    if let (Some((front, inner_addr, model)), Some(stats)) = (relay, emu.link.clone()) {
+        tokio::spawn(link::relay(
+            front,
+            inner_addr,
+            model,
+            stats,
+            shutdown.clone(),
+        ));
+    }
     let task = tokio::spawn(serve(listener, Arc::clone(&emu), router, shutdown.clone()));
     Ok((
         addr,
@@ -581,9 +612,29 @@ fn router(emu: Arc<Emu>) -> Router {
         .route("/cgi-bin/{*rest}", any(wecom::handle))
         .route("/wechat/{file_id}", get(page::wechat_page))
         .route("/play/{file_id}/{*name}", get(page::play))
+        .route("/_voddesk/link", get(link_counts))
         .fallback(dispatch)
         .layer(middleware::from_fn_with_state(Arc::clone(&emu), common))
         .with_state(emu)
+}
+
+/// `GET /_voddesk/link`: what the modelled link carried (404 without one), for benchmarks
+/// that count the bytes sent twice from another process.
+async fn link_counts(State(emu): State<Arc<Emu>>) -> Response {
+    match &emu.link {
+        Some(stats) => {
+            let body_bytes = lock(&emu.counters).body_bytes;
+            let counts = stats.snapshot();
+            axum::Json(serde_json::json!({
+                "up_bytes": counts.up_bytes,
+                "down_bytes": counts.down_bytes,
+                "connections": counts.connections,
+                "cos_body_bytes": body_bytes,
+            }))
+            .into_response()
+        }
+        None => files::plain(axum::http::StatusCode::NOT_FOUND, "no link model"),
+    }
 }
 
 /// `POST /` is the VOD API; everything else (including `GET /?uploads`) is COS.
