@@ -79,6 +79,7 @@ fn main() {
                 state,
                 progress: Progress {
                     bytes_done: 30_000_000,
+                    in_flight: 0,
                     bytes_total: 100_000_000,
                     speed: 2_000_000.0,
                     eta: Some(Duration::from_secs(35)),
@@ -124,6 +125,7 @@ fn main() {
                     id,
                     progress: Progress {
                         bytes_done: done,
+                        in_flight: 0,
                         bytes_total: 100_000_000,
                         speed: 2_000_000.0,
                         eta: Some(Duration::from_secs(30)),

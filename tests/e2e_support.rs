@@ -106,6 +106,7 @@ impl Emu {
                 len: bytes.len() as u64,
                 limiter: None,
                 sent: None,
+                wire: None,
             },
             "application/octet-stream",
         )

@@ -115,6 +115,7 @@ pub fn slice_of(emu: &TestEmulator, name: &str, bytes: &[u8]) -> FileSlice {
         len: bytes.len() as u64,
         limiter: None,
         sent: None,
+        wire: None,
     }
 }
 

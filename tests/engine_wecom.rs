@@ -196,7 +196,8 @@ async fn an_outage_is_waited_out_and_missing_credentials_are_refused() {
 
 /// Queues `file` for WeChat Work as a video and returns the progress values shown until it is
 /// done.
-async fn progress_until_done(engine: &mut EngineHandle, file: &Path) -> Vec<u64> {
+/// (acknowledged, on the wire) of every progress event until the item is done.
+async fn progress_until_done(engine: &mut EngineHandle, file: &Path) -> Vec<(u64, u64)> {
     let (ids, rejected) = add(
         engine,
         vec![to(file, Destination::WeCom(WeComMediaType::Video))],
@@ -208,7 +209,7 @@ async fn progress_until_done(engine: &mut EngineHandle, file: &Path) -> Vec<u64>
     events_until(engine, LONG, |event| {
         match event {
             Event::Progress { id, progress } if *id == ids[0] && !done => {
-                seen.push(progress.bytes_done);
+                seen.push((progress.bytes_done, progress.in_flight));
             }
             Event::StateChanged {
                 id,
@@ -222,10 +223,10 @@ async fn progress_until_done(engine: &mut EngineHandle, file: &Path) -> Vec<u64>
     seen
 }
 
-/// A WeCom upload shows its progress as it is sent (not 0 until the end), never backwards,
-/// and reaches the whole file only when WeCom has answered.
+/// A WeCom upload shows its bytes on the wire as it is sent (not nothing until the end),
+/// and progress only when WeCom has answered: WeCom confirms nothing before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn progress_moves_while_the_file_is_sent() {
+async fn the_wire_moves_while_the_file_is_sent_and_progress_waits_for_wecom() {
     let emu = emulator(Faults {
         bandwidth: Some(4 << 20),
         ..Faults::default()
@@ -237,16 +238,18 @@ async fn progress_moves_while_the_file_is_sent() {
     let file = tmp_file(dir.path(), "clip.mp4", size, 3);
     let mut engine = engine_with_wecom(&emu.base, &dir.path().join("data"));
     let seen = progress_until_done(&mut engine, &file).await;
-    // Distinct values short of the last byte: the bytes sent, not the wait for the answer.
     let mut midway: Vec<u64> = seen
         .iter()
-        .copied()
-        .filter(|&d| d > 0 && d < size - 1)
+        .map(|&(_, wire)| wire)
+        .filter(|&wire| wire > 0 && wire < size)
         .collect();
     midway.dedup();
-    let midway = midway.len();
-    assert!(midway >= 3, "progress while sending: {seen:?}");
-    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert!(midway.len() >= 3, "the wire while sending: {seen:?}");
+    assert!(
+        seen.iter().all(|&(done, _)| done == 0 || done == size),
+        "progress before WeCom answered: {seen:?}"
+    );
+    assert_eq!(seen.last().map(|&(done, _)| done), Some(size), "{seen:?}");
 }
 
 /// WeCom answers only after it has read the whole body (here a scripted server that waits
@@ -255,7 +258,7 @@ async fn progress_moves_while_the_file_is_sent() {
 /// Uploads a file of `size` bytes to a scripted WeCom whose first `refused` uploads are read
 /// whole and then refused for an expired token, and whose next one is answered 1.5 s after
 /// its body was read. Returns the progress seen (bytes) and how many uploads were made.
-async fn upload_answered_late(refused: usize, size: u64, seed: u64) -> (Vec<u64>, usize) {
+async fn upload_answered_late(refused: usize, size: u64, seed: u64) -> (Vec<(u64, u64)>, usize) {
     use crate::wecom_fake::{self, Reply, Request};
     use std::sync::atomic::{AtomicUsize, Ordering};
     let uploads = std::sync::Arc::new(AtomicUsize::new(0));
@@ -291,46 +294,56 @@ async fn upload_answered_late(refused: usize, size: u64, seed: u64) -> (Vec<u64>
 /// The size of the file most uses of [`upload_answered_late`] send.
 const UPLOADED: u64 = 3 << 20;
 
-/// The most progress shown before the answer that made the item done (the last value).
-fn before_answer(seen: &[u64]) -> u64 {
-    seen[..seen.len() - 1].iter().copied().max().unwrap_or(0)
+/// The most progress and the most on the wire shown before the answer that made the item
+/// done (the last value).
+fn before_answer(seen: &[(u64, u64)]) -> (u64, u64) {
+    let before = &seen[..seen.len() - 1];
+    (
+        before.iter().map(|&(done, _)| done).max().unwrap_or(0),
+        before.iter().map(|&(_, wire)| wire).max().unwrap_or(0),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn progress_leaves_out_what_buffers_may_hold_until_wecom_answers() {
+async fn nothing_counts_as_progress_until_wecom_answers() {
     let (seen, _) = upload_answered_late(0, UPLOADED, 5).await;
     // The last value is the whole file, shown with the answer that made the item done.
-    assert_eq!(seen.last(), Some(&UPLOADED), "{seen:?}");
-    let before = before_answer(&seen);
-    assert!(before > 0, "no progress while waiting: {seen:?}");
-    assert!(
-        before <= UPLOADED - voddesk::wecom::UNCONFIRMED_BYTES,
-        "{before} of {UPLOADED} shown before WeCom answered: {seen:?}"
+    assert_eq!(
+        seen.last().map(|&(done, _)| done),
+        Some(UPLOADED),
+        "{seen:?}"
     );
+    let (done, wire) = before_answer(&seen);
+    assert_eq!(done, 0, "progress before WeCom answered: {seen:?}");
+    assert!(wire > 0, "nothing on the wire while waiting: {seen:?}");
 }
 
-/// An upload sent again after a refused token counts from the start, not on top of the
-/// refused one's bytes.
+/// An upload sent again after a refused token counts its bytes on the wire from the start,
+/// not on top of the refused one's.
 #[tokio::test]
 async fn a_refused_token_restarts_the_count_rather_than_adding_to_it() {
     let (seen, uploads) = upload_answered_late(1, UPLOADED, 6).await;
     assert_eq!(uploads, 2);
-    assert_eq!(seen.last(), Some(&UPLOADED), "{seen:?}");
-    let before = before_answer(&seen);
+    assert_eq!(
+        seen.last().map(|&(done, _)| done),
+        Some(UPLOADED),
+        "{seen:?}"
+    );
+    let (done, wire) = before_answer(&seen);
+    assert_eq!(done, 0, "{seen:?}");
     assert!(
-        before <= UPLOADED - voddesk::wecom::UNCONFIRMED_BYTES,
-        "{before} of {UPLOADED} shown before WeCom answered: {seen:?}"
+        wire <= UPLOADED,
+        "{wire} of {UPLOADED} on the wire: {seen:?}"
     );
 }
 
-/// A file under 2 MiB holds back half of itself, not 1 MiB: it shows progress while it is
-/// sent rather than 0 % until WeCom answers.
+/// A small file shows its bytes on the wire while it is sent too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_small_file_shows_progress_before_wecom_answers() {
+async fn a_small_file_shows_its_bytes_on_the_wire_before_wecom_answers() {
     let size = 600 * 1024;
     let (seen, _) = upload_answered_late(0, size, 7).await;
-    assert_eq!(seen.last(), Some(&size), "{seen:?}");
-    let before = before_answer(&seen);
-    assert!(before > 0, "nothing shown before the answer: {seen:?}");
-    assert!(before <= size / 2, "{before} of {size}: {seen:?}");
+    assert_eq!(seen.last().map(|&(done, _)| done), Some(size), "{seen:?}");
+    let (done, wire) = before_answer(&seen);
+    assert_eq!(done, 0, "{seen:?}");
+    assert!(wire > 0, "nothing on the wire before the answer: {seen:?}");
 }

@@ -218,6 +218,7 @@ fn details_show_the_error_with_its_request_id_and_progress_never_goes_back() {
     ]));
     let progress = |done| Progress {
         bytes_done: done,
+        in_flight: 0,
         bytes_total: 1000,
         speed: 500.0,
         eta: Some(Duration::from_secs(1)),

@@ -22,6 +22,7 @@ fn chinese_queue_snapshot() {
     );
     uploading.progress = Progress {
         bytes_done: 4 << 20,
+        in_flight: 0,
         bytes_total: 10 << 20,
         speed: 2_097_152.0,
         eta: Some(std::time::Duration::from_secs(3)),

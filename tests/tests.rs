@@ -13,6 +13,7 @@ mod emulator_support;
 mod emulator_ugc;
 mod emulator_vod;
 mod emulator_wecom;
+mod engine_link;
 mod engine_publish;
 mod engine_upload;
 mod engine_wecom;

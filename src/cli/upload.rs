@@ -56,16 +56,17 @@ pub struct UploadArgs {
     #[arg(long)]
     pub storage_region: Option<String>,
     /// Part size in bytes, or with a unit: 8M or 8MiB (MiB), 8MB (10^6 bytes); at least
-    /// 1 MiB; chosen automatically when absent.
+    /// 1 MiB. When absent each part is sized to the measured link (about a second of it).
     #[arg(long, value_parser = parse_size)]
     pub part_size: Option<u64>,
-    /// Parts sent at once per file.
+    /// The most parts (and small files) in flight at once, 1 to 32. Below that cap, how
+    /// many go at once follows the measured link.
     #[arg(long)]
     pub concurrency: Option<usize>,
     /// Upload flow.
     #[arg(long, value_enum)]
     pub flow: Option<FlowArg>,
-    /// One JSON object per file and line on stdout.
+    /// One JSON object per file and line on stdout; progress as JSON lines on stderr.
     #[arg(long)]
     pub json: bool,
 }
@@ -133,6 +134,9 @@ struct Tracker {
     outcomes: BTreeMap<ItemId, Outcome>,
     tty: bool,
     progress_shown: bool,
+    /// Progress as JSON lines on stderr (with `--json`), at most once a second an item.
+    json: bool,
+    last_json: HashMap<ItemId, std::time::Instant>,
 }
 
 impl Tracker {
@@ -143,6 +147,8 @@ impl Tracker {
             outcomes: BTreeMap::new(),
             tty: std::io::stderr().is_terminal(),
             progress_shown: false,
+            json: false,
+            last_json: HashMap::new(),
         }
     }
 
@@ -154,6 +160,10 @@ impl Tracker {
     }
 
     fn progress(&mut self, id: ItemId, progress: &Progress) {
+        if self.json {
+            self.json_progress(id, progress);
+            return;
+        }
         if !self.tty {
             return;
         }
@@ -169,6 +179,13 @@ impl Tracker {
             "{name}: {percent:.1}% of {:.1} MiB",
             progress.bytes_total as f64 / 1_048_576.0,
         );
+        // What is on its way is not progress yet: a pause or crash may send it again.
+        if progress.in_flight >= 1 << 20 {
+            line.push_str(&format!(
+                " (+{:.1} MiB on the way)",
+                progress.in_flight as f64 / 1_048_576.0
+            ));
+        }
         // No speed yet (the first half second), or none for the last 10 s: said by leaving
         // it out, as the app does, rather than as 0.
         if progress.speed >= 1.0 {
@@ -183,6 +200,35 @@ impl Tracker {
         eprint!("\r\x1b[K{line}");
         let _ = std::io::stderr().flush();
         self.progress_shown = true;
+    }
+
+    /// A JSON progress line on stderr: acknowledged bytes, bytes on their way apart.
+    fn json_progress(&mut self, id: ItemId, progress: &Progress) {
+        let Some(name) = self.names.get(&id) else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        let finished = progress.bytes_done == progress.bytes_total;
+        if !finished
+            && self
+                .last_json
+                .get(&id)
+                .is_some_and(|at| now.duration_since(*at) < std::time::Duration::from_secs(1))
+        {
+            return;
+        }
+        self.last_json.insert(id, now);
+        eprintln!(
+            "{}",
+            serde_json::json!({
+                "progress": name,
+                "bytes_done": progress.bytes_done,
+                "in_flight_bytes": progress.in_flight,
+                "bytes_total": progress.bytes_total,
+                "speed": (progress.speed >= 1.0).then_some(progress.speed.round()),
+                "eta_secs": progress.eta.map(|eta| eta.as_secs()),
+            })
+        );
     }
 
     /// Handles an event about a tracked item; returns whether every tracked item has ended.
@@ -363,7 +409,7 @@ pub fn run_upload(
         && !(1..=MAX_PARALLEL_PARTS).contains(&concurrency)
     {
         return Err(CliError::usage(format!(
-            "--concurrency (parts in flight per file) must be from 1 to {MAX_PARALLEL_PARTS}"
+            "--concurrency (the most parts in flight at once) must be from 1 to {MAX_PARALLEL_PARTS}; leave it out to follow the link"
         )));
     }
     let mut config = engine_config(global, args.flow)?;
@@ -379,12 +425,27 @@ pub fn run_upload(
     if files.is_empty() {
         return Err(CliError::failure("no supported media files were given"));
     }
+    if let Some(part) = args.part_size {
+        for file in &files {
+            let size = std::fs::metadata(file).map_or(0, |m| m.len());
+            if size > 0 && size <= part {
+                eprintln!(
+                    "note: {} ({:.1} MiB) is not larger than --part-size ({:.1} MiB): it is sent in one request",
+                    file.display(),
+                    size as f64 / 1_048_576.0,
+                    part as f64 / 1_048_576.0
+                );
+            }
+        }
+    }
     let options = options_from(args);
     // Options wrong for every file are bad usage, said once.
     validate::check_options(&options).map_err(CliError::usage)?;
     let mut engine = start(config, runtime)?;
     let ok = runtime.block_on(async {
         let mut tracker = Tracker::new();
+        tracker.json = args.json;
+        let mut interrupt = super::Interrupt::listen();
         let Some(Event::Loaded(loaded)) = engine.recv().await else {
             return Err(CliError::failure("the upload engine did not start"));
         };
@@ -445,13 +506,32 @@ pub fn run_upload(
         for event in &early {
             tracker.event(event);
         }
+        let mut interrupted = false;
         while !tracker.all_ended() {
-            let Some(event) = engine.recv().await else {
-                break;
-            };
-            tracker.event(&event);
+            tokio::select! {
+                event = engine.recv() => match event {
+                    Some(event) => tracker.event(&event),
+                    None => break,
+                },
+                () = interrupt.recv() => {
+                    interrupted = true;
+                    break;
+                }
+            }
         }
-        let _ = engine.shutdown().await;
+        if interrupted {
+            tracker.clear_line();
+            eprintln!(
+                "note: stopping: parts about to finish may finish (at most 3 s); Ctrl-C again quits at once"
+            );
+        }
+        let rest = tokio::select! {
+            rest = engine.shutdown() => rest,
+            () = interrupt.recv(), if interrupted => Vec::new(),
+        };
+        for event in &rest {
+            tracker.event(event);
+        }
         let store = Store::open_in(&data_dir).ok();
         Ok(print_results(
             &mut tracker,

@@ -181,11 +181,17 @@ impl ItemState {
 /// Upload progress of one item.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
-    /// Bytes the server acknowledged; never goes backwards within one session.
+    /// Bytes the server acknowledged (finished parts and objects); never goes backwards
+    /// within one session, and a pause, crash or retry never takes it back.
     pub bytes_done: u64,
+    /// Bytes handed to connections whose parts are not acknowledged yet (on the wire, or in
+    /// buffers on the way): shown apart, since a pause or crash may throw them away.
+    #[serde(default)]
+    pub in_flight: u64,
     /// Bytes in all (media plus cover).
     pub bytes_total: u64,
-    /// Smoothed speed, bytes per second.
+    /// The acknowledged rate, bytes per second, smoothed over a few seconds; 0 until about
+    /// two seconds of data exist after a start or resume.
     pub speed: f64,
     /// Estimated time left.
     pub eta: Option<Duration>,
@@ -298,20 +304,20 @@ pub struct ItemSnapshot {
     pub created_at: i64,
 }
 
-/// The most parts in flight per file that the app's settings and `upload --concurrency` take:
-/// twice the default, and more connections than any link needs (each is a COS request).
+/// The most bodies in flight that the app's settings and `upload --concurrency` take (each is
+/// a connection and a COS request).
 pub const MAX_PARALLEL_PARTS: usize = 32;
+/// The most files the automatic setting runs at once.
+pub const MAX_AUTO_FILES: usize = 64;
 
 /// Settings the engine applies while running.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineTuning {
-    /// Files uploaded at once.
+    /// Files uploaded at once; 0 is automatic: as many as it takes to fill the in-flight
+    /// budget (dozens of small clips, one or two big files), up to [`MAX_AUTO_FILES`].
     pub parallel_files: usize,
-    /// Parts in flight per file. The default, 16, keeps a fast link busy with 8 MiB parts. On
-    /// loopback a part's body sits in the socket buffers for much of its life, so only about
-    /// half the parts in flight are being read (and hashed) at any time: 16 fills the part
-    /// hasher's lanes where 8 left them half empty (client and emulator CPU per GiB down by
-    /// about a tenth). A `kill -9` resends at most 16 × 8 MiB.
+    /// The most bodies (parts, small files, covers) in flight for the whole queue. What is in
+    /// flight follows the measured link ([`crate::engine::budget`]); this is its cap.
     pub parallel_parts: usize,
     /// Bytes per second for the whole app; `None` is unlimited.
     pub bandwidth_limit: Option<u64>,
@@ -320,8 +326,8 @@ pub struct EngineTuning {
 impl Default for EngineTuning {
     fn default() -> Self {
         Self {
-            parallel_files: 2,
-            parallel_parts: 16,
+            parallel_files: 0,
+            parallel_parts: MAX_PARALLEL_PARTS,
             bandwidth_limit: None,
         }
     }

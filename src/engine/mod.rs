@@ -12,6 +12,7 @@
 //! words. Everything is persisted in [`crate::store`] as it happens.
 
 pub mod api;
+pub mod budget;
 pub mod errors;
 mod job;
 pub mod planner;
@@ -21,7 +22,6 @@ pub mod validate;
 mod worker;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, DropGuard};
@@ -201,7 +201,9 @@ impl Engine {
             limiter: Arc::new(RateLimiter::new(config.tuning.bandwidth_limit)),
             service: config.service.clone(),
             retry: config.retry,
-            parallel_parts: AtomicUsize::new(config.tuning.parallel_parts.max(1)),
+            budget: budget::Budget::new(config.tuning.parallel_parts.max(1)),
+            apply_pace: budget::Pacer::per_second(budget::API_CALLS_PER_SECOND),
+            commit_pace: budget::Pacer::per_second(budget::API_CALLS_PER_SECOND),
             wecom: config.service.wecom.as_ref().map(|wecom| {
                 Arc::new(crate::wecom::WeComClient::new(
                     http.clone(),

@@ -38,8 +38,13 @@ enum Stop {
 
 struct Running {
     token: CancellationToken,
+    /// Asks the job to stop after letting parts about to finish finish (pause, quit).
+    drain: CancellationToken,
     stop: Option<Stop>,
 }
+
+/// How long a pause or quit waits for parts about to finish before it stops them.
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 struct Entry {
     record: ItemRecord,
@@ -333,7 +338,12 @@ impl Worker {
         if self.shutting_down {
             return;
         }
-        let parallel = self.config.tuning.parallel_files.max(1);
+        let parallel = match self.config.tuning.parallel_files {
+            // Automatic: enough files to keep every slot of the budget busy while some of them
+            // apply for sessions and commit (those steps send no data), and no more.
+            0 => (self.shared.budget.controller().slots() * 2 + 2).min(super::api::MAX_AUTO_FILES),
+            files => files,
+        };
         while self.running_count() < parallel {
             let next = self
                 .entries
@@ -358,16 +368,22 @@ impl Worker {
         };
         let flow = self.flow_for(&entry.record.options);
         let token = self.root.child_token();
+        let drain = CancellationToken::new();
         let job = Job::new(
             Arc::clone(&self.shared),
             entry.record.clone(),
             flow,
             token.clone(),
+            drain.clone(),
             self.job_tx.clone(),
         );
         tokio::spawn(job.run());
         if let Some(entry) = self.entries.get_mut(&id) {
-            entry.running = Some(Running { token, stop: None });
+            entry.running = Some(Running {
+                token,
+                drain,
+                stop: None,
+            });
         }
     }
 
@@ -376,7 +392,21 @@ impl Worker {
             Some(running) => {
                 // Why it stops is recorded before the token fires.
                 running.stop = running.stop.max(Some(stop));
-                running.token.cancel();
+                match running.stop {
+                    // Parts that finish within a second are kept; the rest stop at once, and
+                    // whatever still runs after the limit is stopped.
+                    Some(Stop::Pause | Stop::Shutdown) => {
+                        running.drain.cancel();
+                        let token = running.token.clone();
+                        tokio::spawn(async move {
+                            tokio::select! {
+                                () = tokio::time::sleep(DRAIN_LIMIT) => token.cancel(),
+                                () = token.cancelled() => {}
+                            }
+                        });
+                    }
+                    _ => running.token.cancel(),
+                }
                 true
             }
             None => false,
@@ -454,9 +484,7 @@ impl Worker {
             }
             Command::UpdateOptions(id, options) => self.update_options(id, options).await,
             Command::Tune(tuning) => {
-                self.shared
-                    .parallel_parts
-                    .store(tuning.parallel_parts.max(1), Ordering::Relaxed);
+                self.shared.budget.set_cap(tuning.parallel_parts.max(1));
                 self.shared.limiter.set_limit(tuning.bandwidth_limit);
                 self.config.tuning = tuning;
             }

@@ -348,12 +348,13 @@ impl SettingsForm {
                 "use RFC 3339, e.g. 2030-01-01T00:00:00+08:00, or leave empty".into(),
             ));
         }
-        let parallel_files = required_number::<usize>(
+        // Empty or 0: automatic (as many as fill the link's budget).
+        let parallel_files = optional_number::<usize>(
             &self.parallel_files,
             Field::ParallelFiles,
             &mut errors,
-            1,
-            16,
+            0,
+            crate::engine::api::MAX_AUTO_FILES,
         );
         let parallel_parts = required_number::<usize>(
             &self.parallel_parts,
@@ -420,7 +421,7 @@ impl SettingsForm {
             procedure: self.procedure.trim().to_owned(),
             class_id,
             expire_time: expire.to_owned(),
-            parallel_files: parallel_files.unwrap_or(1),
+            parallel_files: parallel_files.unwrap_or(0),
             parallel_parts: parallel_parts.unwrap_or(1),
             part_size_mib,
             bandwidth_kib,
@@ -503,7 +504,7 @@ mod tests {
         assert!(form.validate().is_ok());
         let bad = SettingsForm {
             region: "Guangzhou!".into(),
-            parallel_files: "0".into(),
+            parallel_files: "999".into(),
             vod_endpoint: "ftp://x".into(),
             expire_time: "tomorrow".into(),
             secret_id: "AKIDxxxxxxxx".into(),

@@ -601,6 +601,7 @@ mod tests {
     fn progress(done: u64) -> Progress {
         Progress {
             bytes_done: done,
+            in_flight: 0,
             bytes_total: 1000,
             speed: 100.0,
             eta: None,

@@ -17,7 +17,7 @@ use rusqlite::Connection;
 
 pub use items::{ItemRecord, NewRecord};
 pub use leftovers::{Leftover, Retire};
-pub use parts::PartRecord;
+pub use parts::{PartRecord, PlannedPart};
 pub use publications::PendingReview;
 pub use sessions::SessionRecord;
 
@@ -129,6 +129,12 @@ const MIGRATIONS: &[&str] = &[
         definition INTEGER NOT NULL,
         since INTEGER NOT NULL
     );",
+    // 5: parts of different sizes. Every part's range is recorded the moment it is chosen,
+    // before its first byte is sent (`done` 0), so that a crash leaves ranges a resume
+    // sends again with the same numbers; `offset` -1 is a row of a uniform plan from before
+    // (its range follows from the session's part size).
+    "ALTER TABLE parts ADD COLUMN offset INTEGER NOT NULL DEFAULT -1;
+     ALTER TABLE parts ADD COLUMN done INTEGER NOT NULL DEFAULT 1;",
 ];
 
 /// The queue database. Cheap to share behind an `Arc`; calls are short and serialised.

@@ -77,6 +77,9 @@ pub struct FileSlice {
     /// Counts the bytes of the current attempt as they are handed to the connection (for the
     /// progress display only): set to 0 when an attempt's body is made.
     pub sent: Option<Arc<AtomicU64>>,
+    /// Counts every byte handed to the connection, over all attempts (never reset): the
+    /// engine's in-flight budget reads it to notice a link that slowed down.
+    pub wire: Option<Arc<AtomicU64>>,
 }
 
 struct DigestState {
@@ -147,6 +150,9 @@ impl FileSlice {
                 }
                 if let Some(sent) = &slice.sent {
                     sent.fetch_add(want as u64, Ordering::Relaxed);
+                }
+                if let Some(wire) = &slice.wire {
+                    wire.fetch_add(want as u64, Ordering::Relaxed);
                 }
                 let buf = buf.share();
                 feed.push(buf.clone());

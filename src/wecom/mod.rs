@@ -21,21 +21,6 @@ pub const MEDIA_LIFETIME_SECONDS: i64 = 3 * 24 * 3600;
 const GET_CHUNK: u64 = 20 * 1024 * 1024;
 /// The pieces a media/upload body is handed to the connection in (progress granularity).
 const UPLOAD_CHUNK: usize = 256 * 1024;
-/// How far the bytes handed to the connection may run ahead of what WeCom has received: the
-/// piece the HTTP client holds ([`UPLOAD_CHUNK`]) and what the socket's send buffer takes in,
-/// which on a slow uplink (where progress is watched) stays well under this. Progress leaves
-/// this much out until WeCom answers, so that it stops short while the buffers drain instead
-/// of sitting one byte short of the whole.
-pub const UNCONFIRMED_BYTES: u64 = 1024 * 1024;
-
-/// What progress leaves out of a body of `len` bytes until it is answered: [`UNCONFIRMED_BYTES`],
-/// or half of a smaller body, which would otherwise show nothing until the answer (0 %, then
-/// 100 %).
-#[must_use]
-pub fn held_back(len: u64) -> u64 {
-    UNCONFIRMED_BYTES.min(len.div_ceil(2))
-}
-
 /// Token refreshes forced by 40014/42001 before giving up on one call.
 const MAX_TOKEN_REFRESHES: u32 = 2;
 /// Refresh this long before the token expires.

@@ -1,15 +1,14 @@
 //! An item whose destination is WeChat Work: one `media/upload` (the files are at most
 //! 20 MB), retried like the VOD calls, with the `media_id` and its expiry as the result.
-//! Progress is what was handed to the connection less what its buffers may still hold.
+//! Progress: nothing is acknowledged before WeCom answers; the bytes handed to the connection show as in flight.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use super::{Job, JobError};
 use crate::engine::api::{ItemState, StallReason, UserError, WeComMediaType};
 use crate::engine::errors::plain;
-use crate::wecom::{Uploaded, WeComClient, WeComError, held_back};
+use crate::wecom::{Uploaded, WeComClient, WeComError};
 
 /// The service's "system busy, try again" and "API called too often" codes.
 const BUSY: [i64; 2] = [-1, 45009];
@@ -80,34 +79,26 @@ impl Job {
 }
 
 impl Job {
-    /// One attempt, with the bytes handed to the connection shown as progress, less what the
-    /// connection's buffers may still hold ([`held_back`]: 1 MiB, or half of a smaller
-    /// file): those bytes have not reached WeCom yet, so the bar would run ahead and then sit
-    /// near the end while they drain. Short of the whole until WeCom answers, since nothing
-    /// is confirmed before.
+    /// One attempt. The bytes handed to the connection are shown as in flight, not as
+    /// progress: WeCom confirms nothing before it answers, and the connection's buffers may
+    /// still hold them.
     async fn send_wecom(
         &self,
         client: &WeComClient,
         kind: WeComMediaType,
     ) -> Result<Result<Uploaded, WeComError>, JobError> {
-        let base = self.meter.sent.load(Ordering::Relaxed);
         self.meter.acked.store(0, Ordering::Relaxed);
+        self.meter.sent.store(0, Ordering::Relaxed);
+        self.meter.wecom_sending.store(true, Ordering::Relaxed);
         let upload =
             client.upload_counted(&self.item.path, kind, Some(Arc::clone(&self.meter.sent)));
-        tokio::pin!(upload);
-        let mut tick = tokio::time::interval(Duration::from_millis(100));
-        let unconfirmed = self.item.size.saturating_sub(1);
-        loop {
-            tokio::select! {
-                () = self.token.cancelled() => return Err(JobError::Stopped),
-                result = &mut upload => return Ok(result),
-                _ = tick.tick() => {
-                    let sent = self.meter.sent.load(Ordering::Relaxed).saturating_sub(base);
-                    let received = sent.saturating_sub(held_back(self.item.size));
-                    self.meter.acked.store(received.min(unconfirmed), Ordering::Relaxed);
-                }
-            }
-        }
+        let result = tokio::select! {
+            () = self.token.cancelled() => Err(JobError::Stopped),
+            () = self.drain.cancelled() => Err(JobError::Stopped),
+            result = upload => Ok(result),
+        };
+        self.meter.wecom_sending.store(false, Ordering::Relaxed);
+        result
     }
 }
 
