@@ -125,6 +125,8 @@ async fn a_pause_keeps_all_but_a_second_of_the_link() {
     );
 
     engine.send(Command::Resume(id)).await.unwrap();
+    let resumed_at = Instant::now();
+    let mut speeds = Vec::new();
     let states = {
         let mut finals = std::collections::HashMap::new();
         events_until(&mut engine, LONG, |event| {

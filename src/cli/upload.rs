@@ -136,7 +136,7 @@ struct Tracker {
     progress_shown: bool,
     /// Progress as JSON lines on stderr (with `--json`), at most once a second an item.
     json: bool,
-    last_json: HashMap<ItemId, std::time::Instant>,
+    last_json: HashMap<ItemId, (std::time::Instant, bool)>,
 }
 
 impl Tracker {
@@ -209,15 +209,18 @@ impl Tracker {
         };
         let now = std::time::Instant::now();
         let finished = progress.bytes_done == progress.bytes_total;
-        if !finished
-            && self
-                .last_json
-                .get(&id)
-                .is_some_and(|at| now.duration_since(*at) < std::time::Duration::from_secs(1))
-        {
+        // Once a second, and the end once.
+        let due = match self.last_json.get(&id) {
+            None => true,
+            Some((_, true)) => false,
+            Some((at, false)) => {
+                finished || now.duration_since(*at) >= std::time::Duration::from_secs(1)
+            }
+        };
+        if !due {
             return;
         }
-        self.last_json.insert(id, now);
+        self.last_json.insert(id, (now, finished));
         eprintln!(
             "{}",
             serde_json::json!({

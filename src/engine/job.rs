@@ -183,6 +183,9 @@ struct Meter {
     /// Bytes the server has acknowledged (parts, the cover, a single PUT; for WeCom, the
     /// whole file once it answered). This alone is the item's progress.
     acked: AtomicU64,
+    /// Of `acked`, what earlier runs had sent (resumed parts, a finished cover): not this
+    /// run's speed.
+    resumed: AtomicU64,
     /// WeCom: the bytes handed to the connection.
     sent: Arc<AtomicU64>,
     /// WeCom: whether its request is on its way (its `sent` then counts as in flight).
@@ -199,6 +202,12 @@ impl Meter {
         if let Ok(mut slot) = self.stall.lock() {
             *slot = stall;
         }
+    }
+
+    /// Bytes an earlier run sent, acknowledged now without being sent.
+    fn add_resumed(&self, bytes: u64) {
+        self.resumed.fetch_add(bytes, Ordering::Relaxed);
+        self.acked.fetch_add(bytes, Ordering::Relaxed);
     }
 
     /// A counter for one more body in flight.
@@ -326,7 +335,6 @@ impl Job {
             let mut interval = tokio::time::interval(Duration::from_millis(100));
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let started = Instant::now();
-            let start_acked = meter.acked.load(Ordering::Relaxed);
             // (when, bytes acknowledged) over the last SPEED_WINDOW.
             let mut samples: std::collections::VecDeque<(Instant, u64)> =
                 std::collections::VecDeque::new();
@@ -343,7 +351,9 @@ impl Job {
                 }
                 let now = Instant::now();
                 let (acked, in_flight) = meter.shown();
-                samples.push_back((now, acked));
+                // This run's bytes: what resumed was sent before.
+                let sent_now = acked.saturating_sub(meter.resumed.load(Ordering::Relaxed));
+                samples.push_back((now, sent_now));
                 while samples
                     .front()
                     .is_some_and(|&(at, _)| now.duration_since(at) > SPEED_WINDOW)
@@ -421,6 +431,7 @@ impl Job {
         let mut restarts = 0;
         loop {
             self.meter.acked.store(0, Ordering::Relaxed);
+            self.meter.resumed.store(0, Ordering::Relaxed);
             match self.attempt(cover_size).await {
                 Err(JobError::Restart(reason)) if restarts < MAX_RESTARTS => {
                     restarts += 1;
@@ -504,7 +515,7 @@ impl Job {
         self.sending.store(true, Ordering::Relaxed);
         if let (Some(cover), Some(key)) = (self.cover(), live.record.cover_key.clone()) {
             if live.record.cover_done {
-                self.meter.acked.fetch_add(cover_size, Ordering::Relaxed);
+                self.meter.add_resumed(cover_size);
             } else {
                 self.put_whole(&live, &key, &cover, cover_size, "uploading the cover")
                     .await?;
@@ -512,9 +523,7 @@ impl Job {
             }
         }
         if live.record.media_done {
-            self.meter
-                .acked
-                .fetch_add(self.item.size, Ordering::Relaxed);
+            self.meter.add_resumed(self.item.size);
         } else {
             // A session begun as multipart stays multipart: its parts are on the server.
             match plan {
@@ -559,7 +568,7 @@ impl Job {
         doing: &str,
     ) -> Result<(), JobError> {
         if !live.fresh && self.finished_object(live, key, path).await? {
-            self.meter.acked.fetch_add(len, Ordering::Relaxed);
+            self.meter.add_resumed(len);
             return Ok(());
         }
         let mut grant = tokio::select! {

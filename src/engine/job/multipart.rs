@@ -252,7 +252,7 @@ impl Job {
                 "resuming from the server's parts"
             );
         }
-        self.meter.acked.fetch_add(resumed, Ordering::Relaxed);
+        self.meter.add_resumed(resumed);
         let (done, total) = layout.counts();
         self.parts_state(done, total).await;
         if !self.send_parts(live, &upload_id, &mut layout).await? {
