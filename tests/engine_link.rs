@@ -133,6 +133,7 @@ async fn a_pause_keeps_all_but_a_second_of_the_link() {
             match event {
                 Event::Progress { id: of, progress } if *of == id => {
                     shown.push(progress.bytes_done);
+                    speeds.push((resumed_at.elapsed(), progress.speed));
                 }
                 Event::StateChanged { id: of, state }
                     if *of == id && matches!(state, ItemState::Done { .. }) =>
@@ -167,7 +168,7 @@ async fn a_pause_keeps_all_but_a_second_of_the_link() {
 }
 
 /// A crash (the engine dropped without a word) resends at most what was in flight, and
-/// what is in flight follows the link: about two seconds of it, in parts of several sizes.
+/// what is in flight follows the link: about two seconds of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_resends_at_most_two_seconds_of_the_link() {
     let emu = emulator_on(office()).await;
@@ -181,13 +182,6 @@ async fn a_crash_resends_at_most_two_seconds_of_the_link() {
     drop(engine);
     // Whatever was on its way when the process went.
     let sent = body_bytes(&emu);
-    let parts = emu.handle.open_uploads().unwrap();
-    let sizes: std::collections::BTreeSet<u64> = parts
-        .iter()
-        .flat_map(|u| u.parts.iter().map(|p| p.1))
-        .collect();
-    assert!(sizes.len() >= 2, "every part the same size: {sizes:?}");
-
     let mut engine = engine_on(&emu.base, &data, UploadFlow::ServerApi);
     match engine.recv().await {
         Some(Event::Loaded(_)) => {}

@@ -12,7 +12,8 @@
 //!   what is in flight is one to two seconds of the link: a crash costs that much at most, a
 //!   pause less, and on a fast link parts are large enough that request overheads vanish.
 //! - **slots** (bodies in flight): start at [`START_SLOTS`] and grow by half (slow start)
-//!   while each growth raised the rate by [`GROWTH_MIN`]; the first growth that did not pay
+//!   while each growth raised the mean rate of a round of bodies by at least half of what it
+//!   would ideally bring ([`GROWTH_SHARE`]); the first growth that did not pay
 //!   is undone and, from then on, one more slot is tried every [`PROBE_EVERY`]. More slots
 //!   pay while connections are window-bound (each carries at most window / round trip) and
 //!   stop paying once the link is full. An error halves the slots.
@@ -44,8 +45,11 @@ pub const IN_FLIGHT_SECONDS: f64 = 1.5;
 pub const MAX_AUTO_PART: u64 = 256 << 20;
 /// How far back the rate estimate looks.
 pub const RATE_WINDOW: Duration = Duration::from_secs(3);
-/// How much more rate a growth of the slots must bring to be kept.
-pub const GROWTH_MIN: f64 = 1.12;
+/// The share of the ideal gain (every added body carrying as much as the others) that a
+/// growth of the slots must bring to be kept.
+pub const GROWTH_SHARE: f64 = 0.5;
+/// The least gain kept, whatever the growth: below it, noise decides.
+pub const GROWTH_FLOOR: f64 = 1.03;
 /// How often one more slot is tried after growth stopped paying.
 pub const PROBE_EVERY: Duration = Duration::from_secs(4);
 /// How long the bytes handed over must lag the estimate before it falls.
@@ -63,10 +67,50 @@ pub struct Ticket {
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Trial {
     from: usize,
+    /// The old count's throughput (see [`Round`]).
     base: f64,
     since: Instant,
-    best: f64,
-    judged: usize,
+    /// The bodies started under the new count, as they finish.
+    after: Round,
+}
+
+/// Bodies finished, as a throughput: their bytes over the span from the first one's start to
+/// the last one's end. Bodies started together and finished together count as what they
+/// carried together (a per-body rate would see only the share of each).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Round {
+    bytes: u64,
+    bodies: usize,
+    first_start: Option<Instant>,
+    last_end: Option<Instant>,
+}
+
+impl Round {
+    const EMPTY: Self = Self {
+        bytes: 0,
+        bodies: 0,
+        first_start: None,
+        last_end: None,
+    };
+
+    fn add(&mut self, started: Instant, ended: Instant, len: u64) {
+        self.bytes += len;
+        self.bodies += 1;
+        self.first_start = Some(self.first_start.map_or(started, |s| s.min(started)));
+        self.last_end = Some(self.last_end.map_or(ended, |e| e.max(ended)));
+    }
+
+    fn rate(&self) -> f64 {
+        match (self.first_start, self.last_end) {
+            (Some(start), Some(end)) => {
+                let span = end
+                    .saturating_duration_since(start)
+                    .max(Duration::from_millis(1));
+                self.bytes as f64 / span.as_secs_f64()
+            }
+            _ => 0.0,
+        }
+    }
 }
 
 /// The pure part of the budget: rate, slots and part size.
@@ -81,6 +125,8 @@ pub struct Controller {
     samples: VecDeque<(Instant, f64)>,
     trial: Option<Trial>,
     hold_until: Option<Instant>,
+    /// The last bodies finished (start, end, bytes), a round's worth, for [`Trial::base`].
+    recent: VecDeque<(Instant, Instant, u64)>,
     /// (when, bytes handed to connections in all) of the last [`COLLAPSE_AFTER`].
     wire: VecDeque<(Instant, u64)>,
 }
@@ -100,6 +146,7 @@ impl Controller {
             samples: VecDeque::new(),
             trial: None,
             hold_until: None,
+            recent: VecDeque::new(),
             wire: VecDeque::new(),
         }
     }
@@ -203,7 +250,11 @@ impl Controller {
         {
             self.samples.pop_front();
         }
-        self.adapt(now, ticket.started, sample);
+        self.recent.push_back((ticket.started, now, ticket.len));
+        while self.recent.len() > self.slots().max(2) {
+            self.recent.pop_front();
+        }
+        self.adapt(now, ticket.started, ticket.len);
     }
 
     /// The body of `ticket` ended without an acknowledgement: stopped (`failed` false) or
@@ -227,23 +278,23 @@ impl Controller {
         self.in_flight_bytes = self.in_flight_bytes.saturating_sub(ticket.len);
     }
 
-    fn adapt(&mut self, now: Instant, started: Instant, sample: f64) {
+    fn adapt(&mut self, now: Instant, started: Instant, len: u64) {
         if let Some(mut trial) = self.trial {
-            // Bodies started before the change say what the old count did; only those
-            // started after it show what the change did, judged over a whole round of them.
+            // Only bodies started after the change show what it did, judged over a whole
+            // round of them.
             if started < trial.since {
-                trial.base = trial.base.max(sample);
-                self.trial = Some(trial);
                 return;
             }
-            trial.best = trial.best.max(sample);
-            trial.judged += 1;
-            if trial.judged < self.slots() {
+            trial.after.add(started, now, len);
+            if trial.after.bodies < self.slots() {
                 self.trial = Some(trial);
                 return;
             }
             self.trial = None;
-            if trial.best < trial.base * GROWTH_MIN {
+            // Half of what the added bodies would bring if each carried as much as the others.
+            let ideal = self.slots as f64 / trial.from.max(1) as f64;
+            let needed = (1.0 + (ideal - 1.0) * GROWTH_SHARE).max(GROWTH_FLOOR);
+            if trial.after.rate() < trial.base * needed {
                 // More at once did not make it faster: the link is full (or the queue has
                 // no more to send). Back to what was enough, and probe again later.
                 self.slots = trial.from;
@@ -255,7 +306,10 @@ impl Controller {
         if self.slots >= self.cap || self.hold_until.is_some_and(|until| now < until) {
             return;
         }
-        let base = self.rate().unwrap_or(sample);
+        let mut base = Round::EMPTY;
+        for &(start, end, bytes) in &self.recent {
+            base.add(start, end, bytes);
+        }
         let from = self.slots;
         self.slots = if self.startup {
             (from + from.div_ceil(2)).min(self.cap)
@@ -264,10 +318,9 @@ impl Controller {
         };
         self.trial = Some(Trial {
             from,
-            base,
+            base: base.rate(),
             since: now,
-            best: 0.0,
-            judged: 0,
+            after: Round::EMPTY,
         });
     }
 
@@ -593,8 +646,10 @@ mod tests {
             c.slots(),
             c.part_len() / MIB
         );
+        // More slots than one connection needs fill the round trips between parts; parts
+        // shrink as slots grow, so what is in flight stays the same (checked above).
         assert!(
-            c.slots() <= 6,
+            c.slots() <= 8,
             "{} slots on a link one connection fills",
             c.slots()
         );

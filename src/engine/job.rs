@@ -360,8 +360,7 @@ impl Job {
                 {
                     samples.pop_front();
                 }
-                let speed = if now.duration_since(started) >= SPEED_MIN_SPAN && acked > start_acked
-                {
+                let speed = if now.duration_since(started) >= SPEED_MIN_SPAN && sent_now > 0 {
                     speed_of(&samples)
                 } else {
                     0.0
