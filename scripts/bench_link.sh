@@ -65,10 +65,16 @@ body_bytes() {
   curl -s "$base/_voddesk/link" | sed -n 's/.*"cos_body_bytes":\([0-9]*\).*/\1/p'
 }
 
+# `env … "$bin"` rather than a shell function, so that `$!` of a run in the background is the
+# uploader itself and a signal reaches it (a function would run in a subshell).
+voddesk_env() {
+  venv=(TENCENTCLOUD_SECRET_ID="$secret_id" TENCENTCLOUD_SECRET_KEY="$secret_key"
+    VODDESK_VOD_ENDPOINT="$base" VODDESK_COS_ENDPOINT="$base" VODDESK_UGC_ENDPOINT="$base"
+    VODDESK_DATA_DIR="$work/voddesk-data")
+}
 voddesk() {
-  TENCENTCLOUD_SECRET_ID="$secret_id" TENCENTCLOUD_SECRET_KEY="$secret_key" \
-  VODDESK_VOD_ENDPOINT="$base" VODDESK_COS_ENDPOINT="$base" VODDESK_UGC_ENDPOINT="$base" \
-  VODDESK_DATA_DIR="$work/voddesk-data" "$bin" upload "$@"
+  voddesk_env
+  env "${venv[@]}" "$bin" upload "$@"
 }
 
 cat >"$work/sdk.py" <<'PY'
@@ -141,26 +147,28 @@ interrupted() {
   head -c $((96 << 20)) /dev/urandom >"$file"
   size=$(stat -c %s "$file")
   start_emulator 50 40 512
-  voddesk "$file" --json >/dev/null 2>"$work/first.err" &
+  voddesk_env
+  env "${venv[@]}" "$bin" upload "$file" --json >/dev/null 2>"$work/first.err" &
   pid=$!
   sleep "$kill_at"
-  kept=$(body_bytes)
   t0=$(now); kill "-$signal" "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; t1=$(now)
   stop_s=$(echo "$t1 - $t0" | bc -l)
+  kept=$(body_bytes)
   voddesk "$file" --json >"$work/second.json" 2>"$work/second.err" || { cat "$work/second.err" >&2; }
   extra=$(( $(body_bytes) - size ))
   stop_emulator
   rm -rf "$work/voddesk-data"
   start_emulator 50 40 512
-  sdk "$file" &
+  "$python" "$work/sdk.py" "$base" "$secret_id" "$secret_key" "$root/tests/conformance" "$file" >/dev/null 2>&1 &
   pid=$!
   sleep "$kill_at"
   kill "-$signal" "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  sdk_sent=$(body_bytes)
   sdk "$file"
   sdk_extra=$(( $(body_bytes) - size ))
   stop_emulator
-  say "$(printf '%-5s 96 MiB, 50 Mbit/s, 40 ms, 512 KiB window, SIG%s at %s s (%.1f MiB had crossed): voddesk sent %.1f MiB twice, stopped in %.2f s; vod-python-sdk sent %.1f MiB twice' \
-    "$2" "$signal" "$kill_at" "$(mib "$kept")" "$(mib "$extra")" "$stop_s" "$(mib "$sdk_extra")")"
+  say "$(printf '%-5s 96 MiB, 50 Mbit/s, 40 ms, 512 KiB window, SIG%s at %s s : voddesk had sent %.1f MiB when it stopped (in %.2f s), sent %.1f MiB twice; vod-python-sdk had sent %.1f MiB, sent %.1f MiB twice' \
+    "$2" "$signal" "$kill_at" "$(mib "$kept")" "$stop_s" "$(mib "$extra")" "$(mib "$sdk_sent")" "$(mib "$sdk_extra")")"
   grep -h '^note: Stopped' "$work/first.err" >&2 || true
 }
 

@@ -11,7 +11,7 @@
 //! - **part size**: about [`IN_FLIGHT_SECONDS`] of the link spread over the slots, so that
 //!   what is in flight is one to two seconds of the link: a crash costs that much at most, a
 //!   pause less, and on a fast link parts are large enough that request overheads vanish.
-//! - **slots** (bodies in flight): start at [`START_SLOTS`] and grow by half (slow start)
+//! - **slots** (bodies in flight): start at [`START_SLOTS`] and double (slow start)
 //!   while each growth raised the mean rate of a round of bodies by at least half of what it
 //!   would ideally bring ([`GROWTH_SHARE`]); the first growth that did not pay
 //!   is undone and, from then on, one more slot is tried every [`PROBE_EVERY`]. More slots
@@ -40,7 +40,7 @@ pub const START_SLOTS: usize = 2;
 /// A new part's size before the link has been measured.
 pub const START_PART: u64 = MIN_PART;
 /// Seconds of the link kept in flight.
-pub const IN_FLIGHT_SECONDS: f64 = 1.5;
+pub const IN_FLIGHT_SECONDS: f64 = 1.2;
 /// The largest part chosen automatically (a larger one costs more on a crash than it saves).
 pub const MAX_AUTO_PART: u64 = 256 << 20;
 /// How far back the rate estimate looks.
@@ -312,7 +312,7 @@ impl Controller {
         }
         let from = self.slots;
         self.slots = if self.startup {
-            (from + from.div_ceil(2)).min(self.cap)
+            (from * 2).min(self.cap)
         } else {
             from + 1
         };
@@ -649,7 +649,7 @@ mod tests {
         // More slots than one connection needs fill the round trips between parts; parts
         // shrink as slots grow, so what is in flight stays the same (checked above).
         assert!(
-            c.slots() <= 8,
+            c.slots() <= 12,
             "{} slots on a link one connection fills",
             c.slots()
         );
