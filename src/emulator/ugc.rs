@@ -87,8 +87,11 @@ pub(crate) async fn handle(
         .find(|(n, _)| n == "Action")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let base = emu.base_url(&parts.headers);
-    let host = base.trim_start_matches("http://").to_owned();
+    let base = emu.base_url(&parts.headers, &parts.extensions);
+    let host = base
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .to_owned();
     let result = async {
         let bytes = axum::body::to_bytes(body, MAX_BODY)
             .await
@@ -205,6 +208,9 @@ fn apply(emu: &Emu, request: &Value, host: &str) -> Result<Value, UgcErr> {
         },
         "appId": emu.app_id,
         "timestamp": emu.now(),
+        // Null without a cover, and acceleration off, as the service answers.
+        "cover": null,
+        "cosAcc": null,
     });
     if let Some(cover) = &session.cover_path {
         data["cover"] = json!({ "storageSignature": random_token(40), "storagePath": cover });
@@ -314,7 +320,8 @@ fn commit(emu: &Emu, request: &Value, base: &str) -> Result<Value, UgcErr> {
     };
     let mut data = json!({
         "fileId": media.file_id,
-        "video": { "url": media_url(base, &media), "verify_content": "" },
+        "video": { "url": media_url(base, &media), "verify_content": null },
+        "cover": null,
     });
     if media.cover_key.is_some() {
         data["cover"] = json!({ "url": cover_url(base, &media) });
