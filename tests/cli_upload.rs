@@ -661,8 +661,10 @@ async fn plain_http_beyond_this_computer_is_refused_before_sending() {
     assert_eq!(emu.handle.counters().action("ApplyUpload"), 0);
     // Saved in the app's settings, it is refused the same way.
     std::fs::create_dir_all(&data).unwrap();
-    let mut settings = voddesk::gui::settings::Settings::default();
-    settings.vod_endpoint = "http://vod.example.com".into();
+    let settings = voddesk::gui::settings::Settings {
+        vod_endpoint: "http://vod.example.com".into(),
+        ..Default::default()
+    };
     settings.save(&data).unwrap();
     let mut command = voddesk(&emu.base, &data);
     command
