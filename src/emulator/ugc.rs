@@ -137,7 +137,14 @@ fn check_signature(emu: &Emu, request: &Value) -> Result<ugc_sign::DecodedSignat
         field(request, "signature").ok_or_else(|| fail(10001, "signature is required"))?;
     let decoded =
         ugc_sign::decode(&signature).map_err(|e| fail(10005, format!("invalid signature: {e}")))?;
-    if decoded.params.secret_id != emu.secret_id || !decoded.verify(&emu.secret_key) {
+    // The MAC is checked by the emulator's own code, not the client's `verify`.
+    if decoded.params.secret_id != emu.secret_id
+        || !super::signature::upload_signature_verify(
+            &emu.secret_key,
+            decoded.original.as_bytes(),
+            &decoded.mac,
+        )
+    {
         return Err(fail(
             10005,
             "invalid signature: it was not made with this account's key",
