@@ -27,12 +27,20 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 
 # --- Python SDKs for the conformance suite -----------------------------------------------------
+# Exact versions (tests/conformance/requirements.txt), not whatever is newest that day: the suite
+# checks the emulator against these SDKs, and a new release must be taken on purpose. A venv
+# whose versions differ from the pins is brought in line.
 venv="$root/.venv-sdk"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import qcloud_vod, qcloud_cos, tencentcloud.vod, wechatpy' 2>/dev/null; then
-  say "creating $venv with Tencent's Python SDKs and wechatpy"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check \
-    tencentcloud-sdk-python-vod cos-python-sdk-v5 vod-python-sdk wechatpy requests
+requirements="$root/tests/conformance/requirements.txt"
+pinned() {
+  local have
+  have=$("$venv/bin/pip" freeze --disable-pip-version-check 2>/dev/null) || return 1
+  [ -z "$(grep -v '^#' "$requirements" | grep -vxF -f <(printf '%s\n' "$have"))" ]
+}
+if [ ! -x "$venv/bin/python" ] || ! pinned; then
+  say "installing the pinned SDKs of $requirements into $venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
 fi
 export VODDESK_SDK_PYTHON="$venv/bin/python"
 

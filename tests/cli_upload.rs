@@ -635,3 +635,51 @@ async fn queue_resume_continues_paused_and_retries_failed_items() {
     let retried = line("failed offline.mp4");
     assert_same(retried["media_url"].as_str().unwrap(), &failing).await;
 }
+
+/// `http://` to another host would carry signed requests and temporary tokens in clear: every
+/// command that talks to the services refuses it before sending anything (exit 2, naming the
+/// variable and why), whether it came from the environment or from the app's saved settings.
+#[tokio::test]
+async fn plain_http_beyond_this_computer_is_refused_before_sending() {
+    let emu = emulator(Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let media = dir.path().join("talk.mp4");
+    std::fs::write(&media, b"not sent").unwrap();
+    let mut command = voddesk(&emu.base, &data);
+    command
+        .env("VODDESK_UGC_ENDPOINT", "http://vod2.example.com")
+        .arg("upload")
+        .arg(&media);
+    let out = run(command).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("VODDESK_UGC_ENDPOINT") && stderr.contains("https://"),
+        "{stderr}"
+    );
+    assert_eq!(emu.handle.counters().action("ApplyUpload"), 0);
+    // Saved in the app's settings, it is refused the same way.
+    std::fs::create_dir_all(&data).unwrap();
+    let settings = voddesk::gui::settings::Settings {
+        vod_endpoint: "http://vod.example.com".into(),
+        ..Default::default()
+    };
+    settings.save(&data).unwrap();
+    let mut command = voddesk(&emu.base, &data);
+    command
+        .env_remove("VODDESK_VOD_ENDPOINT")
+        .args(["info", "123"]);
+    let out = run(command).await;
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("VODDESK_VOD_ENDPOINT") && stderr.contains("saved setting"),
+        "{stderr}"
+    );
+    // To this computer, http:// is fine.
+    let mut command = voddesk(&emu.base, &data);
+    command.args(["info", "123"]);
+    let out = run(command).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}

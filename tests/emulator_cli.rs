@@ -115,3 +115,93 @@ async fn refuses_a_non_loopback_address_without_allow_remote() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--allow-remote"), "{stderr}");
 }
+
+/// `--tls`: the same port answers https with a certificate made for localhost, 127.0.0.1 and
+/// the `--tls-name`s, whose PEM path is printed beside the address; a client that trusts it
+/// gets the same API (signed calls verify, media URLs say https), plain http goes on working,
+/// and a client that does not trust it is refused.
+#[tokio::test]
+async fn tls_serves_the_same_routes_over_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = command()
+        .args(["emulator", "--addr", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .args(["--tls", "--tls-name", "voddesk.test"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await
+    {
+        let done = line.starts_with("data:");
+        printed.push(line);
+        if done {
+            break;
+        }
+    }
+    let plain = printed[0].strip_prefix("listening on ").unwrap().to_owned();
+    assert!(plain.starts_with("http://127.0.0.1:"), "{printed:?}");
+    let https_line = printed
+        .iter()
+        .find(|l| l.starts_with("listening on https://"))
+        .unwrap_or_else(|| panic!("no https line: {printed:?}"));
+    let (address, cert) = https_line
+        .strip_prefix("listening on ")
+        .unwrap()
+        .split_once(" (certificate: ")
+        .unwrap();
+    let cert = std::path::PathBuf::from(cert.trim_end_matches(')'));
+    assert_eq!(address, plain.replacen("http://", "https://", 1));
+    let pem = std::fs::read(&cert).unwrap();
+    assert!(pem.starts_with(b"-----BEGIN CERTIFICATE-----"));
+    let port = plain.rsplit(':').next().unwrap();
+
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .no_proxy()
+        .build()
+        .unwrap();
+    for host in ["127.0.0.1", "localhost"] {
+        let vod = voddesk::tencent::vod::VodClient::new(
+            trusting.clone(),
+            &format!("https://{host}:{port}"),
+            "ap-guangzhou",
+            voddesk::tencent::Credentials::new(
+                voddesk::emulator::DEMO_SECRET_ID,
+                voddesk::emulator::DEMO_SECRET_KEY,
+            ),
+            std::sync::Arc::new(voddesk::tencent::clock::Clock::new()),
+        )
+        .unwrap();
+        let answer = vod
+            .call(&voddesk::tencent::models::SearchMediaRequest::default())
+            .await
+            .unwrap_or_else(|err| panic!("over https to {host}: {err}"));
+        assert_eq!(answer.total_count, 0);
+    }
+    // Routes other than the VOD API answer over https too (a page of no media: 404).
+    let page = trusting
+        .get(format!("https://127.0.0.1:{port}/wechat/123"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    // Plain http still answers on the same port.
+    let (status, _, answer) = RawCall::new("DescribeMediaInfos", br#"{"FileIds":["1"]}"#)
+        .send(&plain)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(error_code(&answer), None, "{answer}");
+    // Without the certificate, TLS is refused.
+    let untrusting = reqwest::Client::builder().no_proxy().build().unwrap();
+    assert!(
+        untrusting
+            .get(format!("https://127.0.0.1:{port}/wechat/123"))
+            .send()
+            .await
+            .is_err()
+    );
+    child.kill().await.unwrap();
+}

@@ -232,6 +232,8 @@ pub struct RawCos<'a> {
     pub signed_host: Option<String>,
     /// Send no Authorization at all.
     pub unsigned: bool,
+    /// More headers, sent and signed (e.g. `range`, which COS signs).
+    pub extra_headers: Vec<(&'a str, String)>,
 }
 
 impl<'a> RawCos<'a> {
@@ -248,6 +250,7 @@ impl<'a> RawCos<'a> {
             key_time: cos_sign::KeyTime::around(chrono::Utc::now().timestamp(), 600),
             signed_host: None,
             unsigned: false,
+            extra_headers: Vec::new(),
         }
     }
 
@@ -259,6 +262,9 @@ impl<'a> RawCos<'a> {
             vec![("content-length", &length), ("host", &signed_host)];
         if let Some(token) = &self.token {
             headers.push(("x-cos-security-token", token));
+        }
+        for (name, value) in &self.extra_headers {
+            headers.push((name, value));
         }
         let auth = cos_sign::authorization(
             &self.secret_id,
@@ -297,6 +303,9 @@ impl<'a> RawCos<'a> {
         }
         if let Some(token) = &self.token {
             request = request.header("x-cos-security-token", token);
+        }
+        for (name, value) in &self.extra_headers {
+            request = request.header(*name, value);
         }
         request.send().await.unwrap()
     }

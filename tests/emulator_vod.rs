@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use serde_json::json;
-use voddesk::emulator::DEMO_SECRET_KEY;
 use voddesk::tencent::models::{
     ApplyUploadRequest, CommitUploadRequest, DeleteMediaRequest, DescribeMediaInfosRequest,
     DescribeTaskDetailRequest, ForbidMediaDistributionRequest, SearchMediaRequest, SortBy,
@@ -659,7 +658,7 @@ async fn pull_upload_fetches_loopback_only() {
         .unwrap();
     let media_url = info.media_info_set[0].basic_info.clone().unwrap().media_url;
     let got = http()
-        .get(media_url)
+        .get(&media_url)
         .send()
         .await
         .unwrap()
@@ -667,6 +666,30 @@ async fn pull_upload_fetches_loopback_only() {
         .await
         .unwrap();
     assert_eq!(got.as_ref(), content.as_slice());
+    // The media URL serves ranges, as a player asks for them.
+    let ranged = http()
+        .get(&media_url)
+        .header("Range", "bytes=1-3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ranged.status(), 206);
+    assert_eq!(
+        ranged.headers()["content-range"],
+        format!("bytes 1-3/{}", content.len()).as_str()
+    );
+    assert_eq!(ranged.bytes().await.unwrap().as_ref(), &content[1..=3]);
+    let past = http()
+        .get(&media_url)
+        .header("Range", format!("bytes={}-", content.len()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(past.status(), 416);
+    assert_eq!(
+        past.headers()["content-range"],
+        format!("bytes */{}", content.len()).as_str()
+    );
     let remote = json!({ "MediaUrl": "http://example.com/a.mp4" }).to_string();
     let answer = RawCall::new("PullUpload", remote.as_bytes())
         .send(&emu.base)
@@ -692,5 +715,4 @@ async fn injected_api_errors_are_internal_error() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(emu.handle.counters().action("DescribeMediaInfos"), 2);
-    let _ = DEMO_SECRET_KEY;
 }

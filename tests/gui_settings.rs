@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use voddesk::engine::api::{Command, EngineTuning};
 use voddesk::gui::i18n::Lang;
 use voddesk::gui::settings::Settings;
 
@@ -34,7 +35,7 @@ fn shown(
 
 #[test]
 fn settings_validate_then_save_with_the_key_masked() {
-    let (mut harness, fake) = app(Lang::En);
+    let (mut harness, mut fake) = app(Lang::En);
     harness.get_by_label("Settings").click();
     harness.run();
 
@@ -93,8 +94,20 @@ fn settings_validate_then_save_with_the_key_masked() {
         None,
         "the SecretId is shown masked"
     );
-    // A tuning change reaches the engine.
-    let _ = harness.get_by_label("Close").accesskit_node().label();
+    // The tuning change reached the engine, as saved: 3 files at once, 2048 KiB/s.
+    let tunes: Vec<EngineTuning> = fake
+        .take_commands()
+        .into_iter()
+        .filter_map(|command| match command {
+            Command::Tune(tuning) => Some(tuning),
+            _ => None,
+        })
+        .collect();
+    let last = tunes
+        .last()
+        .expect("saving the settings sends Command::Tune");
+    assert_eq!(last.parallel_files, 3, "{tunes:?}");
+    assert_eq!(last.bandwidth_limit, Some(2048 * 1024), "{tunes:?}");
 }
 
 #[test]
@@ -309,4 +322,30 @@ fn a_saved_key_that_cannot_be_read_is_said_and_can_be_forgotten() {
         h.query_by_label(t.key_none).is_some()
     });
     assert!(!key_file.exists());
+}
+
+/// `http://` to a host other than this computer would send signed requests and temporary
+/// tokens in clear: the dialog refuses it with the reason, and saves nothing; to this computer
+/// it is accepted.
+#[test]
+fn plain_http_is_refused_beyond_this_computer() {
+    let (mut harness, fake) = app(Lang::En);
+    harness.get_by_label("Settings").click();
+    harness.run();
+    field(&harness, "VOD API endpoint").set_text_value_accesskit("http://vod.example.com");
+    harness.run();
+    harness.get_by_label("Save").click();
+    harness.run();
+    harness.get_by_label("Fix the fields marked in red, then save.");
+    harness.get_by_label_contains("uses http:// for a host other than this computer");
+    assert!(!fake.dir.path().join("settings.json").exists());
+    field(&harness, "VOD API endpoint").set_text_value_accesskit("http://127.0.0.1:40151");
+    harness.run();
+    harness.get_by_label("Save").click();
+    harness.run();
+    wait_for(&mut harness, Duration::from_secs(10), |h| {
+        h.query_by_label_contains("Settings saved.").is_some()
+    });
+    let saved = Settings::load(fake.dir.path()).unwrap();
+    assert_eq!(saved.endpoints().vod, "http://127.0.0.1:40151");
 }

@@ -25,6 +25,13 @@ pub struct EmulatorArgs {
     /// Listen on a non-loopback address.
     #[arg(long)]
     pub allow_remote: bool,
+    /// Serve https as well, on the same port, with a certificate made at start for localhost,
+    /// 127.0.0.1 and ::1 (its PEM path is printed) — for clients that speak only https.
+    #[arg(long)]
+    pub tls: bool,
+    /// Another name the https certificate is valid for (repeatable; implies --tls).
+    #[arg(long = "tls-name", value_name = "NAME")]
+    pub tls_name: Vec<String>,
     /// How long a WeChat publish review takes, in milliseconds.
     #[arg(long, default_value_t = 3000)]
     pub review_delay_ms: u64,
@@ -106,6 +113,7 @@ pub fn config(args: &EmulatorArgs, global: &GlobalArgs) -> Result<EmulatorConfig
         }
     };
     let mut config = EmulatorConfig {
+        tls_names: (args.tls || !args.tls_name.is_empty()).then(|| args.tls_name.clone()),
         addr: args.addr,
         allow_remote: args.allow_remote,
         seed: args.seed,
@@ -188,6 +196,13 @@ pub fn run(
             _ => CliError::failure(format!("{err:#}")),
         })?;
         println!("listening on http://{addr}");
+        if let Some(cert) = handle.tls_certificate() {
+            // The same port answers https; a client trusts the certificate it was made with.
+            println!(
+                "listening on https://{addr} (certificate: {})",
+                cert.display()
+            );
+        }
         println!("SecretId: {secret_id}");
         println!(
             "SecretKey: {}",

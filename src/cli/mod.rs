@@ -248,28 +248,51 @@ pub fn no_api_key(or_signature_service: bool) -> CliError {
 }
 
 impl GlobalArgs {
-    /// Refuses an address that is not an `http(s)://` URL before anything is sent: a typo
-    /// would otherwise read as the service failing.
+    /// Refuses an address that is not an `https://` URL (or `http://` to this computer)
+    /// before anything is sent: a typo would otherwise read as the service failing, and an
+    /// `http://` host elsewhere would get signed requests and temporary tokens in clear. The
+    /// addresses saved by the app are checked too, since they are used when no flag is given.
     ///
     /// # Errors
     /// A usage error naming the variable.
     pub fn check_endpoints(&self) -> Result<(), CliError> {
+        let saved = self.saved_settings();
+        let endpoints = saved.endpoints();
+        let saved_signature = non_empty(Some(&saved.signature_url));
         let given = [
-            ("VODDESK_VOD_ENDPOINT", &self.vod_endpoint),
-            ("VODDESK_COS_ENDPOINT", &self.cos_endpoint),
-            ("VODDESK_UGC_ENDPOINT", &self.ugc_endpoint),
-            ("VODDESK_WECOM_ENDPOINT", &self.wecom_endpoint),
-            ("VODDESK_SIGNATURE_URL", &self.signature_url),
+            (
+                "VODDESK_VOD_ENDPOINT",
+                &self.vod_endpoint,
+                Some(endpoints.vod),
+            ),
+            ("VODDESK_COS_ENDPOINT", &self.cos_endpoint, endpoints.cos),
+            (
+                "VODDESK_UGC_ENDPOINT",
+                &self.ugc_endpoint,
+                Some(endpoints.ugc),
+            ),
+            (
+                "VODDESK_WECOM_ENDPOINT",
+                &self.wecom_endpoint,
+                Some(endpoints.wecom),
+            ),
+            (
+                "VODDESK_SIGNATURE_URL",
+                &self.signature_url,
+                saved_signature,
+            ),
         ];
-        for (name, value) in given {
-            let Some(value) = non_empty(value.as_ref()) else {
-                continue;
+        for (name, flag, saved) in given {
+            let (value, source) = match non_empty(flag.as_ref()) {
+                Some(value) => (value, "(or its flag) is"),
+                None => match saved.and_then(|s| non_empty(Some(&s))) {
+                    Some(value) => (value, "is unset, and the app's saved setting is"),
+                    None => continue,
+                },
             };
-            let fine = reqwest::Url::parse(&value)
-                .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.has_host());
-            if !fine {
+            if let Some(problem) = crate::tencent::vod::endpoint_problem(&value) {
                 return Err(CliError::usage(format!(
-                    "{name} (or its flag) is {value:?}, which is not an http:// or https:// address"
+                    "{name} {source} not usable: {problem}. Nothing was sent."
                 )));
             }
         }

@@ -21,7 +21,9 @@ pub mod faults;
 mod files;
 pub mod link;
 pub mod page;
+pub mod signature;
 mod state;
+mod tls;
 pub mod ugc;
 pub mod vod;
 pub mod wecom;
@@ -88,6 +90,9 @@ pub struct EmulatorConfig {
     pub allow_remote: bool,
     /// A modelled uplink in front of the emulator ([`link`]); `None` is plain loopback.
     pub link: Option<link::LinkModel>,
+    /// Serve https too, on the same port, with a certificate made at start for `localhost`,
+    /// `127.0.0.1`, `::1` and these names; `None` serves plain http only.
+    pub tls_names: Option<Vec<String>>,
 }
 
 impl Default for EmulatorConfig {
@@ -105,6 +110,7 @@ impl Default for EmulatorConfig {
             seed: 0x5eed,
             allow_remote: false,
             link: None,
+            tls_names: None,
         }
     }
 }
@@ -147,6 +153,14 @@ pub enum EmulatorError {
     /// The state database failed.
     #[error("the emulator state database failed: {0}")]
     Db(#[from] rusqlite::Error),
+    /// The TLS certificate could not be made or written.
+    #[error("cannot set up https for the emulator: {detail}: {}", path.display())]
+    Tls {
+        /// What went wrong.
+        detail: String,
+        /// The certificate's path.
+        path: PathBuf,
+    },
 }
 
 /// Marks the connection a request came on; cancelling it drops the connection unanswered.
@@ -278,10 +292,19 @@ impl Emu {
     }
 
     /// The base URL clients reach this emulator at, from the request's `Host`.
-    pub(crate) fn base_url(&self, headers: &HeaderMap) -> String {
+    pub(crate) fn base_url(
+        &self,
+        headers: &HeaderMap,
+        extensions: &axum::http::Extensions,
+    ) -> String {
+        let scheme = if extensions.get::<tls::Https>().is_some() {
+            "https"
+        } else {
+            "http"
+        };
         match headers.get(header::HOST).and_then(|v| v.to_str().ok()) {
-            Some(host) if !host.is_empty() => format!("http://{host}"),
-            _ => format!("http://{}", self.local_addr),
+            Some(host) if !host.is_empty() => format!("{scheme}://{host}"),
+            _ => format!("{scheme}://{}", self.local_addr),
         }
     }
 
@@ -325,6 +348,7 @@ pub(crate) fn iso_time(unix: i64) -> String {
 pub struct EmulatorHandle {
     emu: Arc<Emu>,
     addr: SocketAddr,
+    tls_certificate: Option<PathBuf>,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
@@ -345,6 +369,12 @@ impl EmulatorHandle {
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The PEM certificate https is served with, when it is (`tls_names`).
+    #[must_use]
+    pub fn tls_certificate(&self) -> Option<&Path> {
+        self.tls_certificate.as_deref()
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -482,6 +512,11 @@ pub async fn spawn(config: EmulatorConfig) -> Result<(SocketAddr, EmulatorHandle
         create_dir(dir)?;
     }
     let db = Db::open(&config.data_dir.join("emulator.db"))?;
+    let tls = match &config.tls_names {
+        Some(names) => Some(tls::make(names, &config.data_dir.join("tls"))?),
+        None => None,
+    };
+    let tls_certificate = tls.as_ref().map(|tls| tls.cert_path.clone());
     let bind = |addr: SocketAddr| async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -534,12 +569,19 @@ pub async fn spawn(config: EmulatorConfig) -> Result<(SocketAddr, EmulatorHandle
             shutdown.clone(),
         ));
     }
-    let task = tokio::spawn(serve(listener, Arc::clone(&emu), router, shutdown.clone()));
+    let task = tokio::spawn(serve(
+        listener,
+        Arc::clone(&emu),
+        router,
+        tls,
+        shutdown.clone(),
+    ));
     Ok((
         addr,
         EmulatorHandle {
             emu,
             addr,
+            tls_certificate,
             shutdown,
             task,
         },
@@ -556,6 +598,7 @@ async fn serve(
     listener: tokio::net::TcpListener,
     emu: Arc<Emu>,
     router: Router,
+    tls: Option<tls::Tls>,
     shutdown: CancellationToken,
 ) {
     use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -582,28 +625,76 @@ async fn serve(
             let _ = socket2::SockRef::from(&stream).set_recv_buffer_size(SLOW_LINK_BUFFER);
         }
         let cut = CancellationToken::new();
-        let service_cut = cut.clone();
-        let router = router.clone();
-        let service =
-            hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                let mut request = request.map(Body::new);
-                request
-                    .extensions_mut()
-                    .insert(ConnCut(service_cut.clone()));
-                let mut router = router.clone();
-                async move { tower_service::Service::call(&mut router, request).await }
-            });
         let builder = builder.clone();
         let shutdown = shutdown.clone();
+        let router = router.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::select! {
-                _ = connection => {}
-                () = cut.cancelled() => {}
-                () = shutdown.cancelled() => {}
+            // With https on, a connection that opens with a TLS handshake is served over TLS,
+            // any other as plain http: one port for both.
+            let mut first = [0u8; 1];
+            let handshake = match &tls {
+                Some(_) => tokio::select! {
+                    peeked = stream.peek(&mut first) => matches!(peeked, Ok(1..)) && first[0] == tls::HANDSHAKE,
+                    () = shutdown.cancelled() => return,
+                },
+                None => false,
+            };
+            match tls {
+                Some(tls) if handshake => {
+                    let accepted = tokio::select! {
+                        accepted = tls.acceptor.accept(stream) => accepted,
+                        () = shutdown.cancelled() => return,
+                    };
+                    match accepted {
+                        Ok(stream) => {
+                            let service = connection_service(router, cut.clone(), true);
+                            let connection =
+                                builder.serve_connection(TokioIo::new(stream), service);
+                            tokio::select! {
+                                _ = connection => {}
+                                () = cut.cancelled() => {}
+                                () = shutdown.cancelled() => {}
+                            }
+                        }
+                        Err(err) => tracing::debug!("emulator TLS handshake failed: {err}"),
+                    }
+                }
+                _ => {
+                    let service = connection_service(router, cut.clone(), false);
+                    let connection = builder.serve_connection(TokioIo::new(stream), service);
+                    tokio::select! {
+                        _ = connection => {}
+                        () = cut.cancelled() => {}
+                        () = shutdown.cancelled() => {}
+                    }
+                }
             }
         });
     }
+}
+
+/// The service of one connection: the router, with the connection's cut token (and, over TLS,
+/// the [`tls::Https`] mark) on every request.
+fn connection_service(
+    router: Router,
+    cut: CancellationToken,
+    https: bool,
+) -> impl hyper::service::Service<
+    hyper::Request<hyper::body::Incoming>,
+    Response = Response,
+    Error = std::convert::Infallible,
+    Future = impl Future<Output = Result<Response, std::convert::Infallible>> + Send,
+> + Clone {
+    hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+        let mut request = request.map(Body::new);
+        request.extensions_mut().insert(ConnCut(cut.clone()));
+        if https {
+            request.extensions_mut().insert(tls::Https);
+        }
+        let mut router = router.clone();
+        async move { tower_service::Service::call(&mut router, request).await }
+    })
 }
 
 fn router(emu: Arc<Emu>) -> Router {

@@ -58,6 +58,7 @@ pub(crate) async fn wechat_page(
     State(emu): State<Arc<Emu>>,
     Path(file_id): Path<String>,
     Query(query): Query<LangQuery>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
 ) -> Response {
     let zh = chinese(&query, &headers);
@@ -97,7 +98,7 @@ pub(crate) async fn wechat_page(
             "该视频已暂停播放。",
         );
     }
-    let base = emu.base_url(&headers);
+    let base = emu.base_url(&headers, &extensions);
     let src = if latest.definition == 0 {
         media_url(&base, &media)
     } else {

@@ -87,8 +87,11 @@ pub(crate) async fn handle(
         .find(|(n, _)| n == "Action")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let base = emu.base_url(&parts.headers);
-    let host = base.trim_start_matches("http://").to_owned();
+    let base = emu.base_url(&parts.headers, &parts.extensions);
+    let host = base
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .to_owned();
     let result = async {
         let bytes = axum::body::to_bytes(body, MAX_BODY)
             .await
@@ -134,7 +137,14 @@ fn check_signature(emu: &Emu, request: &Value) -> Result<ugc_sign::DecodedSignat
         field(request, "signature").ok_or_else(|| fail(10001, "signature is required"))?;
     let decoded =
         ugc_sign::decode(&signature).map_err(|e| fail(10005, format!("invalid signature: {e}")))?;
-    if decoded.params.secret_id != emu.secret_id || !decoded.verify(&emu.secret_key) {
+    // The MAC is checked by the emulator's own code, not the client's `verify`.
+    if decoded.params.secret_id != emu.secret_id
+        || !super::signature::upload_signature_verify(
+            &emu.secret_key,
+            decoded.original.as_bytes(),
+            &decoded.mac,
+        )
+    {
         return Err(fail(
             10005,
             "invalid signature: it was not made with this account's key",
@@ -205,6 +215,9 @@ fn apply(emu: &Emu, request: &Value, host: &str) -> Result<Value, UgcErr> {
         },
         "appId": emu.app_id,
         "timestamp": emu.now(),
+        // Null without a cover, and acceleration off, as the service answers.
+        "cover": null,
+        "cosAcc": null,
     });
     if let Some(cover) = &session.cover_path {
         data["cover"] = json!({ "storageSignature": random_token(40), "storagePath": cover });
@@ -314,7 +327,8 @@ fn commit(emu: &Emu, request: &Value, base: &str) -> Result<Value, UgcErr> {
     };
     let mut data = json!({
         "fileId": media.file_id,
-        "video": { "url": media_url(base, &media), "verify_content": "" },
+        "video": { "url": media_url(base, &media), "verify_content": null },
+        "cover": null,
     });
     if media.cover_key.is_some() {
         data["cover"] = json!({ "url": cover_url(base, &media) });

@@ -256,38 +256,41 @@ fn check_request(emu: &Emu, parts: &Parts, body: &[u8]) -> Result<(), ApiErr> {
             "SignedHeaders must include content-type and host",
         ));
     }
-    let mut values = Vec::new();
-    for name in &parsed.signed_headers {
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for name in parts.headers.keys() {
         let joined: Vec<&str> = parts
             .headers
-            .get_all(name.as_str())
+            .get_all(name)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
-        if joined.is_empty() {
-            return Err(err(
-                "AuthFailure.SignatureFailure",
-                format!("the signed header {name} is not in the request"),
-            ));
-        }
-        values.push((name.clone(), joined.join(",")));
+        headers.push((name.as_str().to_owned(), joined.join(",")));
     }
-    let headers: Vec<(&str, &str)> = values
+    if let Some(name) = parsed
+        .signed_headers
         .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let (canonical, _) = tc3::canonical_request(&tc3::CanonicalInput {
-        method: parts.method.as_str(),
-        query: parts.uri.query().unwrap_or_default(),
-        headers: &headers,
-        payload: body,
-        unsigned_payload: header_str(parts, "x-tc-content-sha256") == Some("UNSIGNED-PAYLOAD"),
-    });
-    let to_sign = tc3::string_to_sign(&canonical, timestamp, tc3::VOD_SERVICE);
-    let expected = tc3::signature(&secret_key, timestamp, tc3::VOD_SERVICE, &to_sign);
-    if parsed.service != tc3::VOD_SERVICE
-        || !tc3::constant_time_eq(&expected, &parsed.signature.to_ascii_lowercase())
+        .find(|name| !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
     {
+        return Err(err(
+            "AuthFailure.SignatureFailure",
+            format!("the signed header {name} is not in the request"),
+        ));
+    }
+    // The emulator's own verification, apart from the client's signer (see `signature`).
+    let verified = super::signature::verify(
+        &super::signature::Received {
+            method: parts.method.as_str(),
+            query: parts.uri.query().unwrap_or_default(),
+            headers: &headers,
+            body,
+            timestamp,
+            service: &parsed.service,
+            signed_headers: &parsed.signed_headers,
+            signature: &parsed.signature,
+        },
+        &secret_key,
+    );
+    if parsed.service != tc3::VOD_SERVICE || !verified {
         return Err(err(
             "AuthFailure.SignatureFailure",
             "The provided credentials could not be validated. Please check your signature is correct.",
@@ -310,7 +313,7 @@ async fn run_action(emu: &Arc<Emu>, parts: &Parts, action: &str, body: &[u8]) ->
     if !params.is_object() {
         return Err(err("InvalidParameter", "the body must be a JSON object"));
     }
-    let base = emu.base_url(&parts.headers);
+    let base = emu.base_url(&parts.headers, &parts.extensions);
     let region = header_str(parts, "x-tc-region").map(str::to_owned);
     match action {
         "ApplyUpload" => apply_upload(emu, &params, region),
@@ -525,7 +528,8 @@ fn apply_upload(emu: &Emu, params: &Value, region: Option<String>) -> ActionResu
         "StorageRegion": session.storage_region,
         "VodSessionKey": session.session_key,
         "MediaStoragePath": session.media_path,
-        "CoverStoragePath": session.cover_path.clone().unwrap_or_default(),
+        // Like the service, a field with no value is null, not an empty string.
+        "CoverStoragePath": session.cover_path.clone(),
         "TempCertificate": {
             "SecretId": cert.secret_id,
             "SecretKey": cert.secret_key,
@@ -635,12 +639,21 @@ fn commit_upload(emu: &Emu, params: &Value, base: &str) -> ActionResult {
         Ok(media) => Ok(json!({
             "FileId": media.file_id,
             "MediaUrl": media_url(base, &media),
-            "CoverUrl": cover_url(base, &media),
+            "CoverUrl": nullable(cover_url(base, &media)),
         })),
         Err(path) => Err(err(
             "ResourceNotFound",
             format!("nothing was uploaded to {path}; upload it to COS before CommitUpload"),
         )),
+    }
+}
+
+/// `null` for an empty string: the service has no empty values, only absent ones.
+fn nullable(value: String) -> Value {
+    if value.is_empty() {
+        Value::Null
+    } else {
+        Value::String(value)
     }
 }
 
@@ -668,7 +681,7 @@ fn transcode_set(base: &str, media: &Media) -> Vec<Value> {
         "Width": if audio { 0 } else { 1920 },
         "Size": media.size,
         "Duration": duration,
-        "Md5": "",
+        "Md5": null,
         "Container": media.media_type,
         "DigitalWatermarkType": "None",
         "VideoStreamSet": [],
@@ -687,7 +700,7 @@ fn transcode_set(base: &str, media: &Media) -> Vec<Value> {
             "Width": width,
             "Size": media.size.saturating_mul(*bitrate) / SOURCE_BITRATE,
             "Duration": duration,
-            "Md5": "",
+            "Md5": null,
             "Container": container,
             "DigitalWatermarkType": "None",
             "VideoStreamSet": [],
@@ -734,24 +747,25 @@ fn media_info(emu: &Emu, base: &str, media: &Media, filters: Option<&[String]>) 
     if wants("basicInfo") {
         info["BasicInfo"] = json!({
             "Name": media.name,
-            "Description": "",
+            "Description": null,
             "CreateTime": created,
             "UpdateTime": created,
             "ExpireTime": media.expire_time.clone().unwrap_or_else(|| "9999-12-31T23:59:59Z".to_owned()),
             "ClassId": media.class_id,
-            "ClassName": "",
-            "ClassPath": "",
-            "CoverUrl": cover_url(base, media),
+            // The default class has no name or path: the service answers null for them.
+            "ClassName": null,
+            "ClassPath": null,
+            "CoverUrl": nullable(cover_url(base, media)),
             "Type": media.media_type,
             "MediaUrl": media_url(base, media),
             "SourceInfo": {
                 "SourceType": media.source_type,
-                "SourceContext": media.source_context.clone().unwrap_or_default(),
+                "SourceContext": media.source_context.clone(),
             },
             "StorageRegion": media.storage_region,
             "StoragePath": format!("/{}", media.media_key),
             "TagSet": [],
-            "Vid": "",
+            "Vid": null,
             "Category": category(&media.media_type),
             "Status": media.status,
             "StorageClass": "STANDARD",
@@ -772,7 +786,7 @@ fn media_info(emu: &Emu, base: &str, media: &Media, filters: Option<&[String]>) 
             "AudioStreamSet": [],
             "VideoDuration": if audio { 0.0 } else { duration },
             "AudioDuration": duration,
-            "Md5": "",
+            "Md5": null,
         });
     }
     if wants("transcodeInfo") {
@@ -800,7 +814,10 @@ fn media_info(emu: &Emu, base: &str, media: &Media, filters: Option<&[String]>) 
                 })
             })
             .collect();
-        info["MiniProgramReviewInfo"] = json!({ "MiniProgramReviewList": list });
+        // Never published: the service has no review information, and says null.
+        if !list.is_empty() {
+            info["MiniProgramReviewInfo"] = json!({ "MiniProgramReviewList": list });
+        }
     }
     Ok(info)
 }
@@ -1067,10 +1084,10 @@ fn describe_task(emu: &Emu, params: &Value, base: &str) -> ActionResult {
     let now = emu.now_ms();
     let mut answer = json!({
         "TaskType": task.kind,
-        "Status": "",
+        "Status": null,
         "CreateTime": iso_ms(task.created_ms),
-        "BeginProcessTime": "",
-        "FinishTime": "",
+        "BeginProcessTime": null,
+        "FinishTime": null,
         "ProcedureTask": null,
         "EditMediaTask": null,
         "WechatPublishTask": null,
@@ -1099,10 +1116,10 @@ fn describe_task(emu: &Emu, params: &Value, base: &str) -> ActionResult {
             "TaskId": task.task_id,
             "Status": status,
             "ErrCode": 0,
-            "Message": if done && task.result == "Rejected" { "the content review rejected the media" } else { "" },
+            "Message": (done && task.result == "Rejected").then_some("the content review rejected the media"),
             "FileId": task.file_id,
             "SourceDefinition": task.definition,
-            "PublishResult": if done { task.result.as_str() } else { "" },
+            "PublishResult": done.then_some(task.result.as_str()),
         });
     } else {
         let done = task.finish_ms.is_some();
@@ -1120,20 +1137,20 @@ fn describe_task(emu: &Emu, params: &Value, base: &str) -> ActionResult {
             "TaskId": task.task_id,
             "Status": status,
             "ErrCode": task.err_code,
-            "ErrCodeExt": "",
+            "ErrCodeExt": null,
             "Message": task.message,
-            "FileId": task.file_id.clone().unwrap_or_default(),
+            "FileId": task.file_id,
             "MediaBasicInfo": media.as_ref().map(|m| json!({
                 "Name": m.name, "Type": m.media_type, "MediaUrl": media_url(base, m),
                 "Category": category(&m.media_type), "Status": m.status,
                 "CreateTime": iso_time(m.created),
             })),
             "MetaData": media.as_ref().map(|m| json!({ "Size": m.size, "Container": m.media_type })),
-            "FileUrl": media.as_ref().map(|m| media_url(base, m)).unwrap_or_default(),
-            "ProcedureTaskId": "",
-            "ReviewAudioVideoTaskId": "",
-            "SessionContext": "",
-            "SessionId": "",
+            "FileUrl": media.as_ref().map(|m| media_url(base, m)),
+            "ProcedureTaskId": null,
+            "ReviewAudioVideoTaskId": null,
+            "SessionContext": null,
+            "SessionId": null,
             "Progress": if done { 100 } else { 50 },
         });
     }

@@ -53,6 +53,21 @@ pub fn user_error(doing: &str, err: &TencentError) -> UserError {
         TencentError::Malformed { service, detail } => format!(
             "{service} gave an answer VodDesk cannot read while {doing} ({detail}). Try again later."
         ),
+        TencentError::MissingField {
+            service,
+            action,
+            field,
+            request_id,
+        } => {
+            let request_id = if request_id.is_empty() {
+                String::new()
+            } else {
+                format!(", RequestId {request_id}")
+            };
+            format!(
+                "{service} answered {action} without {field} while {doing}{request_id}: VodDesk needs it to go on and will not guess it. Try again later; if it keeps happening, contact Tencent Cloud support with the RequestId."
+            )
+        }
         TencentError::Integrity(detail) => format!(
             "The bytes stored on the server do not match the file ({detail}). Nothing was published; retry to upload it again."
         ),

@@ -332,11 +332,11 @@ impl SettingsForm {
             (&self.signature_url, Field::SignatureUrl),
         ] {
             let value = value.trim();
-            if !value.is_empty() && crate::tencent::vod::parse_endpoint(value).is_err() {
-                errors.push((
-                    field,
-                    format!("{value:?} is not an http:// or https:// URL"),
-                ));
+            if let Some(problem) = Some(value)
+                .filter(|v| !v.is_empty())
+                .and_then(crate::tencent::vod::endpoint_problem)
+            {
+                errors.push((field, problem));
             }
         }
         let class_id =

@@ -481,11 +481,17 @@ impl CosClient {
                 Duration::from_secs(60),
             )
             .await?;
+        let request_id = header_str(&response, "x-cos-request-id").unwrap_or_default();
         let text = response
             .text()
             .await
             .map_err(|err| TencentError::network("COS", &err))?;
         let result: xml::InitiateResult = parse_xml(&text)?;
+        missing(
+            "InitiateMultipartUpload",
+            result.missing_field(),
+            request_id,
+        )?;
         Ok(result.upload_id)
     }
 
@@ -550,11 +556,13 @@ impl CosClient {
                     Duration::from_secs(60),
                 )
                 .await?;
+            let request_id = header_str(&response, "x-cos-request-id").unwrap_or_default();
             let text = response
                 .text()
                 .await
                 .map_err(|err| TencentError::network("COS", &err))?;
             let page: xml::ListPartsResult = parse_xml(&text)?;
+            missing("ListParts", page.missing_field(), request_id)?;
             let last = page.parts.last().map(|p| p.part_number);
             parts.extend(page.parts);
             match (page.is_truncated, page.next_part_number_marker.or(last)) {
@@ -640,11 +648,13 @@ impl CosClient {
                 Duration::from_secs(60),
             )
             .await?;
+        let request_id = header_str(&response, "x-cos-request-id").unwrap_or_default();
         let text = response
             .text()
             .await
             .map_err(|err| TencentError::network("COS", &err))?;
         let mut result: xml::ListUploadsResult = parse_xml(&text)?;
+        missing("ListMultipartUploads", result.missing_field(), request_id)?;
         if result.encoding_type.as_deref() == Some("url") {
             for upload in &mut result.uploads {
                 upload.key = encoding::decode(&upload.key);
@@ -695,6 +705,23 @@ fn xml_error(err: XmlError, status: u16) -> TencentError {
             service: "COS",
             detail,
         },
+    }
+}
+
+/// The error for an answer of `action` that lacks `field`, when it does.
+fn missing(
+    action: &'static str,
+    field: Option<&'static str>,
+    request_id: String,
+) -> Result<(), TencentError> {
+    match field {
+        Some(field) => Err(TencentError::MissingField {
+            service: "COS",
+            action,
+            field,
+            request_id,
+        }),
+        None => Ok(()),
     }
 }
 

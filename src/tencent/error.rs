@@ -70,6 +70,18 @@ pub enum TencentError {
         /// The parser's complaint.
         detail: String,
     },
+    /// An answer that reads but lacks (or has `null` for) a field the flow cannot do without.
+    #[error("{service} answered {action} without {field}{}", request_id_suffix(.request_id))]
+    MissingField {
+        /// Which service.
+        service: &'static str,
+        /// The action or call (`ApplyUpload`, `ApplyUploadUGC`).
+        action: &'static str,
+        /// The field as the service names it.
+        field: &'static str,
+        /// The request id, when the answer had one.
+        request_id: String,
+    },
     /// The bytes the server holds are not the bytes that were sent.
     #[error("integrity check failed: {0}")]
     Integrity(String),
@@ -123,7 +135,9 @@ impl TencentError {
         let id = match self {
             Self::Api(err) => err.request_id.as_str(),
             Self::Cos { error, .. } => error.request_id.as_str(),
-            Self::Http { request_id, .. } => request_id.as_str(),
+            Self::Http { request_id, .. } | Self::MissingField { request_id, .. } => {
+                request_id.as_str()
+            }
             _ => "",
         };
         (!id.is_empty()).then_some(id)
@@ -157,7 +171,8 @@ impl TencentError {
             // A truncated or garbled body is what a cut connection produces.
             Self::Malformed { .. } => ErrorClass::Retry,
             Self::Integrity(_) => ErrorClass::Retry,
-            Self::File { .. } => ErrorClass::Fatal,
+            // The service answered, and would answer the same again: retrying cannot help.
+            Self::MissingField { .. } | Self::File { .. } => ErrorClass::Fatal,
         }
     }
 

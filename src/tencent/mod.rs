@@ -10,6 +10,7 @@ pub mod cos_sign;
 pub mod crc64;
 pub mod encoding;
 pub mod error;
+pub mod lenient;
 pub mod md5x;
 pub mod models;
 pub mod part_hasher;

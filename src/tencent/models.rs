@@ -1,9 +1,13 @@
 //! Typed models of the VOD API 3.0 actions this product uses (version 2018-07-17) and the
 //! response envelope. Field names are the service's (PascalCase); every response field has a
-//! default and every sub-object may be `null`, as the service allows.
+//! default, `null` reads as absent (the service documents many fields as "may return null"),
+//! unknown fields are ignored, and each action names the fields its flow cannot do without
+//! ([`Action::missing_field`]), so that an answer without one is an error that says which.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use super::lenient;
 
 /// An error the service reported inside a 200 response.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -40,15 +44,35 @@ pub enum EnvelopeError {
     /// The body is not the API 3.0 envelope or not the expected response.
     #[error("the VOD API answered with a body this client cannot read: {0}")]
     Malformed(String),
+    /// The answer lacks (or has `null` for) a field the flow needs.
+    #[error("the VOD API answered without {field}{}", if .request_id.is_empty() { String::new() } else { format!(" (RequestId {})", .request_id) })]
+    Missing {
+        /// The field, as the service names it (`StorageBucket`, `TempCertificate.Token`).
+        field: &'static str,
+        /// The request id for support.
+        request_id: String,
+    },
 }
 
-/// Reads `{"Response": {...}}`: an `Error` inside becomes [`EnvelopeError::Api`].
+/// Reads `{"Response": {...}}`: an `Error` inside becomes [`EnvelopeError::Api`]. `null`
+/// anywhere reads as an absent field.
 ///
 /// # Errors
 /// When the service reported an error, or the body is not the expected shape.
 pub fn parse_response<T: DeserializeOwned>(body: &[u8]) -> Result<T, EnvelopeError> {
-    let envelope: Envelope =
+    parse_with_request_id(body).map(|(response, _)| response)
+}
+
+/// [`parse_response`], also returning the answer's RequestId (empty when it had none).
+fn parse_with_request_id<T: DeserializeOwned>(body: &[u8]) -> Result<(T, String), EnvelopeError> {
+    let mut envelope: Envelope =
         serde_json::from_slice(body).map_err(|err| EnvelopeError::Malformed(err.to_string()))?;
+    lenient::strip_nulls(&mut envelope.response);
+    if !envelope.response.is_object() {
+        return Err(EnvelopeError::Malformed(
+            "the answer's Response is not an object".to_owned(),
+        ));
+    }
     let request_id = envelope
         .response
         .get("RequestId")
@@ -57,15 +81,34 @@ pub fn parse_response<T: DeserializeOwned>(body: &[u8]) -> Result<T, EnvelopeErr
         .to_owned();
     if let Some(error) = envelope.response.get("Error") {
         let error: ErrorBody = serde_json::from_value(error.clone())
-            .map_err(|err| EnvelopeError::Malformed(err.to_string()))?;
+            .map_err(|err| EnvelopeError::Malformed(format!("{err} (RequestId {request_id})")))?;
         return Err(EnvelopeError::Api(ApiError {
             code: error.code,
             message: error.message,
             request_id,
         }));
     }
-    serde_json::from_value(envelope.response)
-        .map_err(|err| EnvelopeError::Malformed(err.to_string()))
+    let response = serde_json::from_value(envelope.response).map_err(|err| {
+        EnvelopeError::Malformed(if request_id.is_empty() {
+            err.to_string()
+        } else {
+            format!("{err} (RequestId {request_id})")
+        })
+    })?;
+    Ok((response, request_id))
+}
+
+/// Reads the answer to `request`: [`parse_response`], then the check that the fields the flow
+/// needs are there ([`Action::missing_field`]).
+///
+/// # Errors
+/// As [`parse_response`], and [`EnvelopeError::Missing`] naming the first missing field.
+pub fn read_answer<A: Action>(request: &A, body: &[u8]) -> Result<A::Response, EnvelopeError> {
+    let (response, request_id) = parse_with_request_id::<A::Response>(body)?;
+    match request.missing_field(&response) {
+        Some(field) => Err(EnvelopeError::Missing { field, request_id }),
+        None => Ok(response),
+    }
 }
 
 /// Wraps a response object in the envelope, as the service (and the emulator) writes it.
@@ -92,6 +135,23 @@ pub trait Action: Serialize {
     const NAME: &'static str;
     /// The response type.
     type Response: DeserializeOwned;
+
+    /// The first field of `response` that the flow needs and the service left out (absent,
+    /// `null` or empty), by its name in the answer; `None` when everything needed is there.
+    fn missing_field(&self, response: &Self::Response) -> Option<&'static str> {
+        let _ = response;
+        None
+    }
+}
+
+/// The first of `fields` (name, value) whose value is empty.
+fn first_empty<'a>(
+    fields: impl IntoIterator<Item = (&'static str, &'a str)>,
+) -> Option<&'static str> {
+    fields
+        .into_iter()
+        .find(|(_, value)| value.trim().is_empty())
+        .map(|(name, _)| name)
 }
 
 macro_rules! action {
@@ -99,6 +159,17 @@ macro_rules! action {
         impl Action for $request {
             const NAME: &'static str = $name;
             type Response = $response;
+        }
+    };
+    ($request:ident => $response:ident, $name:literal, |$this:ident, $answer:ident| $check:expr) => {
+        impl Action for $request {
+            const NAME: &'static str = $name;
+            type Response = $response;
+
+            fn missing_field(&self, $answer: &Self::Response) -> Option<&'static str> {
+                let $this = self;
+                $check
+            }
         }
     };
 }
@@ -171,7 +242,33 @@ pub struct ApplyUploadResponse {
     /// Request id.
     pub request_id: String,
 }
-action!(ApplyUploadRequest => ApplyUploadResponse, "ApplyUpload");
+action!(ApplyUploadRequest => ApplyUploadResponse, "ApplyUpload", |request, answer| {
+    let cert = answer.temp_certificate.as_ref();
+    first_empty([
+        ("StorageBucket", answer.storage_bucket.as_str()),
+        ("StorageRegion", answer.storage_region.as_str()),
+        ("VodSessionKey", answer.vod_session_key.as_str()),
+        ("MediaStoragePath", answer.media_storage_path.as_str()),
+    ])
+    .or_else(|| {
+        // A cover was announced: without its path it could not be uploaded.
+        request
+            .cover_type
+            .as_ref()
+            .and_then(|_| first_empty([("CoverStoragePath", answer.cover_storage_path.as_str())]))
+    })
+    .or_else(|| {
+        // No certificate means "sign COS with your own key"; half a certificate is unusable.
+        cert.and_then(|cert| {
+            first_empty([
+                ("TempCertificate.SecretId", cert.secret_id.as_str()),
+                ("TempCertificate.SecretKey", cert.secret_key.as_str()),
+                ("TempCertificate.Token", cert.token.as_str()),
+            ])
+            .or_else(|| (cert.expired_time == 0).then_some("TempCertificate.ExpiredTime"))
+        })
+    })
+});
 
 /// `CommitUpload`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,7 +294,9 @@ pub struct CommitUploadResponse {
     /// Request id.
     pub request_id: String,
 }
-action!(CommitUploadRequest => CommitUploadResponse, "CommitUpload");
+action!(CommitUploadRequest => CommitUploadResponse, "CommitUpload", |_request, answer| {
+    first_empty([("FileId", answer.file_id.as_str())])
+});
 
 /// `PullUpload`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,7 +342,9 @@ pub struct PullUploadResponse {
     /// Request id.
     pub request_id: String,
 }
-action!(PullUploadRequest => PullUploadResponse, "PullUpload");
+action!(PullUploadRequest => PullUploadResponse, "PullUpload", |_request, answer| {
+    first_empty([("TaskId", answer.task_id.as_str())])
+});
 
 /// `WeChatMiniProgramPublish`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -268,7 +369,11 @@ pub struct WeChatMiniProgramPublishResponse {
     /// Request id.
     pub request_id: String,
 }
-action!(WeChatMiniProgramPublishRequest => WeChatMiniProgramPublishResponse, "WeChatMiniProgramPublish");
+action!(
+    WeChatMiniProgramPublishRequest => WeChatMiniProgramPublishResponse,
+    "WeChatMiniProgramPublish",
+    |_request, answer| first_empty([("TaskId", answer.task_id.as_str())])
+);
 
 /// `DescribeTaskDetail`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -342,7 +447,24 @@ pub struct DescribeTaskDetailResponse {
     /// Request id.
     pub request_id: String,
 }
-action!(DescribeTaskDetailRequest => DescribeTaskDetailResponse, "DescribeTaskDetail");
+action!(
+    DescribeTaskDetailRequest => DescribeTaskDetailResponse,
+    "DescribeTaskDetail",
+    |_request, answer| {
+        first_empty([("Status", answer.status.as_str())]).or_else(|| {
+            // A finished publication says how it ended; without that, nothing can be shown.
+            answer
+                .wechat_mini_program_publish_task
+                .as_ref()
+                .filter(|task| {
+                    task.status.eq_ignore_ascii_case("FINISH")
+                        || answer.status.eq_ignore_ascii_case("FINISH")
+                })
+                .filter(|task| task.err_code == 0 && task.publish_result.trim().is_empty())
+                .map(|_| "WechatMiniProgramPublishTask.PublishResult")
+        })
+    }
+);
 
 /// `DescribeMediaInfos`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -502,7 +624,19 @@ pub struct DescribeMediaInfosResponse {
     /// Request id.
     pub request_id: String,
 }
-action!(DescribeMediaInfosRequest => DescribeMediaInfosResponse, "DescribeMediaInfos");
+action!(
+    DescribeMediaInfosRequest => DescribeMediaInfosResponse,
+    "DescribeMediaInfos",
+    |_request, answer| {
+        // Media without its id cannot be matched to what was asked for.
+        first_empty(
+            answer
+                .media_info_set
+                .iter()
+                .map(|info| ("MediaInfoSet[].FileId", info.file_id.as_str())),
+        )
+    }
+);
 
 /// `SortBy`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -555,7 +689,14 @@ pub struct SearchMediaResponse {
     /// Request id.
     pub request_id: String,
 }
-action!(SearchMediaRequest => SearchMediaResponse, "SearchMedia");
+action!(SearchMediaRequest => SearchMediaResponse, "SearchMedia", |_request, answer| {
+    first_empty(
+        answer
+            .media_info_set
+            .iter()
+            .map(|info| ("MediaInfoSet[].FileId", info.file_id.as_str())),
+    )
+});
 
 /// `ForbidMediaDistribution`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

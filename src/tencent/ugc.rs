@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::clock::Clock;
 use super::error::TencentError;
+use super::lenient;
 use super::vod::parse_endpoint;
 
 /// The public endpoint.
@@ -126,10 +127,67 @@ pub struct CommitData {
     pub cover: Option<UrlSlot>,
 }
 
+impl ApplyData {
+    /// The first field the upload needs that the answer to `request` left out (absent, `null`
+    /// or empty). A renewal (no file announced) needs only the certificate.
+    #[must_use]
+    pub fn missing_field(&self, request: &ApplyRequest) -> Option<&'static str> {
+        let cert = &self.temp_certificate;
+        let certificate = [
+            ("tempCertificate.secretId", cert.secret_id.as_str()),
+            ("tempCertificate.secretKey", cert.secret_key.as_str()),
+            ("tempCertificate.token", cert.token.as_str()),
+        ];
+        let empty = |fields: &[(&'static str, &str)]| {
+            fields
+                .iter()
+                .find(|(_, value)| value.trim().is_empty())
+                .map(|(name, _)| *name)
+        };
+        let session = request.video_type.is_some() || request.video_size.is_some();
+        // The short region (`cq`) cannot address COS: without the V5 one, nothing can.
+        let session_fields = [
+            ("vodSessionKey", self.vod_session_key.as_str()),
+            ("storageBucket", self.storage_bucket.as_str()),
+            ("storageRegionV5", self.storage_region_v5.as_str()),
+            ("video.storagePath", self.video.storage_path.as_str()),
+        ];
+        let cover = self.cover.as_ref().map_or("", |c| c.storage_path.as_str());
+        session
+            .then(|| empty(&session_fields))
+            .flatten()
+            .or_else(|| (session && self.storage_app_id == 0).then_some("storageAppId"))
+            .or_else(|| {
+                (request.cover_type.is_some() && cover.trim().is_empty())
+                    .then_some("cover.storagePath")
+            })
+            .or_else(|| empty(&certificate))
+            .or_else(|| (cert.expired_time <= 0).then_some("tempCertificate.expiredTime"))
+    }
+}
+
+impl CommitData {
+    /// The first field the upload needs that the answer left out.
+    #[must_use]
+    pub fn missing_field(&self) -> Option<&'static str> {
+        self.file_id.trim().is_empty().then_some("fileId")
+    }
+}
+
+fn missing(action: &'static str, field: &'static str) -> TencentError {
+    TencentError::MissingField {
+        service: "client upload",
+        action,
+        field,
+        request_id: String::new(),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct Envelope<T> {
+    /// Required: an answer that does not say it succeeded is not taken as success.
     #[serde(default)]
-    code: i64,
+    code: Option<i64>,
     #[serde(default)]
     message: String,
     data: Option<T>,
@@ -166,7 +224,7 @@ impl UgcClient {
 
     async fn post<T: serde::de::DeserializeOwned>(
         &self,
-        action: &str,
+        action: &'static str,
         body: &impl Serialize,
     ) -> Result<T, TencentError> {
         let mut url = self.endpoint.clone();
@@ -203,15 +261,19 @@ impl UgcClient {
             });
         }
         let envelope: Envelope<T> =
-            serde_json::from_slice(&bytes).map_err(|err| TencentError::Malformed {
+            lenient::from_slice(&bytes).map_err(|err| TencentError::Malformed {
                 service: "client upload",
-                detail: err.to_string(),
+                detail: format!("{action}: {err}"),
             })?;
-        if envelope.code != 0 {
-            return Err(TencentError::Ugc {
-                code: envelope.code,
-                message: envelope.message,
-            });
+        match envelope.code {
+            None => return Err(missing(action, "code")),
+            Some(0) => {}
+            Some(code) => {
+                return Err(TencentError::Ugc {
+                    code,
+                    message: envelope.message,
+                });
+            }
         }
         envelope.data.ok_or_else(|| TencentError::Malformed {
             service: "client upload",
@@ -224,7 +286,11 @@ impl UgcClient {
     /// # Errors
     /// Transport errors and non-zero codes.
     pub async fn apply(&self, request: &ApplyRequest) -> Result<ApplyData, TencentError> {
-        self.post("ApplyUploadUGC", request).await
+        let data: ApplyData = self.post("ApplyUploadUGC", request).await?;
+        match data.missing_field(request) {
+            Some(field) => Err(missing("ApplyUploadUGC", field)),
+            None => Ok(data),
+        }
     }
 
     /// `CommitUploadUGC`.
@@ -236,11 +302,16 @@ impl UgcClient {
         signature: &str,
         vod_session_key: &str,
     ) -> Result<CommitData, TencentError> {
-        self.post(
-            "CommitUploadUGC",
-            &serde_json::json!({ "signature": signature, "vodSessionKey": vod_session_key }),
-        )
-        .await
+        let data: CommitData = self
+            .post(
+                "CommitUploadUGC",
+                &serde_json::json!({ "signature": signature, "vodSessionKey": vod_session_key }),
+            )
+            .await?;
+        match data.missing_field() {
+            Some(field) => Err(missing("CommitUploadUGC", field)),
+            None => Ok(data),
+        }
     }
 }
 
@@ -257,7 +328,7 @@ mod tests {
   "domain":"vod2.qcloud.com","vodSessionKey":"3FEmq9DWHl1xF819mM6j0fy",
   "tempCertificate":{"secretId":"a","secretKey":"b","token":"c","expiredTime":1547719375},
   "appId":1400170034,"timestamp":1547719375,"StorageRegionV5":"ap-chongqing"}}"#;
-        let envelope: Envelope<ApplyData> = serde_json::from_str(body).unwrap();
+        let envelope: Envelope<ApplyData> = lenient::from_slice(body.as_bytes()).unwrap();
         let data = envelope.data.unwrap();
         assert_eq!(data.bucket(), "faeed456vodcq1400170034-10022853");
         assert_eq!(data.storage_region_v5, "ap-chongqing");

@@ -51,22 +51,56 @@ pub fn host_header(url: &reqwest::Url) -> String {
     }
 }
 
-/// Parses an endpoint base URL (`http://` is accepted, for loopback use).
+/// Whether `url` names this computer: `localhost`, 127.0.0.0/8 or `::1`.
+#[must_use]
+pub fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// What is wrong with an endpoint, in words, or `None` when it can be used: it must be an
+/// absolute `https://` URL, or `http://` to this computer (signed requests and temporary tokens
+/// must not cross a network in clear).
+#[must_use]
+pub fn endpoint_problem(endpoint: &str) -> Option<String> {
+    let url = match reqwest::Url::parse(endpoint.trim()) {
+        Ok(url) => url,
+        Err(err) => return Some(format!("{endpoint:?} is not a URL ({err})")),
+    };
+    match url.scheme() {
+        _ if url.host_str().is_none_or(str::is_empty) => {
+            Some(format!("{endpoint:?} is not an http:// or https:// URL"))
+        }
+        "https" => None,
+        "http" if is_loopback(&url) => None,
+        "http" => Some(format!(
+            "{endpoint:?} uses http:// for a host other than this computer, which would send signed requests and temporary tokens unencrypted: use https:// (http:// is accepted only for localhost, 127.0.0.1 and ::1)"
+        )),
+        _ => Some(format!("{endpoint:?} is not an http:// or https:// URL")),
+    }
+}
+
+/// Parses an endpoint base URL: `https://`, or `http://` for loopback hosts only.
 ///
 /// # Errors
-/// When it is not an absolute http(s) URL.
+/// When it is not an absolute https URL or a loopback http one ([`endpoint_problem`]).
 pub fn parse_endpoint(endpoint: &str) -> Result<reqwest::Url, TencentError> {
-    let url = reqwest::Url::parse(endpoint.trim()).map_err(|err| TencentError::Malformed {
-        service: "configuration",
-        detail: format!("endpoint {endpoint:?} is not a URL: {err}"),
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+    if let Some(problem) = endpoint_problem(endpoint) {
         return Err(TencentError::Malformed {
             service: "configuration",
-            detail: format!("endpoint {endpoint:?} must be an http:// or https:// URL"),
+            detail: format!("endpoint {problem}"),
         });
     }
-    Ok(url)
+    reqwest::Url::parse(endpoint.trim()).map_err(|err| TencentError::Malformed {
+        service: "configuration",
+        detail: format!("endpoint {endpoint:?} is not a URL: {err}"),
+    })
 }
 
 impl VodClient {
@@ -132,7 +166,7 @@ impl VodClient {
         let mut clock_corrected = false;
         loop {
             attempt += 1;
-            let (result, date) = self.call_once::<A>(&body).await;
+            let (result, date) = self.call_once(request, &body).await;
             let err = match result {
                 Ok(response) => return Ok(response),
                 Err(err) => err,
@@ -156,6 +190,7 @@ impl VodClient {
 
     async fn call_once<A: Action>(
         &self,
+        request_model: &A,
         body: &[u8],
     ) -> (Result<A::Response, TencentError>, Option<String>) {
         let signed = tc3::build_request(
@@ -214,13 +249,53 @@ impl VodClient {
                 date,
             );
         }
-        let result = models::parse_response::<A::Response>(&bytes).map_err(|err| match err {
+        let result = models::read_answer(request_model, &bytes).map_err(|err| match err {
             EnvelopeError::Api(api) => TencentError::Api(api),
             EnvelopeError::Malformed(detail) => TencentError::Malformed {
                 service: "VOD API",
-                detail,
+                detail: format!("{}: {detail}", A::NAME),
+            },
+            EnvelopeError::Missing { field, request_id } => TencentError::MissingField {
+                service: "VOD API",
+                action: A::NAME,
+                field,
+                request_id,
             },
         });
         (result, date)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_only_for_this_computer() {
+        for fine in [
+            "https://vod.tencentcloudapi.com",
+            "http://127.0.0.1:40151",
+            "http://127.8.9.10",
+            "http://localhost:8080/",
+            "http://LOCALHOST",
+            "http://[::1]:9000",
+        ] {
+            assert_eq!(endpoint_problem(fine), None, "{fine}");
+        }
+        for refused in [
+            "http://vod.tencentcloudapi.com",
+            "http://10.0.0.1:80",
+            "http://[::2]",
+            "http://localhost.example.com",
+            "http://127.0.0.1.example.com",
+            "ftp://127.0.0.1",
+            "vod.tencentcloudapi.com",
+            "https://",
+        ] {
+            assert!(endpoint_problem(refused).is_some(), "{refused}");
+        }
+        let problem = endpoint_problem("http://vod.example.com").unwrap();
+        assert!(problem.contains("https://"), "{problem}");
+        assert!(parse_endpoint("http://vod.example.com").is_err());
     }
 }

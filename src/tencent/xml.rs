@@ -2,7 +2,9 @@
 //!
 //! Lenient means: leading whitespace (Complete keeps the connection alive with spaces before
 //! the result), a default namespace on the root, `Encoding-type`/`Encoding-Type`,
-//! `UploadId`/`UploadID`, and unknown elements are all accepted.
+//! `UploadId`/`UploadID`, and unknown elements are all accepted; so are empty (`<Size/>`) and
+//! absent elements, which read as their default. Whether an element the flow needs is there is
+//! checked by name afterwards (`missing_field`), so that the error says which.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -49,6 +51,55 @@ impl std::fmt::Display for CosError {
     }
 }
 
+/// Reads a number or a flag that may be an empty element (`<MaxParts/>`): empty is the
+/// default. Text around the value is ignored.
+fn lenient<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let text = Option::<String>::deserialize(deserializer)?.unwrap_or_default();
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(T::default());
+    }
+    text.parse().map_err(serde::de::Error::custom)
+}
+
+/// An optional text element: empty reads as absent.
+fn empty_is_none<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(Option::<String>::deserialize(deserializer)?.filter(|text| !text.trim().is_empty()))
+}
+
+/// [`lenient`] for an optional number: empty or absent is `None`.
+fn lenient_option<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let text = Option::<String>::deserialize(deserializer)?.unwrap_or_default();
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(serde::de::Error::custom)
+}
+
+/// The first of `fields` (name, value) whose value is empty.
+fn first_empty<'a>(
+    fields: impl IntoIterator<Item = (&'static str, &'a str)>,
+) -> Option<&'static str> {
+    fields
+        .into_iter()
+        .find(|(_, value)| value.trim().is_empty())
+        .map(|(name, _)| name)
+}
+
 /// `InitiateMultipartUploadResult`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename = "InitiateMultipartUploadResult")]
@@ -60,24 +111,32 @@ pub struct InitiateResult {
     #[serde(rename = "Key", default)]
     pub key: String,
     /// The new upload id.
-    #[serde(rename = "UploadId", alias = "UploadID")]
+    #[serde(rename = "UploadId", alias = "UploadID", default)]
     pub upload_id: String,
+}
+
+impl InitiateResult {
+    /// The element the upload needs that the answer left out or empty.
+    #[must_use]
+    pub fn missing_field(&self) -> Option<&'static str> {
+        first_empty([("UploadId", self.upload_id.as_str())])
+    }
 }
 
 /// One `<Part>` of a `ListPartsResult`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListedPart {
     /// 1..=10000.
-    #[serde(rename = "PartNumber")]
+    #[serde(rename = "PartNumber", default, deserialize_with = "lenient")]
     pub part_number: u32,
     /// ISO 8601.
     #[serde(rename = "LastModified", default)]
     pub last_modified: String,
     /// The quoted MD5 hex of the part.
-    #[serde(rename = "ETag")]
+    #[serde(rename = "ETag", default)]
     pub etag: String,
     /// Bytes.
-    #[serde(rename = "Size")]
+    #[serde(rename = "Size", default, deserialize_with = "lenient")]
     pub size: u64,
 }
 
@@ -94,6 +153,7 @@ pub struct ListPartsResult {
         alias = "Encoding-Type",
         alias = "EncodingType",
         default,
+        deserialize_with = "empty_is_none",
         skip_serializing_if = "Option::is_none"
     )]
     pub encoding_type: Option<String>,
@@ -104,24 +164,39 @@ pub struct ListPartsResult {
     #[serde(rename = "UploadId", alias = "UploadID", default)]
     pub upload_id: String,
     /// Where this page starts.
-    #[serde(rename = "PartNumberMarker", default)]
+    #[serde(rename = "PartNumberMarker", default, deserialize_with = "lenient")]
     pub part_number_marker: u32,
     /// Where the next page starts, when truncated.
     #[serde(
         rename = "NextPartNumberMarker",
         default,
+        deserialize_with = "lenient_option",
         skip_serializing_if = "Option::is_none"
     )]
     pub next_part_number_marker: Option<u32>,
     /// The page size asked for.
-    #[serde(rename = "MaxParts", default)]
+    #[serde(rename = "MaxParts", default, deserialize_with = "lenient")]
     pub max_parts: u32,
     /// Whether more pages follow.
-    #[serde(rename = "IsTruncated", default)]
+    #[serde(rename = "IsTruncated", default, deserialize_with = "lenient")]
     pub is_truncated: bool,
     /// The parts on this page.
     #[serde(rename = "Part", default)]
     pub parts: Vec<ListedPart>,
+}
+
+impl ListPartsResult {
+    /// The element a resume needs that a listed part left out or empty: a part without its
+    /// number, ETag or size cannot be checked against the file, so it cannot be trusted.
+    #[must_use]
+    pub fn missing_field(&self) -> Option<&'static str> {
+        self.parts.iter().find_map(|part| {
+            (part.part_number == 0)
+                .then_some("Part.PartNumber")
+                .or_else(|| first_empty([("Part.ETag", part.etag.as_str())]))
+                .or_else(|| (part.size == 0).then_some("Part.Size"))
+        })
+    }
 }
 
 /// `CompleteMultipartUploadResult`.
@@ -146,10 +221,10 @@ pub struct CompleteResult {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListedUpload {
     /// The object key.
-    #[serde(rename = "Key")]
+    #[serde(rename = "Key", default)]
     pub key: String,
     /// The upload id.
-    #[serde(rename = "UploadId", alias = "UploadID")]
+    #[serde(rename = "UploadId", alias = "UploadID", default)]
     pub upload_id: String,
     /// e.g. `STANDARD`.
     #[serde(rename = "StorageClass", default)]
@@ -172,6 +247,7 @@ pub struct ListUploadsResult {
         alias = "Encoding-type",
         alias = "EncodingType",
         default,
+        deserialize_with = "empty_is_none",
         skip_serializing_if = "Option::is_none"
     )]
     pub encoding_type: Option<String>,
@@ -179,10 +255,10 @@ pub struct ListUploadsResult {
     #[serde(rename = "Prefix", default)]
     pub prefix: String,
     /// The page size asked for.
-    #[serde(rename = "MaxUploads", default)]
+    #[serde(rename = "MaxUploads", default, deserialize_with = "lenient")]
     pub max_uploads: u32,
     /// Whether more pages follow.
-    #[serde(rename = "IsTruncated", default)]
+    #[serde(rename = "IsTruncated", default, deserialize_with = "lenient")]
     pub is_truncated: bool,
     /// Next page's key marker.
     #[serde(rename = "NextKeyMarker", default)]
@@ -193,6 +269,19 @@ pub struct ListUploadsResult {
     /// The uploads on this page.
     #[serde(rename = "Upload", default)]
     pub uploads: Vec<ListedUpload>,
+}
+
+impl ListUploadsResult {
+    /// The element an abort needs that a listed upload left out or empty.
+    #[must_use]
+    pub fn missing_field(&self) -> Option<&'static str> {
+        self.uploads.iter().find_map(|upload| {
+            first_empty([
+                ("Upload.Key", upload.key.as_str()),
+                ("Upload.UploadId", upload.upload_id.as_str()),
+            ])
+        })
+    }
 }
 
 /// The name of the root element, without namespace prefix.
@@ -234,7 +323,7 @@ pub fn parse<T: DeserializeOwned>(xml: &str) -> Result<T, XmlError> {
 /// As [`parse`], and when the result has no ETag.
 pub fn parse_complete(xml: &str) -> Result<CompleteResult, XmlError> {
     let result: CompleteResult = parse(xml)?;
-    if result.etag.is_empty() {
+    if result.etag.trim().is_empty() {
         return Err(XmlError::Malformed(
             "CompleteMultipartUpload answered 200 without an ETag".to_owned(),
         ));

@@ -86,6 +86,23 @@ pub fn describe_errcode(errcode: i64) -> &'static str {
     }
 }
 
+/// Reads a WeCom JSON answer tolerantly: `null` is taken as absent, unknown fields are ignored.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    call: &str,
+    response: reqwest::Response,
+) -> Result<T, WeComError> {
+    let bytes = response.bytes().await.map_err(network)?;
+    crate::tencent::lenient::from_slice(&bytes)
+        .map_err(|err| WeComError::Malformed(format!("{call}: {err}")))
+}
+
+/// An answer that says success but lacks what the call is for.
+fn missing_field(call: &str, field: &str) -> WeComError {
+    WeComError::Malformed(format!(
+        "{call} answered errcode 0 without {field}; nothing can be done without it, try again later"
+    ))
+}
+
 fn service_error(errcode: i64, errmsg: &str) -> WeComError {
     WeComError::Service {
         errcode,
@@ -319,19 +336,20 @@ impl WeComClient {
         {
             return Ok(cached.token.clone());
         }
-        let answer: TokenAnswer = self
+        let response = self
             .http
             .get(format!("{}/cgi-bin/gettoken", self.base))
             .query(&[("corpid", &self.corp_id), ("corpsecret", &self.secret)])
             .timeout(Duration::from_secs(30))
             .send()
             .await
-            .map_err(network)?
-            .json()
-            .await
-            .map_err(|err| WeComError::Malformed(err.to_string()))?;
-        if answer.errcode != 0 || answer.access_token.is_empty() {
+            .map_err(network)?;
+        let answer: TokenAnswer = read_json("gettoken", response).await?;
+        if answer.errcode != 0 {
             return Err(service_error(answer.errcode, &answer.errmsg));
+        }
+        if answer.access_token.trim().is_empty() {
+            return Err(missing_field("gettoken", "access_token"));
         }
         let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(7200));
         *slot = Some(CachedToken {
@@ -400,7 +418,7 @@ impl WeComClient {
                 .mime_str("application/octet-stream")
                 .map_err(|err| WeComError::Malformed(err.to_string()))?;
             let form = reqwest::multipart::Form::new().part("media", part);
-            let answer: UploadAnswer = self
+            let response = self
                 .http
                 .post(format!("{}/cgi-bin/media/upload", self.base))
                 .query(&[("access_token", token.as_str()), ("type", kind.as_str())])
@@ -408,17 +426,22 @@ impl WeComClient {
                 .timeout(Duration::from_secs(300))
                 .send()
                 .await
-                .map_err(network)?
-                .json()
-                .await
-                .map_err(|err| WeComError::Malformed(err.to_string()))?;
+                .map_err(network)?;
+            let answer: UploadAnswer = read_json("media/upload", response).await?;
             match answer.errcode {
+                0 if answer.media_id.trim().is_empty() => {
+                    return Err(missing_field("media/upload", "media_id"));
+                }
                 0 => {
+                    // Documented as a string of Unix seconds; a number is taken too. Without
+                    // one, the media was created just now, when the answer came: its 3 days
+                    // run from then, which errs on the short side by the time of the answer.
                     let created_at = match &answer.created_at {
-                        serde_json::Value::String(s) => s.trim().parse().unwrap_or_default(),
-                        serde_json::Value::Number(n) => n.as_i64().unwrap_or_default(),
-                        _ => 0,
-                    };
+                        serde_json::Value::String(s) => s.trim().parse().ok(),
+                        serde_json::Value::Number(n) => n.as_i64(),
+                        _ => None,
+                    }
+                    .unwrap_or_else(|| chrono::Utc::now().timestamp());
                     return Ok(Uploaded {
                         media_id: answer.media_id,
                         kind: if answer.kind.is_empty() {
@@ -483,10 +506,7 @@ impl WeComClient {
             if disposition.is_none()
                 && (content_type.contains("json") || content_type.starts_with("text/plain"))
             {
-                let answer: ErrorAnswer = response
-                    .json()
-                    .await
-                    .map_err(|err| WeComError::Malformed(err.to_string()))?;
+                let answer: ErrorAnswer = read_json("media/get", response).await?;
                 if matches!(answer.errcode, 40014 | 42001) && refreshes < MAX_TOKEN_REFRESHES {
                     refreshes += 1;
                     force = true;

@@ -451,7 +451,42 @@ class Suite:
             self.wecom()
 
 
+# The distributions the suite drives, as pinned in requirements.txt beside this file.
+SDKS = {
+    "tencentcloud-sdk-python-vod": "tencentcloud.vod.v20180717.vod_client",
+    "tencentcloud-sdk-python-common": "tencentcloud.common.abstract_client",
+    "vod-python-sdk": "qcloud_vod.vod_upload_client",
+    "cos-python-sdk-v5": "qcloud_cos",
+    "wechatpy": "wechatpy.enterprise",
+    "requests": "requests",
+}
+
+
+def require_sdks():
+    """Exits 2 with a clear message when an SDK is missing: a suite that cannot run must not
+    look like one that passed. Prints the versions found, so a run says what it checked."""
+    import importlib
+    from importlib import metadata
+
+    missing = []
+    found = []
+    for dist, module in SDKS.items():
+        try:
+            importlib.import_module(module)
+            found.append("%s %s" % (dist, metadata.version(dist)))
+        except Exception as exc:  # noqa: BLE001 - any import failure means "not usable"
+            missing.append("%s (%s: %r)" % (dist, module, exc))
+    if missing:
+        print("FAIL the official SDKs are not installed in %s: %s. Run bash scripts/test.sh, "
+              "or pip install -r tests/conformance/requirements.txt"
+              % (sys.executable, "; ".join(missing)), flush=True)
+        print("0 passed, 1 failed", flush=True)
+        sys.exit(2)
+    print("SDKs: " + ", ".join(found), flush=True)
+
+
 def main():
+    require_sdks()
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", required=True)
     ap.add_argument("--secret-id", required=True)
