@@ -35,7 +35,7 @@ use crate::tencent::throttle::RateLimiter;
 use crate::tencent::ugc::{ApplyRequest, UgcClient};
 use crate::tencent::ugc_sign::SignatureParams;
 use crate::tencent::vod::VodClient;
-use crate::tencent::{Credentials, ugc_sign};
+use crate::tencent::{Credentials, sign_service};
 use crate::wecom::held_back;
 
 mod wecom;
@@ -934,10 +934,16 @@ impl Job {
                         TencentError::Cos { error, .. } if error.code == "SlowDown" => {
                             StallReason::RateLimited
                         }
+                        TencentError::SignatureRefused { .. } => StallReason::RateLimited,
                         _ => StallReason::Retrying { attempt, reason },
                     };
                     self.meter.set_stall(Some(stall));
-                    let delay = self.shared.retry.jittered_delay(attempt);
+                    // A signature service's Retry-After is a floor: sooner is refused again.
+                    let delay = self
+                        .shared
+                        .retry
+                        .jittered_delay(attempt)
+                        .max(err.retry_after().unwrap_or_default());
                     tokio::select! {
                         () = self.token.cancelled() => return Err(JobError::Stopped),
                         () = tokio::time::sleep(delay) => {}
@@ -1422,7 +1428,8 @@ fn no_credentials() -> UserError {
 /// the signature service. Never reused, so one-time signatures work.
 async fn signature(shared: &Shared, options: &ItemOptions) -> Result<String, TencentError> {
     if let Some(url) = &shared.service.signature_url {
-        return fetch_signature(&shared.http, url).await;
+        return sign_service::fetch(&shared.http, url, shared.service.signature_token.as_ref())
+            .await;
     }
     let Some(credentials) = &shared.service.credentials else {
         return Err(TencentError::Malformed {
@@ -1449,44 +1456,6 @@ async fn signature(shared: &Shared, options: &ItemOptions) -> Result<String, Ten
             service: "upload signature",
             detail: err.to_string(),
         })
-}
-
-/// Fetches a signature: `{"signature": …}`, `{"data": {"signature": …}}` or plain text.
-async fn fetch_signature(http: &reqwest::Client, url: &str) -> Result<String, TencentError> {
-    let response = http
-        .get(url)
-        .timeout(Duration::from_secs(15))
-        .send()
-        .await
-        .map_err(|err| TencentError::network("signature service", &err))?;
-    let status = response.status();
-    let text = response
-        .text()
-        .await
-        .map_err(|err| TencentError::network("signature service", &err))?;
-    if !status.is_success() {
-        return Err(TencentError::Http {
-            service: "signature service",
-            status: status.as_u16(),
-            body: text.chars().take(300).collect(),
-            request_id: String::new(),
-        });
-    }
-    let parsed = serde_json::from_str::<serde_json::Value>(&text).ok();
-    let from_json = parsed.as_ref().and_then(|v| {
-        v.get("signature")
-            .or_else(|| v.get("data").and_then(|d| d.get("signature")))
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned)
-    });
-    let signature = from_json.unwrap_or_else(|| text.trim().trim_matches('"').to_owned());
-    if ugc_sign::decode(&signature).is_err() {
-        return Err(TencentError::Malformed {
-            service: "signature service",
-            detail: "the answer holds no upload signature".into(),
-        });
-    }
-    Ok(signature)
 }
 
 /// Aborts an item's multipart upload on the server, when it has one. Used by cancel, remove
