@@ -24,6 +24,7 @@ mod gui_snapshot;
 mod gui_support;
 mod protocol_vectors;
 mod publish_e2e;
+mod sign_server;
 mod support;
 mod wecom_download;
 mod wecom_e2e;

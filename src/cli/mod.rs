@@ -340,7 +340,8 @@ fn saved<T: Send + 'static>(
 pub enum Command {
     /// Make a client-upload signature locally (HMAC-SHA1, Base64).
     Sign(sign::SignArgs),
-    /// Serve client-upload signatures over HTTP for a small team (loopback by default).
+    /// Serve client-upload signatures to editors with a token (loopback by default).
+    #[command(after_help = sign::SIGN_SERVER_HELP)]
     SignServer(sign::SignServerArgs),
     /// Publish a finished video to WeChat (Mini Program) and optionally wait for the review.
     Publish(publish::PublishArgs),
