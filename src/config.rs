@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use crate::tencent::sign_service::SignatureToken;
 use crate::tencent::{Credentials, ugc, vod};
 
 /// Public endpoints and their overrides.
@@ -77,6 +78,8 @@ pub struct ServiceConfig {
     pub endpoints: Endpoints,
     /// Signature service; when set, uploads use signature mode.
     pub signature_url: Option<String>,
+    /// This computer's token for the signature service (`Authorization: Bearer`).
+    pub signature_token: Option<SignatureToken>,
     /// VOD sub-application.
     pub sub_app_id: Option<u64>,
     /// WeCom application.

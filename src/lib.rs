@@ -14,6 +14,7 @@
 //! | [`engine`] | the background worker: commands in, events out; job state machine, multipart driver, retries |
 //! | [`store`] | SQLite persistence: migrations, one module per table |
 //! | [`emulator`] | an axum server that imitates VOD, COS, client upload and WeCom on loopback |
+//! | [`sign_server`] | the team's signature service: per-editor hashed tokens, rates, audit log, TLS |
 //! | [`cli`] | the `voddesk` subcommands over the engine |
 //! | [`gui`] | the eframe desktop application |
 //! | [`config`] | settings, credentials and the environment variables that override them |
@@ -25,6 +26,7 @@ pub mod emulator;
 pub mod engine;
 pub mod gui;
 pub mod qr;
+pub mod sign_server;
 pub mod store;
 pub mod tencent;
 pub mod wecom;

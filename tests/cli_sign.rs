@@ -138,12 +138,110 @@ fn bad_input_is_one_line_and_exit_2() {
     assert!(stderr(&output).contains("250"));
 }
 
+fn voddesk(data_dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_voddesk"))
+        .args(args)
+        .env_clear()
+        .env("VODDESK_DATA_DIR", data_dir)
+        .env("TENCENTCLOUD_SECRET_ID", ID)
+        .env("TENCENTCLOUD_SECRET_KEY", KEY)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn tokens_are_printed_once_listed_without_them_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let added = voddesk(
+        dir.path(),
+        &[
+            "sign-server",
+            "token",
+            "add",
+            "alice",
+            "--procedure",
+            "P2",
+            "--valid",
+            "600",
+        ],
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let token = stdout(&added);
+    assert_eq!(token.lines().count(), 1);
+    let token = token.trim();
+    assert!(token.len() >= 26, "at least 128 bits: {token}");
+    assert!(
+        token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    );
+    let again = voddesk(dir.path(), &["sign-server", "token", "add", "alice"]);
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+    assert!(stderr(&again).contains("revoke it first"));
+
+    let list = voddesk(dir.path(), &["sign-server", "token", "list", "--json"]);
+    assert!(list.status.success(), "{}", stderr(&list));
+    let text = stdout(&list);
+    assert!(!text.contains(token));
+    let row: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(row["name"], "alice");
+    assert_eq!(row["uses"], 0);
+    assert_eq!(row["last_used"], serde_json::Value::Null);
+    assert_eq!(row["procedure"], "P2");
+    assert_eq!(row["valid"], 600);
+    assert!(row["created"].as_str().unwrap().ends_with('Z'));
+    let table = voddesk(dir.path(), &["sign-server", "token", "list"]);
+    assert!(stdout(&table).contains("alice"));
+    assert!(!stdout(&table).contains(token));
+
+    let revoked = voddesk(dir.path(), &["sign-server", "token", "revoke", "alice"]);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    let twice = voddesk(dir.path(), &["sign-server", "token", "revoke", "alice"]);
+    assert_eq!(twice.status.code(), Some(1));
+    // Nothing live: the server does not start, and says how to add a token.
+    let server = voddesk(dir.path(), &["sign-server", "--addr", "127.0.0.1:0"]);
+    assert_eq!(server.status.code(), Some(2));
+    assert!(stderr(&server).contains("token add"), "{}", stderr(&server));
+    let help = voddesk(dir.path(), &["sign-server", "--help"]);
+    let help = stdout(&help);
+    assert!(
+        help.contains("Who can get what") && help.contains("--behind-proxy"),
+        "{help}"
+    );
+}
+
+#[test]
+fn beyond_loopback_without_tls_is_refused_naming_both_ways_out() {
+    let dir = tempfile::tempdir().unwrap();
+    voddesk(dir.path(), &["sign-server", "token", "add", "bob"]);
+    // Refused before it binds: nothing listens beyond loopback in the tests.
+    let output = voddesk(dir.path(), &["sign-server", "--addr", "0.0.0.0:0"]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--tls-cert") && err.contains("--behind-proxy"),
+        "{err}"
+    );
+    let output = voddesk(dir.path(), &["sign-server", "--rate", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
 #[test]
 fn sign_server_hands_out_fresh_one_time_signatures() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
+    let added = voddesk(dir.path(), &["sign-server", "token", "add", "editor"]);
+    let token = stdout(&added).trim().to_owned();
     let mut child = Command::new(env!("CARGO_BIN_EXE_voddesk"))
-        .args(["sign-server", "--addr", "127.0.0.1:0", "--procedure", "P1"])
+        .args([
+            "sign-server",
+            "--addr",
+            "127.0.0.1:0",
+            "--procedure",
+            "P1",
+            "--rate",
+            "100/min",
+        ])
         .env_clear()
         .env("VODDESK_DATA_DIR", dir.path())
         .env("TENCENTCLOUD_SECRET_ID", ID)
@@ -160,16 +258,29 @@ fn sign_server_hands_out_fresh_one_time_signatures() {
         .strip_prefix("listening on ")
         .unwrap()
         .to_owned();
-    let fetch = || -> serde_json::Value {
+    let fetch = |token: Option<&str>| -> (u16, serde_json::Value) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        runtime.block_on(async { reqwest::get(&url).await.unwrap().json().await.unwrap() })
+        runtime.block_on(async {
+            let mut request = reqwest::Client::new().get(&url);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json().await.unwrap())
+        })
     };
-    let (a, b) = (fetch(), fetch());
+    let (a, b) = (fetch(Some(&token)), fetch(Some(&token)));
+    let refused = fetch(None);
+    // Revoked from another process while the server runs.
+    voddesk(dir.path(), &["sign-server", "token", "revoke", "editor"]);
+    let revoked = fetch(Some(&token));
     child.kill().unwrap();
     let _ = child.wait();
+    assert_eq!((a.0, b.0, refused.0, revoked.0), (200, 200, 401, 401));
+    let (a, b) = (a.1, b.1);
     let sig_a = a["signature"].as_str().unwrap();
     assert_eq!(a["data"]["signature"], a["signature"]);
     assert_ne!(sig_a, b["signature"].as_str().unwrap());
@@ -181,4 +292,7 @@ fn sign_server_hands_out_fresh_one_time_signatures() {
         a["expires_at"].as_i64().unwrap(),
         decoded.params.expire_time
     );
+    let audit = std::fs::read_to_string(dir.path().join("sign-server/audit.jsonl")).unwrap();
+    assert_eq!(audit.lines().count(), 4);
+    assert!(!audit.contains(&token) && !audit.contains(sig_a));
 }

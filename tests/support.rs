@@ -42,6 +42,7 @@ pub fn service(base: &str, data_dir: &Path) -> ServiceConfig {
         region: "ap-guangzhou".into(),
         endpoints: Endpoints::all_at(base),
         signature_url: None,
+        signature_token: None,
         sub_app_id: None,
         wecom: None,
         data_dir: data_dir.to_path_buf(),

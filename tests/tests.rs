@@ -26,6 +26,7 @@ mod gui_support;
 mod protocol_tolerance;
 mod protocol_vectors;
 mod publish_e2e;
+mod sign_server;
 mod support;
 mod wecom_download;
 mod wecom_e2e;

@@ -27,6 +27,7 @@ use crate::config::{Endpoints, ServiceConfig, WeComCredentials, default_data_dir
 use crate::gui::credentials::CredentialStore;
 use crate::gui::settings::Settings;
 use crate::tencent::Credentials;
+use crate::tencent::sign_service::SignatureToken;
 use upload::QueueArgs;
 
 /// Exit code of a failure the message explains.
@@ -94,6 +95,14 @@ pub struct GlobalArgs {
     /// Signature service; when set, uploads use signature mode.
     #[arg(long, env = "VODDESK_SIGNATURE_URL", global = true)]
     pub signature_url: Option<String>,
+    /// This computer's token for the signature service (Authorization: Bearer).
+    #[arg(
+        long,
+        env = "VODDESK_SIGNATURE_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub signature_token: Option<String>,
     /// VOD sub-application id (empty: none).
     #[arg(long, env = "VODDESK_SUB_APP_ID", global = true, value_parser = sub_app_id_value)]
     pub sub_app_id: Option<String>,
@@ -172,12 +181,28 @@ impl GlobalArgs {
         self.credentials().or_else(|| saved_key(&self.data_dir()))
     }
 
+    /// The signature service's token: flag or environment, else the one the app saved.
+    #[must_use]
+    pub fn signature_token(&self) -> Option<SignatureToken> {
+        self.signature_token
+            .as_deref()
+            .and_then(SignatureToken::new)
+            .or_else(|| {
+                saved(&self.data_dir(), CredentialStore::load_signature_token)
+                    .and_then(|(token, _)| SignatureToken::new(&token))
+            })
+    }
+
     /// The resolved service configuration: flags and environment over the app's saved
     /// settings (and saved API key) over defaults.
     #[must_use]
     pub fn service_config(&self) -> ServiceConfig {
         let saved = self.saved_settings();
         let endpoints = saved.endpoints();
+        let signature_url = non_empty(self.signature_url.as_ref())
+            .or_else(|| non_empty(Some(&saved.signature_url)));
+        // Asked only in signature mode: the keyring is not woken up for nothing.
+        let signature_token = signature_url.as_ref().and_then(|_| self.signature_token());
         ServiceConfig {
             credentials: self.api_key(),
             region: non_empty(self.region.as_ref())
@@ -189,8 +214,8 @@ impl GlobalArgs {
                 ugc: non_empty(self.ugc_endpoint.as_ref()).unwrap_or(endpoints.ugc),
                 wecom: non_empty(self.wecom_endpoint.as_ref()).unwrap_or(endpoints.wecom),
             },
-            signature_url: non_empty(self.signature_url.as_ref())
-                .or_else(|| non_empty(Some(&saved.signature_url))),
+            signature_url,
+            signature_token,
             sub_app_id: self.sub_app_id().or(saved.sub_app_id),
             wecom: match (
                 non_empty(self.wecom_corp_id.as_ref()),
@@ -300,24 +325,32 @@ impl GlobalArgs {
     }
 }
 
-/// The API key the app saved (OS keyring, or its 0600 file). The keyring may talk to a
-/// D-Bus service that never answers on a headless machine: asked on a thread of its own, for
-/// at most two seconds.
+/// The API key the app saved (OS keyring, or its 0600 file).
 fn saved_key(data_dir: &std::path::Path) -> Option<Credentials> {
+    saved(data_dir, CredentialStore::load).map(|(key, _)| key)
+}
+
+/// What the app saved in its secret store. The keyring may talk to a D-Bus service that never
+/// answers on a headless machine: asked on a thread of its own, for at most two seconds, then
+/// the 0600 file alone.
+fn saved<T: Send + 'static>(
+    data_dir: &std::path::Path,
+    load: fn(&CredentialStore) -> Result<Option<T>, String>,
+) -> Option<T> {
     let store = CredentialStore::new(data_dir);
     let (tx, rx) = std::sync::mpsc::channel();
     let asked = std::thread::Builder::new()
         .name("saved-key".into())
         .spawn(move || {
-            let _ = tx.send(store.load());
+            let _ = tx.send(load(&store));
         });
     let answer = match asked {
         Ok(_) => rx.recv_timeout(std::time::Duration::from_secs(2)).ok(),
         Err(_) => None,
     };
-    let answer = answer.or_else(|| Some(CredentialStore::file_only(data_dir).load()))?;
+    let answer = answer.or_else(|| Some(load(&CredentialStore::file_only(data_dir))))?;
     match answer {
-        Ok(found) => found.map(|(key, _)| key),
+        Ok(found) => found,
         Err(err) => {
             eprintln!("note: {err}");
             None
@@ -330,7 +363,8 @@ fn saved_key(data_dir: &std::path::Path) -> Option<Credentials> {
 pub enum Command {
     /// Make a client-upload signature locally (HMAC-SHA1, Base64).
     Sign(sign::SignArgs),
-    /// Serve client-upload signatures over HTTP for a small team (loopback by default).
+    /// Serve client-upload signatures to editors with a token (loopback by default).
+    #[command(after_help = sign::SIGN_SERVER_HELP)]
     SignServer(sign::SignServerArgs),
     /// Publish a finished video to WeChat (Mini Program) and optionally wait for the review.
     Publish(publish::PublishArgs),

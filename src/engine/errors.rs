@@ -45,6 +45,12 @@ pub fn user_error(doing: &str, err: &TencentError) -> UserError {
         TencentError::Ugc { code, message } => format!(
             "The client-upload service answered with an error while {doing}: {message} (code {code}). Check the API key or the upload signature settings, then retry."
         ),
+        TencentError::SignatureRefused { status: 429, .. } => format!(
+            "The signature service is limiting this computer's token (too many signatures a minute) while {doing}. Retry in a minute; if it keeps happening, ask your admin to raise the service's rate."
+        ),
+        TencentError::SignatureRefused { status, .. } => format!(
+            "The signature service refused this computer's token while {doing} (HTTP {status}) — ask your admin for a new one, then enter it in the settings (or set VODDESK_SIGNATURE_TOKEN) and retry."
+        ),
         TencentError::Http {
             service, status, ..
         } => format!(

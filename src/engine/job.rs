@@ -36,7 +36,7 @@ use crate::tencent::throttle::RateLimiter;
 use crate::tencent::ugc::{ApplyRequest, UgcClient};
 use crate::tencent::ugc_sign::SignatureParams;
 use crate::tencent::vod::VodClient;
-use crate::tencent::{Credentials, ugc_sign};
+use crate::tencent::{Credentials, sign_service};
 
 mod leftovers;
 mod multipart;

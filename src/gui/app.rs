@@ -565,6 +565,7 @@ impl VodDeskApp {
                         self.dialog.form.secret_id.clear();
                         self.dialog.form.secret_key.clear();
                         self.dialog.form.wecom_secret.clear();
+                        self.dialog.form.signature_token.clear();
                     }
                     Err(err) => self.dialog.status = Some(Err(err)),
                 }
@@ -721,7 +722,8 @@ impl VodDeskApp {
         self.dialog.saving = true;
         let key = self.dialog.form.new_key();
         let wecom_secret = self.dialog.form.new_wecom_secret();
-        let new_secret = key.is_some() || wecom_secret.is_some();
+        let signature_token = self.dialog.form.new_signature_token();
+        let new_secret = key.is_some() || wecom_secret.is_some() || signature_token.is_some();
         let dir = self.data_dir.clone();
         let saved = settings.clone();
         let spawned = self.with_store(
@@ -737,6 +739,10 @@ impl VodDeskApp {
                     })
                     .and_then(|()| match key {
                         Some((id, secret)) => store.save(&id, &secret).map(|_| ()),
+                        None => Ok(()),
+                    })
+                    .and_then(|()| match signature_token {
+                        Some(token) => store.save_signature_token(&token).map(|_| ()),
                         None => Ok(()),
                     })?;
                 Ok(settings)

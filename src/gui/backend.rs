@@ -19,6 +19,7 @@ use crate::gui::app::BackendMode;
 use crate::gui::link::EVENT_CAPACITY;
 use crate::gui::settings::Settings;
 use crate::tencent::Credentials;
+use crate::tencent::sign_service::SignatureToken;
 use crate::wecom::WeComClient;
 
 /// Starts the demo emulator on the port it had last time.
@@ -120,6 +121,24 @@ impl Launch {
     }
 }
 
+/// The signature service's token: `VODDESK_SIGNATURE_TOKEN`, else the one saved in the
+/// settings (keyring or 0600 file). It is registered with the log writer's redaction.
+fn signature_token(data_dir: &Path) -> Option<SignatureToken> {
+    let token = crate::config::env_var("VODDESK_SIGNATURE_TOKEN").or_else(|| {
+        let store = super::credentials::CredentialStore::new(data_dir);
+        super::load_saved(
+            &store,
+            "signature service token",
+            super::credentials::CredentialStore::load_signature_token,
+        )
+        .ok()
+        .flatten()
+        .map(|(token, _)| token)
+    })?;
+    super::redact::register(&token);
+    SignatureToken::new(&token)
+}
+
 fn signature_url(settings: &Settings) -> Option<String> {
     Some(settings.signature_url.trim().to_owned()).filter(|s| !s.is_empty())
 }
@@ -166,6 +185,11 @@ pub fn start(
             credentials: credentials.clone(),
             region: settings.region.clone(),
             endpoints: settings.endpoints(),
+            // Asked only in signature mode: the keyring is not woken up for nothing.
+            signature_token: signature_url
+                .is_some()
+                .then(|| signature_token(data_dir))
+                .flatten(),
             signature_url,
             sub_app_id: settings.sub_app_id,
             // Without a WeChat Work application, items for it are refused with a message
@@ -203,6 +227,7 @@ pub fn start(
                         ..Endpoints::all_at(&url)
                     },
                     signature_url: None,
+                    signature_token: None,
                     sub_app_id: None,
                     wecom: Some(wecom),
                     data_dir: demo_dir,

@@ -1,6 +1,6 @@
-//! Where the API key and the WeChat Work application's secret are kept: the OS keyring when
-//! there is one, otherwise a file of each in the data directory that only the user can read
-//! (0600).
+//! Where the API key, the WeChat Work application's secret and the signature service's token
+//! are kept: the OS keyring when there is one, otherwise a file of each in the data directory
+//! that only the user can read (0600).
 //!
 //! Every call may block (the keyring talks to a D-Bus service or the OS), so the app makes
 //! them on a named thread of its own, never in the UI pass and never on a tokio worker (the
@@ -126,14 +126,7 @@ impl CredentialStore {
     /// # Errors
     /// When the file exists but cannot be read.
     pub fn load_wecom_secret(&self) -> Result<Option<(String, KeyLocation)>, String> {
-        let found = |text: String| Some(text.trim().to_owned()).filter(|text| !text.is_empty());
-        if let Some(secret) = self.keyring_text(&WECOM_SECRET).and_then(found) {
-            return Ok(Some((secret, KeyLocation::Keyring)));
-        }
-        Ok(self
-            .file_text(&WECOM_SECRET)?
-            .and_then(found)
-            .map(|secret| (secret, KeyLocation::File)))
+        self.load_text(&WECOM_SECRET)
     }
 
     /// Saves the WeChat Work application's secret, like the API key.
@@ -150,6 +143,42 @@ impl CredentialStore {
     /// When the file exists and cannot be removed.
     pub fn clear_wecom_secret(&self) -> Result<(), String> {
         self.clear_slot(&WECOM_SECRET)
+    }
+
+    /// The saved token for the team's signature service and where it was, if any.
+    ///
+    /// # Errors
+    /// When the file exists but cannot be read.
+    pub fn load_signature_token(&self) -> Result<Option<(String, KeyLocation)>, String> {
+        self.load_text(&SIGNATURE_TOKEN)
+    }
+
+    /// Saves the signature service's token, like the API key.
+    ///
+    /// # Errors
+    /// When neither place can be written.
+    pub fn save_signature_token(&self, token: &str) -> Result<KeyLocation, String> {
+        self.save_text(&SIGNATURE_TOKEN, token.trim())
+    }
+
+    /// Forgets the signature service's token in both places.
+    ///
+    /// # Errors
+    /// When the file exists and cannot be removed.
+    pub fn clear_signature_token(&self) -> Result<(), String> {
+        self.clear_slot(&SIGNATURE_TOKEN)
+    }
+
+    /// A one-line secret of `slot`: the keyring first, then the file.
+    fn load_text(&self, slot: &Slot) -> Result<Option<(String, KeyLocation)>, String> {
+        let found = |text: String| Some(text.trim().to_owned()).filter(|text| !text.is_empty());
+        if let Some(secret) = self.keyring_text(slot).and_then(found) {
+            return Ok(Some((secret, KeyLocation::Keyring)));
+        }
+        Ok(self
+            .file_text(slot)?
+            .and_then(found)
+            .map(|secret| (secret, KeyLocation::File)))
     }
 
     fn entry(&self, slot: &Slot) -> Option<keyring::Entry> {
@@ -235,6 +264,12 @@ const WECOM_SECRET: Slot = Slot {
     user: "wecom-app-secret",
     file: "wecom-secret",
     what: "WeChat Work secret",
+};
+
+const SIGNATURE_TOKEN: Slot = Slot {
+    user: "signature-service-token",
+    file: "signature-token",
+    what: "signature service token",
 };
 
 /// Writes `text` to `path` readable by the user alone.
@@ -336,10 +371,21 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        assert_eq!(
+            store.save_signature_token("vds_token\n").unwrap(),
+            KeyLocation::File
+        );
+        assert_eq!(
+            store.load_signature_token().unwrap(),
+            Some(("vds_token".to_owned(), KeyLocation::File))
+        );
         // Each is forgotten on its own.
         store.clear_wecom_secret().unwrap();
         assert!(store.load_wecom_secret().unwrap().is_none());
         assert!(store.load().unwrap().is_some());
+        assert!(store.load_signature_token().unwrap().is_some());
+        store.clear_signature_token().unwrap();
+        assert!(store.load_signature_token().unwrap().is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -225,6 +225,9 @@ pub struct Texts {
     pub fix_errors: &'static str,
     pub env_overrides: &'static str,
     pub restart_needed: &'static str,
+    // The signature service's token (issue 27).
+    pub signature_token: &'static str,
+    pub signature_token_hint: &'static str,
 }
 
 /// English.
@@ -396,6 +399,8 @@ pub static EN: Texts = Texts {
     fix_errors: "Fix the fields marked in red, then save.",
     env_overrides: "Overridden by environment variables",
     restart_needed: "Restart VodDesk to use the new key, WeChat Work application and endpoints.",
+    signature_token: "Signature service token",
+    signature_token_hint: "from your admin; leave empty to keep the saved token",
 };
 
 /// 简体中文.
@@ -567,6 +572,8 @@ pub static ZH: Texts = Texts {
     fix_errors: "请修正标红的字段后再保存。",
     env_overrides: "以下设置被环境变量覆盖",
     restart_needed: "重启 VodDesk 后新的密钥、企业微信应用和服务地址才会生效。",
+    signature_token: "签名服务令牌",
+    signature_token_hint: "由管理员提供；留空则保留已保存的令牌",
 };
 
 #[cfg(test)]

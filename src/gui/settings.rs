@@ -258,6 +258,8 @@ pub struct SettingsForm {
     /// A new WeChat Work secret; empty keeps the saved one.
     pub wecom_secret: String,
     pub signature_url: String,
+    /// A new token for the signature service; empty keeps the saved one.
+    pub signature_token: String,
     pub flow: UploadFlow,
     pub procedure: String,
     pub class_id: String,
@@ -291,6 +293,7 @@ impl SettingsForm {
             wecom_corp_id: settings.wecom_corp_id.clone(),
             wecom_secret: String::new(),
             signature_url: settings.signature_url.clone(),
+            signature_token: String::new(),
             flow: settings.flow,
             procedure: settings.procedure.clone(),
             class_id: opt_to_string(settings.class_id),
@@ -433,6 +436,12 @@ impl SettingsForm {
     #[must_use]
     pub fn new_wecom_secret(&self) -> Option<String> {
         Some(self.wecom_secret.trim().to_owned()).filter(|secret| !secret.is_empty())
+    }
+
+    /// The new signature service token typed into the form, if any.
+    #[must_use]
+    pub fn new_signature_token(&self) -> Option<String> {
+        Some(self.signature_token.trim().to_owned()).filter(|token| !token.is_empty())
     }
 
     /// The new API key typed into the form, when both halves were.

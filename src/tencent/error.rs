@@ -62,6 +62,15 @@ pub enum TencentError {
         /// The service's message.
         message: String,
     },
+    /// The signature service refused this computer's token (401, 403) or asked it to slow
+    /// down (429).
+    #[error("the signature service refused the request (HTTP {status})")]
+    SignatureRefused {
+        /// 401, 403 or 429.
+        status: u16,
+        /// Seconds to wait, from the service's `Retry-After`.
+        retry_after: Option<u64>,
+    },
     /// A body could not be read as the expected response.
     #[error("{service} answered with something this client cannot read: {detail}")]
     Malformed {
@@ -168,11 +177,27 @@ impl TencentError {
                 500.. if *code < 600 => ErrorClass::Retry,
                 _ => ErrorClass::Fatal,
             },
+            // Over the token's rate passes; a refused token does not until the admin acts.
+            Self::SignatureRefused { status, .. } if *status == 429 => ErrorClass::Retry,
+            Self::SignatureRefused { .. } => ErrorClass::Fatal,
             // A truncated or garbled body is what a cut connection produces.
             Self::Malformed { .. } => ErrorClass::Retry,
             Self::Integrity(_) => ErrorClass::Retry,
             // The service answered, and would answer the same again: retrying cannot help.
             Self::MissingField { .. } | Self::File { .. } => ErrorClass::Fatal,
+        }
+    }
+
+    /// How long the service asked to wait before the next attempt (a signature service's
+    /// `Retry-After`), at most a minute whatever it said.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            Self::SignatureRefused {
+                retry_after: Some(seconds),
+                ..
+            } => Some(std::time::Duration::from_secs((*seconds).min(60))),
+            _ => None,
         }
     }
 

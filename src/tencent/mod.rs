@@ -15,6 +15,7 @@ pub mod md5x;
 pub mod models;
 pub mod part_hasher;
 pub mod retry;
+pub mod sign_service;
 pub mod tc3;
 pub mod throttle;
 pub mod ugc;

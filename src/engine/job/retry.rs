@@ -58,12 +58,21 @@ impl Job {
                         TencentError::Cos { error, .. } if error.code == "SlowDown" => {
                             StallReason::RateLimited
                         }
+                        TencentError::SignatureRefused { .. } => StallReason::RateLimited,
                         _ => StallReason::Retrying { attempt, reason },
                     };
                     self.meter.set_stall(Some(stall));
-                    // Trouble on the way: fewer bodies at once for the whole queue.
-                    self.shared.budget.note_error();
-                    let delay = self.shared.retry.jittered_delay(attempt);
+                    // Trouble on the way: fewer bodies at once for the whole queue. A refusal
+                    // of the signature service says nothing about the link.
+                    if !matches!(err, TencentError::SignatureRefused { .. }) {
+                        self.shared.budget.note_error();
+                    }
+                    // A signature service's Retry-After is a floor: sooner is refused again.
+                    let delay = self
+                        .shared
+                        .retry
+                        .jittered_delay(attempt)
+                        .max(err.retry_after().unwrap_or_default());
                     tokio::select! {
                         () = self.token.cancelled() => return Err(JobError::Stopped),
                         () = tokio::time::sleep(delay) => {}

@@ -9,7 +9,8 @@ pub(super) async fn signature(
     options: &ItemOptions,
 ) -> Result<String, TencentError> {
     if let Some(url) = &shared.service.signature_url {
-        return fetch_signature(&shared.http, url).await;
+        return sign_service::fetch(&shared.http, url, shared.service.signature_token.as_ref())
+            .await;
     }
     let Some(credentials) = &shared.service.credentials else {
         return Err(TencentError::Malformed {
@@ -36,45 +37,4 @@ pub(super) async fn signature(
             service: "upload signature",
             detail: err.to_string(),
         })
-}
-
-/// Fetches a signature: `{"signature": …}`, `{"data": {"signature": …}}` or plain text.
-pub(super) async fn fetch_signature(
-    http: &reqwest::Client,
-    url: &str,
-) -> Result<String, TencentError> {
-    let response = http
-        .get(url)
-        .timeout(Duration::from_secs(15))
-        .send()
-        .await
-        .map_err(|err| TencentError::network("signature service", &err))?;
-    let status = response.status();
-    let text = response
-        .text()
-        .await
-        .map_err(|err| TencentError::network("signature service", &err))?;
-    if !status.is_success() {
-        return Err(TencentError::Http {
-            service: "signature service",
-            status: status.as_u16(),
-            body: text.chars().take(300).collect(),
-            request_id: String::new(),
-        });
-    }
-    let parsed = serde_json::from_str::<serde_json::Value>(&text).ok();
-    let from_json = parsed.as_ref().and_then(|v| {
-        v.get("signature")
-            .or_else(|| v.get("data").and_then(|d| d.get("signature")))
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned)
-    });
-    let signature = from_json.unwrap_or_else(|| text.trim().trim_matches('"').to_owned());
-    if ugc_sign::decode(&signature).is_err() {
-        return Err(TencentError::Malformed {
-            service: "signature service",
-            detail: "the answer holds no upload signature".into(),
-        });
-    }
-    Ok(signature)
 }

@@ -247,6 +247,15 @@ impl VodDeskApp {
                     "",
                     error_of(Field::SignatureUrl),
                 );
+                let label = ui.label(t.signature_token);
+                ui.add(
+                    egui::TextEdit::singleline(&mut form.signature_token)
+                        .password(true)
+                        .hint_text(t.signature_token_hint)
+                        .desired_width(300.0),
+                )
+                .labelled_by(label.id);
+                ui.end_row();
             });
         if !self.env_overrides.is_empty() {
             ui.label(
