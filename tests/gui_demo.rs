@@ -322,7 +322,7 @@ fn demo_with_users_app(
         ..Settings::default()
     };
     let started = start(
-        &runtime,
+        runtime,
         dir,
         &settings,
         None,

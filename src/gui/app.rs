@@ -841,7 +841,7 @@ impl VodDeskApp {
                 if generation == self.browse_generation
                     && let Some(browser) = &mut self.browser
                 {
-                    browser.listed(dir, result);
+                    browser.listed(&dir, result);
                 }
             }
             Job::QrSaved(Ok(path)) => {

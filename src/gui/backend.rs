@@ -408,9 +408,7 @@ async fn start_once(
     let handle = runtime.clone();
     // Opening the database and taking the lock touch the disk: on the blocking pool.
     let started = tokio::task::spawn_blocking(move || {
-        if let Err(problem) = check_writable(&config.service.data_dir) {
-            return Err(problem);
-        }
+        check_writable(&config.service.data_dir)?;
         // The engine's own wake-up is not needed: the bridge repaints after forwarding.
         Engine::start(config, &handle, Arc::new(|| {})).map_err(|err| match err {
             EngineError::Busy(dir) => {

@@ -111,7 +111,7 @@ impl Browser {
     }
 
     /// Takes the listing of `dir`.
-    pub fn listed(&mut self, dir: PathBuf, result: Result<Vec<Entry>, String>) {
+    pub fn listed(&mut self, dir: &Path, result: Result<Vec<Entry>, String>) {
         if dir != self.dir {
             return;
         }

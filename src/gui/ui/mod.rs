@@ -314,17 +314,13 @@ impl VodDeskApp {
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(text).color(color));
             match &action {
-                Some(NoteAction::Undo(id)) => {
-                    if ui.button(t.undo).clicked() {
-                        clicked = Some(NoteAction::Undo(*id));
-                    }
+                Some(NoteAction::Undo(id)) if ui.button(t.undo).clicked() => {
+                    clicked = Some(NoteAction::Undo(*id));
                 }
-                Some(NoteAction::Copy(url)) => {
-                    if ui.button(t.copy_url).clicked() {
-                        clicked = Some(NoteAction::Copy(url.clone()));
-                    }
+                Some(NoteAction::Copy(url)) if ui.button(t.copy_url).clicked() => {
+                    clicked = Some(NoteAction::Copy(url.clone()));
                 }
-                None => {}
+                _ => {}
             }
         });
         match clicked {
