@@ -32,7 +32,12 @@ fn main() {
     let (events_tx, events) = mpsc::channel::<Event>(65_536);
     let dir = std::env::temp_dir().join("voddesk-bench");
     let mut app = VodDeskApp::new(AppInit {
-        link: EngineLink { commands, events },
+        link: EngineLink::connected(
+            commands,
+            events,
+            BackendMode::Cloud,
+            voddesk::gui::backend::WeComRoute::NotSetUp,
+        ),
         handle: runtime.handle().clone(),
         settings: Settings::default(),
         env_overrides: Vec::new(),
@@ -46,12 +51,9 @@ fn main() {
             credentials: None,
             wecom: None,
         },
-        credentials: None,
-        mode: BackendMode::Cloud,
         cjk_font: true,
         system_lang: Lang::En,
         notifier: Box::new(|_: &str, _: &str| {}),
-        wecom: None,
     });
     let snaps: Vec<ItemSnapshot> = (1..=ITEMS)
         .map(|id| {

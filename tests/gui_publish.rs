@@ -82,7 +82,10 @@ fn publish_review_published_suspend_and_confirmed_delete() {
         publish: PublishState::Suspended { url: url.into() },
     });
     harness.run();
-    harness.get_by_label("The URL does not play until you restore it.");
+    harness.get_by_label("Suspended: the URL and QR code do not play until you restore them.");
+    // Suspended, the URL and its QR code stay on screen, marked as such.
+    harness.get_by_label(url);
+    harness.get_by_label("QR code of the publishing URL");
     harness.get_by_label("Restore").click();
     harness.run();
     assert!(fake.take_commands().contains(&Command::Suspend {
@@ -126,7 +129,7 @@ fn refusals_are_explained_in_chinese_with_the_request_id() {
     harness.get_by_label("发布会.mp4").click();
     harness.run();
     harness.get_by_label_contains("实名认证");
-    harness.get_by_label("RequestId req-42");
+    harness.get_by_label_contains("RequestId req-42");
     harness.get_by_label("重新发布");
 }
 

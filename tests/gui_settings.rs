@@ -112,14 +112,65 @@ fn settings_validate_then_save_with_the_key_masked() {
 
 #[test]
 fn test_connection_reports_in_words() {
-    let (mut harness, _fake) = app(Lang::En);
+    use voddesk::engine::api::{ConnectionReport, Event, UserError};
+    let (mut harness, mut fake) = app(Lang::En);
     harness.get_by_label("Settings").click();
     harness.run();
+    // Demo mode and no key typed: there is nothing to test, and the window says who answers.
     harness.get_by_label("Test connection").click();
-    // The demo URL points at a closed port: the answer is a sentence, not a hang or a panic.
-    wait_for(&mut harness, Duration::from_secs(30), |h| {
-        h.query_by_label_contains("Enter a SecretId").is_some()
-            || h.query_by_label_contains("could not reach").is_some()
+    harness.run();
+    harness.get_by_label_contains("Demo mode: there is no API key to test.");
+    harness.get_by_label_contains("http://127.0.0.1:9");
+    assert!(
+        !fake
+            .take_commands()
+            .iter()
+            .any(|c| matches!(c, Command::TestConnection(_))),
+        "nothing to test in demo mode"
+    );
+
+    // A typed key is tested by the engine (the window builds no HTTP client), and its answer
+    // is said in words, failure and success alike.
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::TextInput, "SecretId")
+        .set_text_value_accesskit("AKIDexample0000000001");
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::PasswordInput, "SecretKey")
+        .set_text_value_accesskit("TopSecretKeyValue12345");
+    harness.run();
+    harness.get_by_label("Test connection").click();
+    harness.run();
+    let probe = fake
+        .take_commands()
+        .into_iter()
+        .find_map(|c| match c {
+            Command::TestConnection(probe) => Some(probe),
+            _ => None,
+        })
+        .expect("the typed key goes to the engine");
+    assert_eq!(
+        probe.credentials.as_ref().map(|c| c.secret_id.as_str()),
+        Some("AKIDexample0000000001")
+    );
+    fake.send(Event::ConnectionTested(Err(UserError {
+        message: "Could not reach VOD API at vod.tencentcloudapi.com".into(),
+        code: None,
+        request_id: None,
+        retryable: true,
+    })));
+    wait_for(&mut harness, Duration::from_secs(10), |h| {
+        h.query_by_label_contains("Could not reach VOD API")
+            .is_some()
+    });
+    harness.get_by_label("Test connection").click();
+    harness.run();
+    fake.send(Event::ConnectionTested(Ok(ConnectionReport {
+        endpoint: "https://vod.tencentcloudapi.com".into(),
+        total: 7,
+        request_id: "req-ok".into(),
+    })));
+    wait_for(&mut harness, Duration::from_secs(10), |h| {
+        h.query_by_label_contains("req-ok").is_some()
     });
 }
 
@@ -233,14 +284,14 @@ fn the_wechat_work_secret_can_be_forgotten_like_the_key() {
         (
             Lang::En,
             "No secret saved.",
-            "Saved secret: ******** · file (0600)",
+            "Saved secret: ******** · a file only you can read (0600)",
             "Forget saved secret",
             "The saved secret was removed.",
         ),
         (
             Lang::Zh,
             "未保存 Secret。",
-            "已保存的 Secret: ******** · file (0600)",
+            "已保存的 Secret: ******** · 仅你可读的文件（0600）",
             "删除已保存的 Secret",
             "已删除保存的 Secret。",
         ),

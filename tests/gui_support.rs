@@ -11,6 +11,7 @@ use voddesk::engine::api::{
     Command, Destination, Event, ItemId, ItemOptions, ItemSnapshot, ItemState, Progress,
     PublishState,
 };
+use voddesk::gui::backend::WeComRoute;
 use voddesk::gui::credentials::CredentialStore;
 use voddesk::gui::fonts::{self, CjkFont};
 use voddesk::gui::i18n::Lang;
@@ -52,13 +53,30 @@ impl Fake {
 
 /// The app in a 1280×800 harness, English unless told, with a fake worker.
 pub fn app(lang: Lang) -> (Harness<'static, VodDeskApp>, Fake) {
-    app_with_wecom(lang, None)
+    app_with_wecom(lang, WeComRoute::NotSetUp)
 }
 
-/// [`app`] with a WeChat Work application to fetch media back from ("Save a copy…").
-pub fn app_with_wecom(
+/// [`app`] with WeChat Work items going to `wecom`.
+pub fn app_with_wecom(lang: Lang, wecom: WeComRoute) -> (Harness<'static, VodDeskApp>, Fake) {
+    app_with_link(lang, 1280.0, 800.0, |commands, events| {
+        EngineLink::connected(
+            commands,
+            events,
+            BackendMode::Demo {
+                url: "http://127.0.0.1:9".into(),
+            },
+            wecom,
+        )
+    })
+}
+
+/// The app in a `width`×`height` harness with the link `link` makes of the fake worker's
+/// channels.
+pub fn app_with_link(
     lang: Lang,
-    wecom: Option<Arc<voddesk::wecom::WeComClient>>,
+    width: f32,
+    height: f32,
+    link: impl FnOnce(mpsc::Sender<Command>, mpsc::Receiver<Event>) -> EngineLink,
 ) -> (Harness<'static, VodDeskApp>, Fake) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -80,11 +98,8 @@ pub fn app_with_wecom(
         credentials: None,
         wecom: None,
     };
-    let app = VodDeskApp::new(AppInit {
-        link: EngineLink {
-            commands: commands_tx,
-            events: events_rx,
-        },
+    let mut app = VodDeskApp::new(AppInit {
+        link: link(commands_tx, events_rx),
         handle: runtime.handle().clone(),
         settings,
         env_overrides: Vec::new(),
@@ -94,10 +109,6 @@ pub fn app_with_wecom(
         key_status: KeyStatus::None,
         wecom_status: SecretStatus::None,
         launch,
-        credentials: None,
-        mode: BackendMode::Demo {
-            url: "http://127.0.0.1:9".into(),
-        },
         cjk_font: true,
         system_lang: Lang::En,
         notifier: Box::new(move |summary: &str, body: &str| {
@@ -106,15 +117,16 @@ pub fn app_with_wecom(
                 .unwrap()
                 .push((summary.to_owned(), body.to_owned()));
         }),
-        wecom,
     });
+    // Deterministic whatever the machine has: never the system's file dialog.
+    app.use_builtin_browser();
     let font = cjk_font();
     assert!(
         font.is_some(),
         "the GUI tests need a CJK font: install fonts-noto-cjk (scripts/test.sh does)"
     );
     let harness = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
+        .with_size(egui::vec2(width, height))
         .with_context_setup(move |ctx| fonts::install(ctx, font.as_ref()))
         .build_ui_state(|ui, app: &mut VodDeskApp| app.run_frame(ui), app);
     (

@@ -23,6 +23,7 @@ mod gui_publish;
 mod gui_settings;
 mod gui_snapshot;
 mod gui_support;
+mod gui_truth;
 mod protocol_tolerance;
 mod protocol_vectors;
 mod publish_e2e;

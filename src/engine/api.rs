@@ -391,8 +391,54 @@ pub enum Command {
         /// What to do.
         action: LibraryAction,
     },
+    /// Makes one harmless signed call (`SearchMedia`, one result) with `probe`'s key and
+    /// endpoint, so that the settings can say whether a key works before it is saved;
+    /// answered by [`Event::ConnectionTested`].
+    TestConnection(ConnectionProbe),
+    /// Fetches WeChat Work media back (`media/get`) into `target` (a file, or a folder to put
+    /// it in under the server's name); answered by [`Event::CopySaved`].
+    SaveWeComCopy {
+        /// The media.
+        media_id: String,
+        /// Where to.
+        target: PathBuf,
+    },
     /// Stop all work (pausing running items) and end the worker.
     Shutdown,
+}
+
+/// What [`Command::TestConnection`] tries.
+#[derive(Clone, PartialEq)]
+pub struct ConnectionProbe {
+    /// The key; `None` tests the engine's own.
+    pub credentials: Option<crate::tencent::Credentials>,
+    /// The VOD API endpoint; `None` is the engine's own.
+    pub endpoint: Option<String>,
+    /// The region.
+    pub region: String,
+    /// The sub-application, when one is set.
+    pub sub_app_id: Option<u64>,
+}
+
+impl std::fmt::Debug for ConnectionProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key's own `Debug` redacts the secret; this keeps the whole probe short.
+        f.debug_struct("ConnectionProbe")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a working connection answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionReport {
+    /// The endpoint that answered.
+    pub endpoint: String,
+    /// Media files in the account.
+    pub total: u64,
+    /// The service's RequestId.
+    pub request_id: String,
 }
 
 /// What the engine tells the UI or CLI.
@@ -445,6 +491,15 @@ pub enum Event {
     LibraryUpdated(Box<LibraryEntry>),
     /// A library request failed.
     LibraryError(UserError),
+    /// The answer to [`Command::TestConnection`].
+    ConnectionTested(Result<ConnectionReport, UserError>),
+    /// The answer to [`Command::SaveWeComCopy`]: where the copy is, or why not.
+    CopySaved {
+        /// The media.
+        media_id: String,
+        /// The saved file, or why not.
+        result: Result<PathBuf, UserError>,
+    },
     /// No item is active any more.
     Idle,
 }

@@ -57,6 +57,10 @@ pub struct EngineConfig {
     pub auto_resume: bool,
     /// Retries of transient errors.
     pub retry: RetryPolicy,
+    /// A second WeChat Work application (endpoint and credentials) asked for media the first
+    /// does not know (40007) when a copy is saved: the demo emulator's, in demo mode with the
+    /// user's own application, which still holds what was sent before it was set up.
+    pub wecom_fallback: Option<(String, crate::config::WeComCredentials)>,
 }
 
 impl EngineConfig {
@@ -70,6 +74,7 @@ impl EngineConfig {
             defaults: ItemOptions::default(),
             auto_resume: true,
             retry: RetryPolicy::default(),
+            wecom_fallback: None,
         }
     }
 }
@@ -132,6 +137,62 @@ pub fn is_running(dir: &std::path::Path) -> bool {
     matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
 }
 
+/// Who holds a data directory's queue, as its `engine.lock` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    /// The holding process.
+    pub pid: u32,
+    /// What it runs: `app` (the desktop app) or a command line's subcommand (`upload`,
+    /// `queue`); `None` when it did not say.
+    pub role: Option<String>,
+}
+
+/// The subcommands whose name may be written into `engine.lock` (never anything else of the
+/// command line, which may carry a secret).
+const HOLDER_ROLES: &[&str] = &[
+    "upload", "queue", "publish", "suspend", "restore", "delete", "info",
+];
+
+/// Writes this process's id and role into the lock file it now holds, so that another
+/// process refused the queue can say who has it.
+fn record_holder(file: &std::fs::File) {
+    use std::io::Write as _;
+    let role = match std::env::args().nth(1) {
+        None => "app",
+        Some(arg) => HOLDER_ROLES
+            .iter()
+            .copied()
+            .find(|role| *role == arg)
+            .unwrap_or("voddesk"),
+    };
+    let mut file = file;
+    let written = file
+        .set_len(0)
+        .and_then(|()| write!(file, "pid={}\nrole={role}\n", std::process::id()));
+    if let Err(err) = written {
+        tracing::debug!(%err, "cannot note the holder in engine.lock");
+    }
+}
+
+/// Who holds the queue of data directory `dir`, when another process holds it and said so.
+#[must_use]
+pub fn lock_holder(dir: &std::path::Path) -> Option<LockHolder> {
+    if !is_running(dir) {
+        return None;
+    }
+    let text = std::fs::read_to_string(dir.join("engine.lock")).ok()?;
+    let mut pid = None;
+    let mut role = None;
+    for line in text.lines() {
+        match line.split_once('=') {
+            Some(("pid", value)) => pid = value.trim().parse().ok(),
+            Some(("role", value)) => role = Some(value.trim().to_owned()),
+            _ => {}
+        }
+    }
+    Some(LockHolder { pid: pid?, role })
+}
+
 /// Takes the data directory's lock: at once when free, after a wait when an engine of this
 /// process is still winding down on it, never when another process has it. `None` where the
 /// file system has no locks.
@@ -155,6 +216,7 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<Option<DirLock>, EngineError> 
                 if let Ok(mut held) = HELD.lock() {
                     held.push(key.clone());
                 }
+                record_holder(&file);
                 return Ok(Some(DirLock { _file: file, key }));
             }
             Err(std::fs::TryLockError::WouldBlock) => {

@@ -19,6 +19,7 @@ use super::validate;
 use crate::store::{ItemRecord, NewRecord, Retire};
 
 mod publishing;
+mod service;
 
 /// Why a running job is being stopped; recorded before its token is cancelled.
 /// Files checked and queued at a time when many are added at once: the first show up after
@@ -498,6 +499,8 @@ impl Worker {
                 limit,
             } => self.search_library(name, offset, limit).await,
             Command::Library { file_id, action } => self.library_action(file_id, action).await,
+            Command::TestConnection(probe) => self.test_connection(probe),
+            Command::SaveWeComCopy { media_id, target } => self.save_wecom_copy(media_id, target),
             Command::Shutdown => self.shutdown(),
         }
     }

@@ -6,15 +6,17 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
 
-use crate::engine::api::{Command, Event, ItemId, ItemOptions, ItemState};
+use crate::engine::api::{
+    Command, ConnectionProbe, ConnectionReport, Event, ItemId, ItemOptions, ItemState, UserError,
+};
 use crate::gui::Resolved;
-use crate::gui::backend::Launch;
+use crate::gui::backend::{BackendMode, BackendStatus, Connected, Launch, WeComRoute};
+use crate::gui::browser::{Browser, Purpose};
 use crate::gui::credentials::{CredentialStore, KeyLocation};
 use crate::gui::files::{Collected, Skipped};
 use crate::gui::i18n::{Lang, Texts};
@@ -22,45 +24,12 @@ use crate::gui::link::EngineLink;
 use crate::gui::settings::{Field, Settings, SettingsForm};
 use crate::gui::view_model::{Happening, QueueModel};
 use crate::tencent::Credentials;
-use crate::wecom::{WeComClient, WeComError};
 
 /// Most events applied per frame; the rest wait for the next frame so a flood (a restart with a
 /// long queue) cannot freeze the window.
 const MAX_EVENTS_PER_FRAME: usize = 20_000;
 /// The longest side of a cover thumbnail, in pixels.
 const THUMBNAIL_SIDE: u32 = 256;
-
-/// What the engine is pointed at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BackendMode {
-    /// Tencent Cloud with the user's key.
-    Cloud,
-    /// The embedded emulator on loopback (no key set).
-    Demo {
-        /// The emulator's base URL.
-        url: String,
-    },
-    /// The in-memory simulation ([`crate::gui::sim`]).
-    Simulated,
-}
-
-/// Where WeChat Work items go, as the UI says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WeComDestination<'a> {
-    /// The user's WeChat Work application.
-    Application {
-        /// Its CorpID.
-        corp_id: &'a str,
-        /// The WeCom base URL it is reached at.
-        endpoint: &'a str,
-    },
-    /// The demo emulator's WeCom (demo mode without an application).
-    Emulator,
-    /// Nowhere: no application is set up, so such items are refused.
-    NotSetUp,
-    /// The simulation that stands in when the engine cannot start.
-    Simulated,
-}
 
 /// The API key as the UI may show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,25 +101,37 @@ pub struct AppInit {
     /// What the running backend was started from, to tell whether saved settings need a
     /// restart.
     pub launch: Launch,
-    /// The key the engine uses, for "Test connection" (never shown or logged).
-    pub credentials: Option<Credentials>,
-    /// What the engine talks to.
-    pub mode: BackendMode,
     /// Whether a CJK font was found.
     pub cjk_font: bool,
     /// The language when settings do not say.
     pub system_lang: Lang,
     /// Desktop notifications.
     pub notifier: Notifier,
-    /// The WeChat Work application, for saving copies of uploaded media.
-    pub wecom: Option<Arc<WeComClient>>,
 }
 
 /// A finished background job.
 pub(crate) enum Job {
     Scanned(Collected),
-    Picked(Vec<PathBuf>),
-    DialogUnavailable,
+    /// The system dialog answered for `purpose`: the paths picked (none: cancelled, or it
+    /// could not open, which an answer within [`DIALOG_FAILED_WITHIN`] is taken to mean).
+    Picked {
+        purpose: Purpose,
+        paths: Vec<PathBuf>,
+        quick: bool,
+    },
+    /// A folder of the built-in browser was listed (`generation` tells stale answers apart).
+    Listed {
+        generation: u64,
+        dir: PathBuf,
+        result: Result<Vec<crate::gui::browser::Entry>, String>,
+    },
+    /// A QR code was saved there, or why not.
+    QrSaved(Result<PathBuf, String>),
+    /// "Open in browser" of `url`: whether something opened it.
+    Opened {
+        url: String,
+        result: Result<(), String>,
+    },
     Thumbnail {
         path: PathBuf,
         image: Option<egui::ColorImage>,
@@ -167,10 +148,6 @@ pub(crate) enum Job {
         what: Secret,
         result: Result<Box<Resolved>, String>,
     },
-    ConnectionTested(Result<String, String>),
-    /// A copy of WeChat Work media was saved (where), or why not; `None`: the dialog was
-    /// cancelled.
-    CopySaved(Option<Result<PathBuf, String>>),
 }
 
 /// A secret the settings dialog can forget.
@@ -218,7 +195,6 @@ pub(crate) struct OptionsEditor {
 pub(crate) struct ScanReport {
     pub added: usize,
     pub skipped: Vec<Skipped>,
-    pub rejected: Vec<(PathBuf, String)>,
     pub expanded: bool,
 }
 
@@ -241,8 +217,8 @@ pub struct VodDeskApp {
     pub(crate) wecom_status: SecretStatus,
     /// What the running backend was started from.
     launch: Launch,
-    pub(crate) credentials: Option<Credentials>,
-    pub(crate) mode: BackendMode,
+    /// The backend as last seen: starting, running, or unavailable and why.
+    pub(crate) status: BackendStatus,
     pub(crate) cjk_font: bool,
     pub(crate) lang: Lang,
     pub(crate) dialog: SettingsDialog,
@@ -251,13 +227,65 @@ pub struct VodDeskApp {
     /// Where files added now go: WeChat Work instead of VOD (the toolbar's choice).
     pub(crate) to_wecom: bool,
     pub(crate) report: Option<ScanReport>,
-    pub(crate) message: Option<(String, Instant)>,
+    /// The note above the status bar; it fades after a few seconds.
+    pub(crate) note: Option<Note>,
     pub(crate) copied: Option<(String, Instant)>,
     notifier: Notifier,
     title: String,
-    pub(crate) wecom: Option<Arc<WeComClient>>,
-    /// Where copies of WeChat Work media go without asking (no file dialog here, or a test).
+    /// Where copies of WeChat Work media go without asking (a test).
     copies_dir: Option<PathBuf>,
+    /// The built-in file browser, while it is open.
+    pub(crate) browser: Option<Browser>,
+    browse_generation: u64,
+    /// The folder the built-in browser was last in.
+    pub(crate) last_browsed: Option<PathBuf>,
+    /// Only the built-in browser, never the system dialog (tests, or a system whose dialog
+    /// failed to open).
+    builtin_browser_only: bool,
+    /// The "Paste paths" window's text, while it is open.
+    pub(crate) paste: Option<String>,
+    /// Removals and cancels that wait out their undo time.
+    pub(crate) pending: Vec<Pending>,
+    /// How long Remove and Cancel wait for "Undo".
+    undo_time: Duration,
+}
+
+/// How long Remove and Cancel can be undone.
+pub(crate) const UNDO_TIME: Duration = Duration::from_secs(6);
+/// How long a note stays.
+pub(crate) const NOTE_TTL: Duration = Duration::from_secs(6);
+/// A system dialog that answers "nothing picked" this fast did not open.
+const DIALOG_FAILED_WITHIN: Duration = Duration::from_millis(400);
+
+/// A short note above the status bar.
+pub(crate) struct Note {
+    pub text: String,
+    pub at: Instant,
+    pub ttl: Duration,
+    pub error: bool,
+    pub action: Option<NoteAction>,
+}
+
+/// The button a note offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NoteAction {
+    /// Copies the text (a URL no browser opened).
+    Copy(String),
+    /// Takes back the pending removal or cancel of an item.
+    Undo(ItemId),
+}
+
+/// Which of the two a pending action is.
+enum CommandKind {
+    Cancel,
+    Remove,
+}
+
+/// A removal or cancel sent once its undo time is over.
+pub(crate) struct Pending {
+    pub id: ItemId,
+    pub command: Command,
+    pub due: Instant,
 }
 
 impl VodDeskApp {
@@ -266,6 +294,7 @@ impl VodDeskApp {
     pub fn new(init: AppInit) -> Self {
         let (jobs_tx, jobs_rx) = std_mpsc::channel();
         let lang = init.settings.language.unwrap_or(init.system_lang);
+        let status = init.link.status.borrow().clone();
         Self {
             link: init.link,
             engine_alive: true,
@@ -283,8 +312,7 @@ impl VodDeskApp {
             key_status: init.key_status,
             wecom_status: init.wecom_status,
             launch: init.launch,
-            credentials: init.credentials,
-            mode: init.mode,
+            status,
             cjk_font: init.cjk_font,
             lang,
             dialog: SettingsDialog::default(),
@@ -292,12 +320,18 @@ impl VodDeskApp {
             scans_running: 0,
             to_wecom: false,
             report: None,
-            message: None,
+            note: None,
             copied: None,
             notifier: init.notifier,
             title: String::new(),
-            wecom: init.wecom,
             copies_dir: None,
+            browser: None,
+            browse_generation: 0,
+            last_browsed: None,
+            builtin_browser_only: false,
+            paste: None,
+            pending: Vec::new(),
+            undo_time: UNDO_TIME,
         }
     }
 
@@ -310,6 +344,11 @@ impl VodDeskApp {
     #[must_use]
     pub fn model(&self) -> &QueueModel {
         &self.model
+    }
+
+    /// The queue's totals (for tests).
+    pub fn model_totals(&mut self) -> crate::gui::view_model::Totals {
+        self.model.totals()
     }
 
     /// The selected item.
@@ -326,26 +365,152 @@ impl VodDeskApp {
         }
     }
 
-    /// Sends a command without waiting; a full or closed channel becomes a message.
-    pub(crate) fn send(&mut self, command: Command) {
-        match self.link.commands.try_send(command) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => self.say(self.t().engine_busy.to_owned()),
+    /// The running engine, when the queue is open.
+    pub(crate) fn connected(&self) -> Option<&Connected> {
+        match &self.status {
+            BackendStatus::Running(connected) => Some(connected),
+            _ => None,
+        }
+    }
+
+    /// What the engine talks to, when the queue is open.
+    pub(crate) fn mode(&self) -> Option<&BackendMode> {
+        self.connected().map(|c| &c.mode)
+    }
+
+    /// Sends a command without waiting; a full or closed channel, or a queue that is not
+    /// open, becomes a message. Returns whether it was sent.
+    pub(crate) fn send(&mut self, command: Command) -> bool {
+        let Some(connected) = self.connected() else {
+            self.say_error(self.t().queue_not_open.to_owned());
+            return false;
+        };
+        match connected.commands.try_send(command) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                self.say_error(self.t().engine_busy.to_owned());
+                false
+            }
             Err(TrySendError::Closed(_)) => {
                 self.engine_alive = false;
-                self.say(self.t().engine_gone.to_owned());
+                self.say_error(self.t().engine_gone.to_owned());
+                false
             }
         }
     }
 
-    /// Shows a short message above the status bar.
+    /// Shows a short note above the status bar; it fades after a few seconds.
     pub(crate) fn say(&mut self, text: String) {
-        self.message = Some((text, Instant::now()));
+        self.note = Some(Note {
+            text,
+            at: Instant::now(),
+            ttl: NOTE_TTL,
+            error: false,
+            action: None,
+        });
+    }
+
+    /// [`Self::say`] for something that went wrong: it stays a little longer.
+    pub(crate) fn say_error(&mut self, text: String) {
+        self.note = Some(Note {
+            text,
+            at: Instant::now(),
+            ttl: NOTE_TTL * 2,
+            error: true,
+            action: None,
+        });
+    }
+
+    /// A note with a button.
+    pub(crate) fn say_with(&mut self, text: String, action: NoteAction, error: bool) {
+        self.note = Some(Note {
+            text,
+            at: Instant::now(),
+            ttl: if error { NOTE_TTL * 2 } else { UNDO_TIME },
+            error,
+            action: Some(action),
+        });
+    }
+
+    /// Tries to open the queue again at once (after "Try again now").
+    pub(crate) fn retry_now(&self) {
+        self.link.retry.notify_one();
+    }
+
+    /// Removes or cancels `id` after [`UNDO_TIME`], unless "Undo" is pressed first; the row
+    /// leaves the view at once.
+    pub(crate) fn remove_or_cancel_later(&mut self, id: ItemId, command: Command) {
+        let Some(row) = self.model.row(id) else {
+            return;
+        };
+        let t = self.t();
+        let word = if matches!(command, Command::Cancel(_)) {
+            t.cancelled_note
+        } else {
+            t.removed_note
+        };
+        let text = format!("{word} {}", row.name);
+        let command_kind = if matches!(command, Command::Cancel(_)) {
+            CommandKind::Cancel
+        } else {
+            CommandKind::Remove
+        };
+        self.pending.retain(|p| p.id != id);
+        self.pending.push(Pending {
+            id,
+            command,
+            due: Instant::now() + self.undo_time,
+        });
+        // A removed row leaves at once; a cancelled one goes on until the cancel is sent.
+        if matches!(command_kind, CommandKind::Remove) {
+            self.model.hide(id);
+            if self.selected == Some(id) {
+                self.select(None);
+            }
+        }
+        self.say_with(text, NoteAction::Undo(id), false);
+    }
+
+    /// How long Remove and Cancel can be undone (tests shorten it).
+    pub fn set_undo_time(&mut self, time: Duration) {
+        self.undo_time = time;
+    }
+
+    /// Takes back a pending removal or cancel.
+    pub(crate) fn undo(&mut self, id: ItemId) {
+        self.pending.retain(|p| p.id != id);
+        self.model.unhide(id);
+        self.note = None;
+    }
+
+    /// Sends the removals and cancels whose undo time is over (all of them when `all`).
+    fn send_due(&mut self, ctx: &egui::Context, all: bool) {
+        let now = Instant::now();
+        let (due, wait): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| all || p.due <= now);
+        self.pending = wait;
+        for pending in due {
+            let cancel = matches!(pending.command, Command::Cancel(_));
+            // A removed row stays hidden until the engine says it is gone.
+            if !self.send(pending.command) || cancel {
+                self.model.unhide(pending.id);
+            }
+        }
+        if let Some(next) = self.pending.iter().map(|p| p.due).min() {
+            ctx.request_repaint_after(next.saturating_duration_since(now));
+        }
     }
 
     /// Hands `paths` to the folder walk on a blocking thread.
     pub(crate) fn add_paths(&mut self, ctx: &egui::Context, paths: Vec<PathBuf>) {
         if paths.is_empty() {
+            return;
+        }
+        // Nothing is taken in that could not be queued: the user sees why and adds them
+        // again once the queue is open.
+        if self.connected().is_none() {
+            self.say_error(format!("{} ({})", self.t().queue_not_open, paths.len()));
             return;
         }
         self.scans_running += 1;
@@ -364,21 +529,32 @@ impl VodDeskApp {
         });
     }
 
-    /// Opens the file (or folder) dialog off the UI thread.
+    /// Opens the system's file (or folder) dialog off the UI thread, or the built-in browser
+    /// where there is none.
     pub(crate) fn open_dialog(&mut self, ctx: &egui::Context, folder: bool) {
-        let tx = self.jobs_tx.clone();
-        let ctx = ctx.clone();
-        if !dialog_available() {
-            let _ = tx.send(Job::DialogUnavailable);
-            ctx.request_repaint();
+        let purpose = if folder {
+            Purpose::AddFolder
+        } else {
+            Purpose::AddFiles
+        };
+        if self.connected().is_none() {
+            self.say_error(self.t().queue_not_open.to_owned());
             return;
         }
+        if !self.system_dialog() {
+            self.browse(ctx, purpose);
+            return;
+        }
+        let tx = self.jobs_tx.clone();
+        let ctx = ctx.clone();
         let t = self.t();
         let title = if folder { t.add_folder } else { t.add_files };
         let to_wecom = self.to_wecom;
+        let filter_name = t.filter_media;
         self.handle.spawn(async move {
+            let asked = Instant::now();
             let dialog = rfd::AsyncFileDialog::new().set_title(title);
-            let picked: Vec<PathBuf> = if folder {
+            let paths: Vec<PathBuf> = if folder {
                 dialog
                     .pick_folders()
                     .await
@@ -393,7 +569,7 @@ impl VodDeskApp {
                 let dialog = if to_wecom {
                     dialog
                 } else {
-                    dialog.add_filter("Video, audio", &media)
+                    dialog.add_filter(filter_name, &media)
                 };
                 dialog
                     .add_filter("*", &["*"])
@@ -404,9 +580,83 @@ impl VodDeskApp {
                     .map(|h| h.path().to_path_buf())
                     .collect()
             };
-            let _ = tx.send(Job::Picked(picked));
+            let quick = asked.elapsed() < DIALOG_FAILED_WITHIN;
+            let _ = tx.send(Job::Picked {
+                purpose,
+                paths,
+                quick,
+            });
             ctx.request_repaint();
         });
+    }
+
+    /// Whether the system's file dialog is to be asked (else the built-in browser is used).
+    fn system_dialog(&self) -> bool {
+        !self.builtin_browser_only && dialog_available()
+    }
+
+    /// Uses only the built-in file browser from now on (tests; also after the system dialog
+    /// failed to open).
+    pub fn use_builtin_browser(&mut self) {
+        self.builtin_browser_only = true;
+    }
+
+    /// Opens the built-in file browser for `purpose` in the folder it was last in (at first
+    /// the home folder).
+    pub(crate) fn browse(&mut self, ctx: &egui::Context, purpose: Purpose) {
+        let dir = self
+            .last_browsed
+            .clone()
+            .unwrap_or_else(crate::gui::browser::start_dir);
+        self.browser = Some(Browser::new(purpose, dir.clone()));
+        self.list_dir(ctx, dir);
+    }
+
+    /// Lists `dir` for the built-in browser on the blocking pool.
+    pub(crate) fn list_dir(&mut self, ctx: &egui::Context, dir: PathBuf) {
+        self.browse_generation += 1;
+        let generation = self.browse_generation;
+        if let Some(browser) = &mut self.browser {
+            browser.show(dir.clone(), generation);
+        }
+        let tx = self.jobs_tx.clone();
+        let ctx = ctx.clone();
+        self.handle.spawn_blocking(move || {
+            let result = crate::gui::browser::list_dir(&dir);
+            let _ = tx.send(Job::Listed {
+                generation,
+                dir,
+                result,
+            });
+            ctx.request_repaint();
+        });
+    }
+
+    /// What the built-in browser (or the system dialog) chose for `purpose`.
+    pub(crate) fn chosen(&mut self, ctx: &egui::Context, purpose: Purpose, paths: Vec<PathBuf>) {
+        match purpose {
+            Purpose::AddFiles | Purpose::AddFolder => self.add_paths(ctx, paths),
+            Purpose::SaveQr { url, .. } => {
+                if let Some(path) = paths.into_iter().next() {
+                    self.write_qr(ctx, url, path);
+                }
+            }
+            Purpose::SaveCopy { media_id, .. } => {
+                if let Some(target) = paths.into_iter().next() {
+                    self.send(Command::SaveWeComCopy { media_id, target });
+                }
+            }
+        }
+    }
+
+    /// Adds the paths of the "Paste paths" text, one a line (quotes and `file://` taken off).
+    pub(crate) fn add_pasted(&mut self, ctx: &egui::Context, text: &str) {
+        let paths = crate::gui::browser::parse_pasted(text);
+        if paths.is_empty() {
+            self.say_error(self.t().paste_nothing.to_owned());
+            return;
+        }
+        self.add_paths(ctx, paths);
     }
 
     /// Starts decoding a cover into a thumbnail, once per path.
@@ -429,6 +679,19 @@ impl VodDeskApp {
     /// Drains engine events and finished jobs; runs before every `ui`, and alone while the
     /// window is hidden.
     pub fn drain(&mut self, ctx: &egui::Context) {
+        if self.link.status.has_changed().unwrap_or(false) {
+            let status = self.link.status.borrow_and_update().clone();
+            if matches!(status, BackendStatus::Running(_))
+                && !matches!(
+                    self.status,
+                    BackendStatus::Running(_) | BackendStatus::Starting
+                )
+            {
+                self.say(self.t().queue_opened.to_owned());
+            }
+            self.status = status;
+        }
+        self.send_due(ctx, false);
         for applied in 0..=MAX_EVENTS_PER_FRAME {
             if applied == MAX_EVENTS_PER_FRAME {
                 // More are waiting: take them in the next frame.
@@ -463,26 +726,53 @@ impl VodDeskApp {
     }
 
     fn on_event(&mut self, event: Event) {
-        if let Event::Rejected { path, reason } = &event {
-            let report = self.report.get_or_insert_with(|| ScanReport {
-                added: 0,
-                skipped: Vec::new(),
-                rejected: Vec::new(),
-                expanded: false,
-            });
-            report.rejected.push((path.clone(), reason.clone()));
-        }
+        let event = match event {
+            Event::ConnectionTested(result) => {
+                self.dialog.testing = false;
+                self.dialog.test_result = Some(self.tested(result));
+                return;
+            }
+            Event::CopySaved { result, .. } => {
+                match result {
+                    Ok(path) => self.say(format!("{} {}", self.t().copy_saved, path.display())),
+                    Err(err) => self.say_error(format!(
+                        "{} {}",
+                        self.t().copy_failed,
+                        crate::gui::i18n::error_text(&err, self.lang)
+                    )),
+                }
+                return;
+            }
+            event => event,
+        };
         if let Event::Removed(id) = &event
             && self.selected == Some(*id)
         {
             self.select(None);
         }
         match self.model.apply(event) {
-            Some(Happening::Failed { name, message }) => {
+            Some(Happening::Failed { name, error }) => {
+                let message = crate::gui::i18n::error_text(&error, self.lang);
                 (self.notifier)(&format!("VodDesk: {name}"), &message);
             }
-            Some(Happening::QueueFinished { done, failed }) => {
-                let body = format!("{done} {}, {failed} {}", self.t().done, self.t().failed);
+            Some(Happening::QueueFinished {
+                done,
+                failed,
+                cancelled,
+                paused,
+            }) => {
+                let t = self.t();
+                let body = [
+                    (done, t.done),
+                    (failed, t.failed),
+                    (cancelled, t.cancelled),
+                    (paused, t.paused),
+                ]
+                .into_iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, word)| format!("{n} {word}"))
+                .collect::<Vec<_>>()
+                .join(t.list_separator);
                 (self.notifier)("VodDesk", &body);
             }
             None => {}
@@ -520,20 +810,54 @@ impl VodDeskApp {
                     self.send(Command::Add(found.items));
                 }
                 if found.skipped.is_empty() {
-                    if self.report.as_ref().is_some_and(|r| r.rejected.is_empty()) {
-                        self.report = None;
-                    }
+                    self.report = None;
                 } else {
                     self.report = Some(ScanReport {
                         added,
                         skipped: found.skipped,
-                        rejected: Vec::new(),
                         expanded: false,
                     });
                 }
             }
-            Job::Picked(paths) => self.add_paths(ctx, paths),
-            Job::DialogUnavailable => self.say(self.t().dialog_unavailable.to_owned()),
+            Job::Picked {
+                purpose,
+                paths,
+                quick,
+            } => {
+                if paths.is_empty() && quick {
+                    // Nothing showed: this system has no working dialog.
+                    self.builtin_browser_only = true;
+                    self.browse(ctx, purpose);
+                    self.say(self.t().dialog_fell_back.to_owned());
+                } else {
+                    self.chosen(ctx, purpose, paths);
+                }
+            }
+            Job::Listed {
+                generation,
+                dir,
+                result,
+            } => {
+                if generation == self.browse_generation
+                    && let Some(browser) = &mut self.browser
+                {
+                    browser.listed(&dir, result);
+                }
+            }
+            Job::QrSaved(Ok(path)) => {
+                self.say(format!("{} {}", self.t().qr_saved_to, path.display()));
+            }
+            Job::QrSaved(Err(err)) => {
+                self.say_error(format!("{}: {err}", self.t().qr_save_failed));
+            }
+            Job::Opened { url, result } => match result {
+                Ok(()) => self.say(self.t().browser_opened.to_owned()),
+                Err(err) => self.say_with(
+                    format!("{} ({err})", self.t().browser_not_opened),
+                    NoteAction::Copy(url),
+                    true,
+                ),
+            },
             Job::Thumbnail { path, image } => {
                 let thumb = match image {
                     Some(image) => Thumbnail::Ready(ctx.load_texture(
@@ -585,110 +909,126 @@ impl VodDeskApp {
                     Err(err) => self.dialog.status = Some(Err(err)),
                 }
             }
-            Job::ConnectionTested(result) => {
-                self.dialog.testing = false;
-                self.dialog.test_result = Some(result);
-            }
-            Job::CopySaved(None) => {}
-            Job::CopySaved(Some(Ok(path))) => {
-                self.say(format!("{} {}", self.t().copy_saved, path.display()));
-            }
-            Job::CopySaved(Some(Err(err))) => {
-                self.say(format!("{} {err}", self.t().copy_failed));
-            }
         }
     }
 
-    /// Where WeChat Work items go: the application the engine was given, which is the demo
-    /// emulator's own only when it is at the emulator's address.
-    pub(crate) fn wecom_destination(&self) -> WeComDestination<'_> {
-        match (&self.mode, self.wecom.as_deref()) {
-            (BackendMode::Simulated, _) => WeComDestination::Simulated,
-            (_, None) => WeComDestination::NotSetUp,
-            (BackendMode::Demo { url }, Some(client))
-                if client.base_url() == url.trim_end_matches('/') =>
-            {
-                WeComDestination::Emulator
-            }
-            (_, Some(client)) => WeComDestination::Application {
-                corp_id: client.corp_id(),
-                endpoint: client.base_url(),
-            },
-        }
+    /// Where WeChat Work items go; `None` while the queue is not open.
+    pub(crate) fn wecom_route(&self) -> Option<&WeComRoute> {
+        self.connected().map(|c| &c.wecom)
     }
 
     /// Copies of WeChat Work media go to `dir` without a file dialog (tests; by default the
-    /// dialog asks, or without one the Downloads folder is used).
+    /// system dialog or the built-in browser asks).
     pub fn save_copies_to(&mut self, dir: PathBuf) {
         self.copies_dir = Some(dir);
     }
 
-    /// Fetches WeChat Work media back (`media/get`) into a file the user picks, off the UI
-    /// thread; without a file dialog, into the Downloads folder under the server's file name.
-    pub(crate) fn save_wecom_copy(&mut self, ctx: &egui::Context, media_id: &str, name: &str) {
-        let Some(client) = self.wecom.clone() else {
-            self.say(self.t().wecom_unavailable.to_owned());
+    /// Asks where to save `purpose`'s file (the system dialog, or the built-in browser),
+    /// then goes on in [`Self::chosen`].
+    pub(crate) fn ask_where_to_save(&mut self, ctx: &egui::Context, purpose: Purpose) {
+        if !self.system_dialog() {
+            self.browse(ctx, purpose);
             return;
-        };
-        // In demo mode, files sent before a WeChat Work application was set up went to the
-        // demo emulator's WeCom, which still runs and keeps them: what the application does
-        // not know (40007) is asked of the emulator.
-        let demo_wecom = match (&self.mode, self.wecom_destination()) {
-            (BackendMode::Demo { url }, WeComDestination::Application { .. }) => {
-                Some(WeComClient::new(
-                    reqwest::Client::new(),
-                    url,
-                    crate::emulator::DEMO_WECOM_CORP_ID,
-                    crate::emulator::DEMO_WECOM_SECRET,
-                ))
-            }
-            _ => None,
-        };
+        }
         let tx = self.jobs_tx.clone();
         let ctx = ctx.clone();
-        let media_id = media_id.to_owned();
-        let name = name.to_owned();
-        let fixed = self.copies_dir.clone().or_else(|| {
-            (!dialog_available()).then(|| {
-                directories::UserDirs::new()
-                    .and_then(|dirs| dirs.download_dir().map(Path::to_path_buf))
-                    .unwrap_or_else(|| self.data_dir.join("downloads"))
-            })
-        });
-        let title = self.t().save_copy;
+        let title = match purpose {
+            Purpose::SaveQr { .. } => self.t().save_qr_title,
+            _ => self.t().save_copy,
+        };
         self.handle.spawn(async move {
-            let target = match fixed {
-                Some(dir) => match tokio::fs::create_dir_all(&dir).await {
-                    Ok(()) => Some(dir),
-                    Err(err) => {
-                        let _ = tx.send(Job::CopySaved(Some(Err(format!(
-                            "{}: {err}",
-                            dir.display()
-                        )))));
-                        ctx.request_repaint();
-                        return;
-                    }
-                },
-                None => rfd::AsyncFileDialog::new()
-                    .set_title(title)
-                    .set_file_name(&name)
-                    .save_file()
-                    .await
-                    .map(|file| file.path().to_path_buf()),
-            };
-            let result = match target {
-                Some(target) => Some(
-                    match (client.download(&media_id, &target).await, demo_wecom) {
-                        (Err(WeComError::Service { errcode: 40007, .. }), Some(demo)) => {
-                            demo.download(&media_id, &target).await
-                        }
-                        (result, _) => result,
-                    }
-                    .map_err(|err| err.to_string()),
-                ),
-                None => None,
-            };
-            let _ = tx.send(Job::CopySaved(result));
+            let asked = Instant::now();
+            let mut dialog = rfd::AsyncFileDialog::new()
+                .set_title(title)
+                .set_file_name(purpose.proposed_name().unwrap_or_default());
+            if matches!(purpose, Purpose::SaveQr { .. }) {
+                dialog = dialog.add_filter("PNG", &["png"]);
+            }
+            let paths: Vec<PathBuf> = dialog
+                .save_file()
+                .await
+                .map(|file| file.path().to_path_buf())
+                .into_iter()
+                .collect();
+            let quick = asked.elapsed() < DIALOG_FAILED_WITHIN;
+            let _ = tx.send(Job::Picked {
+                purpose,
+                paths,
+                quick,
+            });
+            ctx.request_repaint();
+        });
+    }
+
+    /// Fetches WeChat Work media back (`media/get`, through the engine) into a file the user
+    /// picks.
+    pub(crate) fn save_wecom_copy(&mut self, ctx: &egui::Context, media_id: &str, name: &str) {
+        if matches!(self.wecom_route(), None | Some(WeComRoute::NotSetUp)) {
+            self.say_error(self.t().wecom_unavailable.to_owned());
+            return;
+        }
+        if let Some(dir) = self.copies_dir.clone() {
+            // A folder the engine puts the copy in under the server's name: it must exist,
+            // or the copy would be written as a file of that name.
+            if let Err(err) = std::fs::create_dir_all(&dir) {
+                self.say_error(format!("{}: {err}", dir.display()));
+                return;
+            }
+            self.send(Command::SaveWeComCopy {
+                media_id: media_id.to_owned(),
+                target: dir,
+            });
+            return;
+        }
+        self.ask_where_to_save(
+            ctx,
+            Purpose::SaveCopy {
+                media_id: media_id.to_owned(),
+                name: name.to_owned(),
+            },
+        );
+    }
+
+    /// Asks where to save the QR code of `url`, then saves it.
+    pub(crate) fn save_qr(&mut self, ctx: &egui::Context, url: &str, file_id: &str) {
+        self.ask_where_to_save(
+            ctx,
+            Purpose::SaveQr {
+                url: url.to_owned(),
+                name: format!("wechat-qr-{file_id}.png"),
+            },
+        );
+    }
+
+    /// Draws the QR code of `url` into the PNG `path` on the blocking pool; the note says
+    /// where it went.
+    pub(crate) fn write_qr(&mut self, ctx: &egui::Context, url: String, path: PathBuf) {
+        let tx = self.jobs_tx.clone();
+        let ctx = ctx.clone();
+        self.handle.spawn_blocking(move || {
+            let written = crate::qr::QrMatrix::encode(&url)
+                .map_err(|err| err.to_string())
+                .and_then(|m| {
+                    m.save_png(&path, crate::gui::ui::publish::PNG_SCALE)
+                        .map_err(|err| err.to_string())
+                })
+                .map(|()| path);
+            let _ = tx.send(Job::QrSaved(written));
+            ctx.request_repaint();
+        });
+    }
+
+    /// Opens `url` in the desktop's browser off the UI thread; the note says when nothing
+    /// opened it and offers to copy it instead.
+    pub(crate) fn open_url(&mut self, ctx: &egui::Context, url: &str) {
+        let tx = self.jobs_tx.clone();
+        let ctx = ctx.clone();
+        let url = url.to_owned();
+        self.handle.spawn_blocking(move || {
+            // `that` waits for the opener, whose exit status says whether a browser took it
+            // (`xdg-open` fails when none is set up).
+            let result = open::that(&url).map_err(|err| err.to_string());
+            let _ = tx.send(Job::Opened { url, result });
             ctx.request_repaint();
         });
     }
@@ -827,8 +1167,9 @@ impl VodDeskApp {
         restart
     }
 
-    /// Makes one harmless signed call (`SearchMedia`, `Limit` 1) with the typed or saved key.
-    pub(crate) fn test_connection(&mut self, ctx: &egui::Context) {
+    /// Tests the typed (or saved) key with one harmless signed call through the engine; in
+    /// demo mode without a typed key, says that the built-in emulator is what answers.
+    pub(crate) fn test_connection(&mut self, _ctx: &egui::Context) {
         let settings = match self.dialog.form.validate() {
             Ok(settings) => settings,
             Err(errors) => {
@@ -836,36 +1177,44 @@ impl VodDeskApp {
                 return;
             }
         };
+        let t = self.t();
         let typed_key = self.dialog.form.new_key();
-        let simulated = self.mode == BackendMode::Simulated && typed_key.is_none();
+        if let (Some(BackendMode::Demo { url }), None) = (self.mode(), &typed_key) {
+            self.dialog.test_result = Some(Ok(format!("{} {url}", t.test_demo)));
+            return;
+        }
+        if self.connected().is_none() {
+            self.dialog.test_result = Some(Err(t.test_queue_not_open.to_owned()));
+            return;
+        }
         let (effective, _) = settings.with_env(self.env);
-        let endpoint = match &self.mode {
-            BackendMode::Demo { url } if typed_key.is_none() => url.clone(),
-            _ => effective.endpoints().vod,
+        let probe = ConnectionProbe {
+            credentials: typed_key.map(|(id, key)| Credentials::new(id, key)),
+            endpoint: Some(effective.endpoints().vod),
+            region: effective.region.clone(),
+            sub_app_id: effective.sub_app_id,
         };
-        let credentials = typed_key
-            .map(|(id, key)| Credentials::new(id, key))
-            .or_else(|| self.credentials.clone());
-        self.dialog.testing = true;
-        self.dialog.test_result = None;
-        let tx = self.jobs_tx.clone();
-        let ctx = ctx.clone();
-        self.handle.spawn(async move {
-            let result = if simulated {
-                Err("This build simulates uploads; there is no service to test.".to_owned())
-            } else {
-                match credentials {
-                    None => Err("Enter a SecretId and SecretKey first.".to_owned()),
-                    Some(credentials) => test_call(&endpoint, &effective, credentials).await,
-                }
-            };
-            let _ = tx.send(Job::ConnectionTested(result));
-            ctx.request_repaint();
-        });
+        if self.send(Command::TestConnection(probe)) {
+            self.dialog.testing = true;
+            self.dialog.test_result = None;
+        }
+    }
+
+    /// A connection test's answer in words.
+    fn tested(&self, result: Result<ConnectionReport, UserError>) -> Result<String, String> {
+        let t = self.t();
+        match result {
+            Ok(report) => Ok(format!(
+                "{} {} ({} {})",
+                t.test_ok, report.total, t.request_id, report.request_id
+            )),
+            Err(err) => Err(crate::gui::i18n::error_text(&err, self.lang)),
+        }
     }
 
     /// Sends the options editor's values.
     pub(crate) fn apply_options(&mut self) {
+        let t = self.lang.texts();
         let Some(editor) = &mut self.editor else {
             return;
         };
@@ -878,7 +1227,7 @@ impl VodDeskApp {
             s => match s.parse::<i64>() {
                 Ok(v) if v >= 0 => Some(v),
                 _ => {
-                    editor.error = Some(format!("{}: a whole number", self.lang.texts().class_id));
+                    editor.error = Some(format!("{}: {}", t.class_id, t.whole_number));
                     return;
                 }
             },
@@ -888,18 +1237,14 @@ impl VodDeskApp {
             s => match s.parse::<u64>() {
                 Ok(v) => Some(v),
                 Err(_) => {
-                    editor.error =
-                        Some(format!("{}: a whole number", self.lang.texts().sub_app_id));
+                    editor.error = Some(format!("{}: {}", t.sub_app_id, t.whole_number));
                     return;
                 }
             },
         };
         let expire = editor.expire_time.trim();
         if !expire.is_empty() && chrono::DateTime::parse_from_rfc3339(expire).is_err() {
-            editor.error = Some(format!(
-                "{}: e.g. 2030-01-01T00:00:00+08:00",
-                self.lang.texts().expire_time
-            ));
+            editor.error = Some(format!("{}: {}", t.expire_time, t.example_expiry));
             return;
         }
         if editor.source_context.chars().count() > 250 {
@@ -928,37 +1273,6 @@ fn with_restart(done: &str, restart: bool, t: &Texts) -> String {
         format!("{done} {}", t.restart_needed)
     } else {
         done.to_owned()
-    }
-}
-
-async fn test_call(
-    endpoint: &str,
-    settings: &Settings,
-    credentials: Credentials,
-) -> Result<String, String> {
-    use crate::tencent::{clock::Clock, models::SearchMediaRequest, vod};
-    let http = vod::http_client().map_err(|err| format!("{err:#}"))?;
-    let client = vod::VodClient::new(
-        http,
-        endpoint,
-        &settings.region,
-        credentials,
-        std::sync::Arc::new(Clock::new()),
-    )
-    .map_err(|err| format!("{err:#}"))?
-    .with_retry(crate::tencent::retry::RetryPolicy::none());
-    let request = SearchMediaRequest {
-        sub_app_id: settings.sub_app_id,
-        limit: Some(1),
-        ..SearchMediaRequest::default()
-    };
-    match tokio::time::timeout(Duration::from_secs(20), client.call(&request)).await {
-        Err(_) => Err(format!("No answer from {endpoint} within 20 seconds.")),
-        Ok(Err(err)) => Err(format!("{err:#}")),
-        Ok(Ok(found)) => Ok(format!(
-            "Connected: the key works and the account holds {} media file(s) (RequestId {}).",
-            found.total_count, found.request_id
-        )),
     }
 }
 
@@ -1011,7 +1325,14 @@ impl eframe::App for VodDeskApp {
     }
 
     fn on_exit(&mut self) {
-        // Pauses running items cleanly; the queue resumes at the next start.
-        let _ = self.link.commands.try_send(Command::Shutdown);
+        // What waits out its undo time is done now: the user asked for it.
+        let pending: Vec<Command> = self.pending.drain(..).map(|p| p.command).collect();
+        if let Some(connected) = self.connected() {
+            for command in pending {
+                let _ = connected.commands.try_send(command);
+            }
+            // Pauses running items cleanly; the queue resumes at the next start.
+            let _ = connected.commands.try_send(Command::Shutdown);
+        }
     }
 }

@@ -1,45 +1,140 @@
-//! What the app uploads through: the engine against Tencent Cloud when there is an API key, the
-//! engine against the embedded emulator (demo mode) when there is none, and the in-memory
-//! simulation only if the engine cannot start at all. WeChat Work items go to the configured
-//! WeChat Work application in either mode; the emulator's WeCom stands in only in demo mode
-//! without one.
+//! What the app uploads through: the engine against Tencent Cloud when there is an API key, or
+//! against the embedded emulator (demo mode) when there is none. WeChat Work items go to the
+//! configured WeChat Work application in either mode; the emulator's WeCom stands in only in
+//! demo mode without one.
 //!
-//! Everything here runs in `main` before the window opens; nothing of it is in the UI pass.
+//! [`supervise`] starts it on the runtime, never in the UI pass. When the engine cannot start
+//! (another VodDesk holds the queue, the database is broken, the data folder cannot be
+//! written) nothing stands in for it: the status says why, and it tries again every few
+//! seconds (or at once when asked) until the real queue opens.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::config::{Endpoints, ServiceConfig, WeComCredentials};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::engine::api::{Command, Event};
-use crate::engine::{Engine, EngineConfig, EngineHandle};
-use crate::gui::app::BackendMode;
+use crate::engine::{Engine, EngineConfig, EngineError, EngineHandle, LockHolder};
 use crate::gui::link::EVENT_CAPACITY;
 use crate::gui::settings::Settings;
 use crate::tencent::Credentials;
 use crate::tencent::sign_service::SignatureToken;
-use crate::wecom::WeComClient;
+
+/// How often a queue that could not open is tried again.
+pub const RETRY_EVERY: Duration = Duration::from_secs(3);
+
+/// What the engine is pointed at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendMode {
+    /// Tencent Cloud with the user's key (or signature service).
+    Cloud,
+    /// The embedded emulator on loopback (no key set).
+    Demo {
+        /// The emulator's base URL.
+        url: String,
+    },
+}
+
+/// Where WeChat Work items go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WeComRoute {
+    /// The user's WeChat Work application.
+    Application {
+        /// Its CorpID.
+        corp_id: String,
+        /// The WeCom base URL it is reached at.
+        endpoint: String,
+    },
+    /// The demo emulator's WeCom (demo mode without an application).
+    Emulator,
+    /// Nowhere: no application is set up, so such items are refused.
+    NotSetUp,
+}
+
+/// A running engine, as the UI talks to it.
+#[derive(Debug, Clone)]
+pub struct Connected {
+    /// UI → worker.
+    pub commands: mpsc::Sender<Command>,
+    /// What it talks to.
+    pub mode: BackendMode,
+    /// Where WeChat Work items go.
+    pub wecom: WeComRoute,
+}
+
+/// Why the queue could not open, as far as it can be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartProblem {
+    /// Another process works on this queue.
+    Busy {
+        /// The data directory.
+        dir: PathBuf,
+        /// Who, when its `engine.lock` says.
+        holder: Option<LockHolder>,
+    },
+    /// The queue database cannot be opened.
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        detail: String,
+    },
+    /// The data folder cannot be created or written.
+    DataDir {
+        /// The folder.
+        path: PathBuf,
+        /// What the system said.
+        detail: String,
+    },
+    /// The demo emulator could not start.
+    Emulator {
+        /// Why.
+        detail: String,
+    },
+    /// Anything else.
+    Other {
+        /// Why.
+        detail: String,
+    },
+}
+
+/// The backend as the UI sees it.
+#[derive(Debug, Clone)]
+pub enum BackendStatus {
+    /// The first attempt is under way.
+    Starting,
+    /// The real queue is open.
+    Running(Connected),
+    /// The queue could not open; it is tried again every [`RETRY_EVERY`].
+    Unavailable {
+        /// Why.
+        problem: StartProblem,
+        /// Attempts so far.
+        attempts: u32,
+    },
+}
 
 /// Starts the demo emulator on the port it had last time.
 ///
 /// Media and publishing URLs embed the emulator's address and are stored with the items, so
 /// a new port on every start would leave every earlier URL (and QR code) dead. When that port
 /// is taken, a free one is used and earlier URLs will not open.
-fn spawn_demo_emulator(
-    handle: &tokio::runtime::Handle,
+async fn spawn_demo_emulator(
     dir: &Path,
 ) -> Result<(std::net::SocketAddr, EmulatorHandle), emulator::EmulatorError> {
     let port_file = dir.join("port");
-    let previous = std::fs::read_to_string(&port_file)
+    let previous = tokio::fs::read_to_string(&port_file)
+        .await
         .ok()
         .and_then(|text| text.trim().parse::<u16>().ok());
     let config = EmulatorConfig::with_data_dir(dir);
     if let Some(port) = previous {
         let mut again = config.clone();
         again.addr.set_port(port);
-        match handle.block_on(emulator::spawn(again)) {
+        match emulator::spawn(again).await {
             Ok(started) => return Ok(started),
             Err(err) => tracing::warn!(
                 port,
@@ -47,8 +142,8 @@ fn spawn_demo_emulator(
             ),
         }
     }
-    let (addr, emu) = handle.block_on(emulator::spawn(config))?;
-    if let Err(err) = std::fs::write(&port_file, addr.port().to_string()) {
+    let (addr, emu) = emulator::spawn(config).await?;
+    if let Err(err) = tokio::fs::write(&port_file, addr.port().to_string()).await {
         tracing::warn!(
             "cannot remember the demo emulator's port: {err:#}: {}",
             port_file.display()
@@ -143,172 +238,242 @@ fn signature_url(settings: &Settings) -> Option<String> {
     Some(settings.signature_url.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-/// A started backend.
-pub struct Backend {
-    /// UI → worker.
-    pub commands: mpsc::Sender<Command>,
+/// The UI's ends of a supervised backend.
+pub struct Supervised {
     /// Worker → UI (before the repaint bridge).
     pub events: mpsc::Receiver<Event>,
-    /// What it talks to.
-    pub mode: BackendMode,
-    /// The key "Test connection" uses (the demo key in demo mode).
-    pub credentials: Option<Credentials>,
-    /// The emulator in demo mode; it stops when this is dropped, so keep it while the app runs.
-    pub emulator: Option<EmulatorHandle>,
-    /// Why the engine could not start, when the simulation stands in.
-    pub problem: Option<String>,
-    /// The WeChat Work application the engine uploads to, for fetching media back ("Save a
-    /// copy"); `None` when there is none.
-    pub wecom: Option<Arc<WeComClient>>,
-    /// What it was started from.
-    pub launch: Launch,
+    /// The backend's status.
+    pub status: watch::Receiver<BackendStatus>,
+    /// Notified to try again at once.
+    pub retry: Arc<Notify>,
 }
 
-/// Starts the engine (and in demo mode the emulator) for `settings` with `credentials` and
-/// the WeChat Work application `wecom` (demo mode uses the emulator's own when there is none).
-pub fn start(
+/// Starts the engine for `launch` on `handle` (and in demo mode the emulator), trying again
+/// every `every` (or when `retry` is notified) while it cannot; `wake` is called after each
+/// status change. Returns at once: everything happens on the runtime.
+pub fn supervise(
     handle: &tokio::runtime::Handle,
-    data_dir: &std::path::Path,
-    settings: &Settings,
-    credentials: Option<Credentials>,
-    wecom: Option<WeComCredentials>,
-) -> Backend {
-    let launch = Launch {
-        settings: settings.clone(),
-        credentials: credentials.clone(),
-        wecom: wecom.clone(),
+    data_dir: PathBuf,
+    launch: Launch,
+    every: Duration,
+    wake: Arc<dyn Fn() + Send + Sync>,
+) -> Supervised {
+    let (status_tx, status) = watch::channel(BackendStatus::Starting);
+    let (events_tx, events) = mpsc::channel(EVENT_CAPACITY);
+    let retry = Arc::new(Notify::new());
+    let notified = Arc::clone(&retry);
+    let runtime = handle.clone();
+    handle.spawn(async move {
+        let mut attempts = 0u32;
+        let mut demo: Option<(String, EmulatorHandle)> = None;
+        loop {
+            attempts += 1;
+            match start_once(&runtime, &data_dir, &launch, &mut demo).await {
+                Ok((engine, connected)) => {
+                    tracing::info!("the upload queue is open");
+                    status_tx.send_replace(BackendStatus::Running(connected));
+                    wake();
+                    forward(engine, &events_tx).await;
+                    // Kept until the engine has ended: dropping it stops the demo emulator.
+                    drop(demo);
+                    return;
+                }
+                Err(problem) => {
+                    // Said once in the log, not every few seconds.
+                    if attempts == 1 {
+                        tracing::warn!("the upload queue cannot open yet: {problem:?}");
+                    }
+                    status_tx.send_replace(BackendStatus::Unavailable { problem, attempts });
+                    wake();
+                    tokio::select! {
+                        () = tokio::time::sleep(every) => {}
+                        () = notified.notified() => {}
+                        () = status_tx.closed() => return,
+                    }
+                }
+            }
+        }
+    });
+    Supervised {
+        events,
+        status,
+        retry,
+    }
+}
+
+/// Moves the engine's events onto the UI's channel until the engine ends (after `Shutdown`)
+/// or the UI is gone.
+async fn forward(mut engine: EngineHandle, tx: &mpsc::Sender<Event>) {
+    while let Some(event) = engine.recv().await {
+        if tx.send(event).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Whether `dir` can be created and written, checked with a file of its own.
+fn check_writable(dir: &Path) -> Result<(), StartProblem> {
+    let problem = |err: std::io::Error| StartProblem::DataDir {
+        path: dir.to_path_buf(),
+        detail: err.to_string(),
     };
+    std::fs::create_dir_all(dir).map_err(problem)?;
+    let probe = dir.join(".voddesk-write-check");
+    std::fs::write(&probe, b"ok").map_err(problem)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// One attempt: the data folder, the demo emulator (kept in `demo` across attempts), then
+/// the engine.
+async fn start_once(
+    runtime: &tokio::runtime::Handle,
+    data_dir: &Path,
+    launch: &Launch,
+    demo: &mut Option<(String, EmulatorHandle)>,
+) -> Result<(EngineHandle, Connected), StartProblem> {
+    let settings = &launch.settings;
     let signature_url = signature_url(settings);
-    let cloud = credentials.is_some() || signature_url.is_some();
-    let (service, mode, emulator, test_key) = if cloud {
+    let cloud = launch.credentials.is_some() || signature_url.is_some();
+    let (config, mode, wecom_route) = if cloud {
+        let wecom_route = match &launch.wecom {
+            Some(app) => WeComRoute::Application {
+                corp_id: app.corp_id.clone(),
+                endpoint: settings.endpoints().wecom,
+            },
+            None => WeComRoute::NotSetUp,
+        };
+        // Asked only in signature mode: the keyring is not woken up for nothing. It may
+        // wait on the session bus, so on the blocking pool.
+        let signature_token = match signature_url {
+            Some(_) => {
+                let dir = data_dir.to_path_buf();
+                tokio::task::spawn_blocking(move || signature_token(&dir))
+                    .await
+                    .map_err(|err| StartProblem::Other {
+                        detail: err.to_string(),
+                    })?
+            }
+            None => None,
+        };
         let service = ServiceConfig {
-            credentials: credentials.clone(),
+            credentials: launch.credentials.clone(),
             region: settings.region.clone(),
             endpoints: settings.endpoints(),
-            // Asked only in signature mode: the keyring is not woken up for nothing.
-            signature_token: signature_url
-                .is_some()
-                .then(|| signature_token(data_dir))
-                .flatten(),
+            signature_token,
             signature_url,
             sub_app_id: settings.sub_app_id,
             // Without a WeChat Work application, items for it are refused with a message
             // saying what to set.
-            wecom,
+            wecom: launch.wecom.clone(),
             data_dir: data_dir.to_path_buf(),
         };
-        (service, BackendMode::Cloud, None, credentials)
+        (EngineConfig::new(service), BackendMode::Cloud, wecom_route)
     } else {
         // Demo mode: its own queue database and emulator data, so demo items never try to
         // resume against the real service once a key is added.
         let demo_dir = data_dir.join("demo");
-        match spawn_demo_emulator(handle, &demo_dir.join("emulator")) {
-            Ok((_, emu)) => {
-                let url = emu.base_url();
-                tracing::info!("demo mode: embedded emulator at {url}");
-                let key = Credentials::new(emulator::DEMO_SECRET_ID, emulator::DEMO_SECRET_KEY);
-                // WeChat Work files go to the user's own application whenever one is set up,
-                // API key or not; only without one does the emulator's stand in.
-                let (wecom, wecom_endpoint) = match wecom {
-                    Some(app) => (app, settings.endpoints().wecom),
-                    None => (
-                        WeComCredentials {
-                            corp_id: emulator::DEMO_WECOM_CORP_ID.to_owned(),
-                            secret: emulator::DEMO_WECOM_SECRET.to_owned(),
-                        },
-                        url.clone(),
-                    ),
-                };
-                let service = ServiceConfig {
-                    credentials: Some(key.clone()),
-                    region: settings.region.clone(),
-                    endpoints: Endpoints {
-                        wecom: wecom_endpoint,
-                        ..Endpoints::all_at(&url)
-                    },
-                    signature_url: None,
-                    signature_token: None,
-                    sub_app_id: None,
-                    wecom: Some(wecom),
-                    data_dir: demo_dir,
-                };
-                (service, BackendMode::Demo { url }, Some(emu), Some(key))
-            }
-            Err(err) => {
-                return simulated(
-                    handle,
-                    format!("the demo emulator could not start: {err:#}"),
-                    launch,
-                );
-            }
+        let writable = demo_dir.clone();
+        tokio::task::spawn_blocking(move || check_writable(&writable))
+            .await
+            .map_err(|err| StartProblem::Other {
+                detail: err.to_string(),
+            })??;
+        if demo.is_none() {
+            let (_, emu) = spawn_demo_emulator(&demo_dir.join("emulator"))
+                .await
+                .map_err(|err| StartProblem::Emulator {
+                    detail: format!("{err:#}"),
+                })?;
+            let url = emu.base_url();
+            tracing::info!("demo mode: embedded emulator at {url}");
+            *demo = Some((url, emu));
         }
+        let url = demo
+            .as_ref()
+            .map(|(url, _)| url.clone())
+            .unwrap_or_default();
+        let key = Credentials::new(emulator::DEMO_SECRET_ID, emulator::DEMO_SECRET_KEY);
+        let demo_app = WeComCredentials {
+            corp_id: emulator::DEMO_WECOM_CORP_ID.to_owned(),
+            secret: emulator::DEMO_WECOM_SECRET.to_owned(),
+        };
+        // WeChat Work files go to the user's own application whenever one is set up, API key
+        // or not; only without one does the emulator's stand in. Files sent to the emulator
+        // before stay fetchable through the fallback.
+        let (wecom, wecom_endpoint, route, fallback) = match &launch.wecom {
+            Some(app) => (
+                app.clone(),
+                settings.endpoints().wecom,
+                WeComRoute::Application {
+                    corp_id: app.corp_id.clone(),
+                    endpoint: settings.endpoints().wecom,
+                },
+                Some((url.clone(), demo_app)),
+            ),
+            None => (demo_app, url.clone(), WeComRoute::Emulator, None),
+        };
+        let service = ServiceConfig {
+            credentials: Some(key),
+            region: settings.region.clone(),
+            endpoints: Endpoints {
+                wecom: wecom_endpoint,
+                ..Endpoints::all_at(&url)
+            },
+            signature_url: None,
+            signature_token: None,
+            sub_app_id: None,
+            wecom: Some(wecom),
+            data_dir: demo_dir,
+        };
+        let config = EngineConfig {
+            wecom_fallback: fallback,
+            ..EngineConfig::new(service)
+        };
+        (config, BackendMode::Demo { url }, route)
     };
-    let wecom = service.wecom.as_ref().map(|app| {
-        Arc::new(WeComClient::new(
-            reqwest::Client::new(),
-            &service.endpoints.wecom,
-            &app.corp_id,
-            &app.secret,
-        ))
-    });
     let config = EngineConfig {
         tuning: settings.tuning(),
         default_flow: settings.flow,
         defaults: settings.item_defaults(),
-        ..EngineConfig::new(service)
+        ..config
     };
-    // The engine's own wake-up is not needed: the bridge repaints after forwarding.
-    let engine = match Engine::start(config, handle, Arc::new(|| {})) {
-        Ok(engine) => engine,
-        Err(err) => {
-            return simulated(
-                handle,
-                format!("the upload queue could not open: {err:#}"),
-                launch,
-            );
-        }
-    };
-    let commands = engine.sender();
-    let events = forward(handle, engine);
-    Backend {
-        commands,
-        events,
-        mode,
-        credentials: test_key,
-        emulator,
-        problem: None,
-        wecom,
-        launch,
-    }
-}
-
-/// Moves the engine's events onto a channel the UI owns; the task keeps the engine alive until
-/// it ends (after `Shutdown`) or the UI is gone.
-fn forward(handle: &tokio::runtime::Handle, mut engine: EngineHandle) -> mpsc::Receiver<Event> {
-    let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
-    handle.spawn(async move {
-        while let Some(event) = engine.recv().await {
-            if tx.send(event).await.is_err() {
-                break;
+    let dir = config.service.data_dir.clone();
+    let handle = runtime.clone();
+    // Opening the database and taking the lock touch the disk: on the blocking pool.
+    let started = tokio::task::spawn_blocking(move || {
+        check_writable(&config.service.data_dir)?;
+        // The engine's own wake-up is not needed: the bridge repaints after forwarding.
+        Engine::start(config, &handle, Arc::new(|| {})).map_err(|err| match err {
+            EngineError::Busy(dir) => {
+                let holder = crate::engine::lock_holder(&dir);
+                StartProblem::Busy { dir, holder }
             }
-        }
-    });
-    rx
-}
-
-fn simulated(handle: &tokio::runtime::Handle, problem: String, launch: Launch) -> Backend {
-    tracing::error!("{problem}; uploads are simulated");
-    let (commands, events) = crate::gui::sim::spawn(handle);
-    Backend {
-        commands,
-        events,
-        mode: BackendMode::Simulated,
-        credentials: None,
-        emulator: None,
-        problem: Some(problem),
-        wecom: None,
-        launch,
-    }
+            EngineError::Store(crate::store::StoreError::Io { detail, path }) => {
+                StartProblem::DataDir {
+                    path: PathBuf::from(path),
+                    detail,
+                }
+            }
+            EngineError::Store(err) => StartProblem::Database {
+                path: dir.join(crate::store::DB_FILE),
+                detail: err.to_string(),
+            },
+            EngineError::Http(err) => StartProblem::Other {
+                detail: format!("{err:#}"),
+            },
+        })
+    })
+    .await
+    .map_err(|err| StartProblem::Other {
+        detail: err.to_string(),
+    })??;
+    let connected = Connected {
+        commands: started.sender(),
+        mode,
+        wecom: wecom_route,
+    };
+    Ok((started, connected))
 }
 
 #[cfg(test)]

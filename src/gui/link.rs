@@ -2,9 +2,12 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::engine::api::{Command, Event};
+use crate::gui::backend::{BackendMode, BackendStatus, Connected, WeComRoute};
 
 /// How many commands may wait for the worker before `try_send` reports it busy.
 pub const COMMAND_CAPACITY: usize = 256;
@@ -13,13 +16,39 @@ pub const EVENT_CAPACITY: usize = 8192;
 /// The longest the UI waits before painting progress: at most ten repaints a second.
 pub const PROGRESS_REPAINT_INTERVAL: Duration = Duration::from_millis(100);
 
-/// The UI's ends of the engine's two channels.
+/// The UI's ends of the backend: its status (which carries the command sender once the queue
+/// is open), its events, and the button that tries again at once.
 #[derive(Debug)]
 pub struct EngineLink {
-    /// UI → worker (bounded; the UI only ever `try_send`s).
-    pub commands: mpsc::Sender<Command>,
     /// Worker → UI, drained in `App::logic`.
     pub events: mpsc::Receiver<Event>,
+    /// Starting, running (with the UI → worker sender) or unavailable and why.
+    pub status: watch::Receiver<BackendStatus>,
+    /// Notified by "Try again now".
+    pub retry: Arc<Notify>,
+}
+
+impl EngineLink {
+    /// A link to a worker that is already running (tests and fake workers): `commands` in,
+    /// `events` out, talking to `mode` with WeChat Work items going to `wecom`.
+    #[must_use]
+    pub fn connected(
+        commands: mpsc::Sender<Command>,
+        events: mpsc::Receiver<Event>,
+        mode: BackendMode,
+        wecom: WeComRoute,
+    ) -> Self {
+        let (_, status) = watch::channel(BackendStatus::Running(Connected {
+            commands,
+            mode,
+            wecom,
+        }));
+        Self {
+            events,
+            status,
+            retry: Arc::new(Notify::new()),
+        }
+    }
 }
 
 /// Forwards the engine's events to the UI and asks egui to repaint: at once for transitions,

@@ -9,26 +9,28 @@
 //! | [`settings`], [`credentials`] | `settings.json`, env overrides, the API key and WeChat Work secret store |
 //! | [`fonts`], [`i18n`] | the CJK fallback font; English and 简体中文 |
 //! | [`link`] | the engine's channels and the repaint bridge |
-//! | [`backend`] | the engine against the cloud, or against the embedded emulator (demo mode) |
-//! | [`sim`] | a simulated worker: stands in if the engine cannot start |
+//! | [`backend`] | the engine against the cloud, or against the embedded emulator (demo mode), started and retried by a supervisor |
+//! | [`browser`] | the built-in file browser's state and folder listing (where there is no file dialog) |
 
 pub mod app;
 pub mod backend;
+pub mod browser;
 pub mod credentials;
 pub mod files;
 pub mod fonts;
 pub mod i18n;
 pub mod link;
 pub mod settings;
-pub mod sim;
 mod ui;
 pub mod view_model;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
-pub use app::{AppInit, BackendMode, KeyStatus, SecretStatus, VodDeskApp};
+pub use app::{AppInit, KeyStatus, SecretStatus, VodDeskApp};
+pub use backend::BackendMode;
 
 use crate::gui::credentials::CredentialStore;
 use crate::gui::i18n::Lang;
@@ -301,20 +303,9 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
         None => tracing::warn!("no CJK font found; Chinese text will show as boxes"),
     }
 
-    let launch = resolved.launch;
-    let backend = backend::start(
-        handle,
-        &data_dir,
-        &launch.settings,
-        launch.credentials.clone(),
-        launch.wecom.clone(),
-    );
-    let commands = backend.commands.clone();
-    let engine_events = backend.events;
-    let mode = backend.mode.clone();
     // A saved secret that could not be read is said at once: the app runs without it (demo
     // mode, for the key), which would otherwise look as if it had been lost.
-    let mut problems: Vec<String> = backend.problem.clone().into_iter().collect();
+    let mut problems: Vec<String> = Vec::new();
     if let KeyStatus::Unreadable { reason } = &resolved.key_status {
         problems.push(unreadable_at_start("API key", reason));
     }
@@ -322,10 +313,7 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
         problems.push(unreadable_at_start("WeChat Work secret", reason));
     }
     let problem = (!problems.is_empty()).then(|| problems.join(" "));
-    // Kept until the window closes: dropping it stops the demo emulator.
-    let _emulator = backend.emulator;
-    let test_credentials = backend.credentials;
-    let wecom = backend.wecom;
+    let launch = resolved.launch;
 
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -346,9 +334,23 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
         options,
         Box::new(move |cc| {
             fonts::install(&cc.egui_ctx, cjk.as_ref());
-            let events = link::bridge(&handle, engine_events, cc.egui_ctx.clone());
+            // The engine starts (and, while it cannot, retries) on the runtime: the window
+            // opens at once and says what it is waiting for.
+            let ctx = cc.egui_ctx.clone();
+            let supervised = backend::supervise(
+                &handle,
+                data_dir.clone(),
+                launch.clone(),
+                backend::RETRY_EVERY,
+                Arc::new(move || ctx.request_repaint()),
+            );
+            let events = link::bridge(&handle, supervised.events, cc.egui_ctx.clone());
             let app = VodDeskApp::new(AppInit {
-                link: EngineLink { commands, events },
+                link: EngineLink {
+                    events,
+                    status: supervised.status,
+                    retry: supervised.retry,
+                },
                 handle,
                 settings: saved,
                 env_overrides: resolved.env_overrides,
@@ -357,13 +359,10 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
                 credential_store: store,
                 key_status: resolved.key_status,
                 wecom_status: resolved.wecom_status,
-                launch: backend.launch,
-                credentials: test_credentials,
-                mode,
+                launch,
                 cjk_font: cjk.is_some(),
                 system_lang,
                 notifier: Box::new(notify),
-                wecom,
             });
             let mut app = app;
             if let Some(problem) = problem {

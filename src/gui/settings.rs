@@ -45,7 +45,7 @@ pub struct Settings {
     pub expire_time: String,
     /// Files at once.
     pub parallel_files: usize,
-    /// Parts at once per file.
+    /// The most bodies in flight for the whole queue.
     pub parallel_parts: usize,
     /// Part size in MiB; `None` picks automatically.
     pub part_size_mib: Option<u64>,
@@ -298,7 +298,11 @@ impl SettingsForm {
             procedure: settings.procedure.clone(),
             class_id: opt_to_string(settings.class_id),
             expire_time: settings.expire_time.clone(),
-            parallel_files: settings.parallel_files.to_string(),
+            // 0 is automatic: the field stays empty and its hint says so.
+            parallel_files: match settings.parallel_files {
+                0 => String::new(),
+                n => n.to_string(),
+            },
             parallel_parts: settings.parallel_parts.to_string(),
             part_size_mib: opt_to_string(settings.part_size_mib),
             bandwidth_kib: opt_to_string(settings.bandwidth_kib),

@@ -2,7 +2,7 @@
 //! formatting of sizes, speeds and times. Pure (no egui, no I/O), so it is unit-tested and cheap
 //! enough to run with 10,000 items in every frame.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use crate::engine::api::{
@@ -11,18 +11,24 @@ use crate::engine::api::{
 use crate::gui::files::{FileKind, kind_of};
 use crate::gui::i18n::Texts;
 
-/// The queue's filter tabs.
+/// The queue's filter tabs. Each item is under exactly one tab besides "All".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Filter {
     /// Every item.
     #[default]
     All,
-    /// Queued, starting, uploading, finishing or paused.
+    /// Moving now: starting, uploading or finishing.
     Active,
+    /// Waiting for a free slot.
+    Queued,
+    /// Paused by the user.
+    Paused,
     /// Finished.
     Done,
-    /// Failed or cancelled.
+    /// Failed, or refused before it was queued.
     Failed,
+    /// Cancelled by the user.
+    Cancelled,
 }
 
 impl Filter {
@@ -31,12 +37,27 @@ impl Filter {
     pub fn matches(self, state: &ItemState) -> bool {
         match self {
             Self::All => true,
-            Self::Active => state.is_active() || matches!(state, ItemState::Paused),
+            Self::Active => is_moving(state),
+            Self::Queued => matches!(state, ItemState::Queued),
+            Self::Paused => matches!(state, ItemState::Paused),
             Self::Done => matches!(state, ItemState::Done { .. }),
-            Self::Failed => matches!(state, ItemState::Failed(_) | ItemState::Cancelled),
+            Self::Failed => matches!(state, ItemState::Failed(_)),
+            Self::Cancelled => matches!(state, ItemState::Cancelled),
         }
     }
 }
+
+/// Whether an item in `state` is moving now (not merely waiting for a slot).
+#[must_use]
+pub fn is_moving(state: &ItemState) -> bool {
+    matches!(
+        state,
+        ItemState::Applying | ItemState::Uploading { .. } | ItemState::Committing
+    )
+}
+
+/// The code a refused file's row carries: it was never queued, so it has no engine item.
+pub const REFUSED_CODE: &str = "VodDesk.Refused";
 
 /// Sortable columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -100,6 +121,19 @@ impl Row {
         (self.shown_done.min(total) as f64 / total as f64) as f32
     }
 
+    /// Fraction acknowledged or on the way in 0..=1: the bar's lighter segment past
+    /// [`Self::fraction`]. Bytes on the way may still be thrown away (a pause, a crash), so
+    /// they are never counted as done.
+    #[must_use]
+    pub fn wire_fraction(&self) -> f32 {
+        let total = self.total_bytes();
+        if total == 0 || !self.is_running() {
+            return self.fraction();
+        }
+        let wire = self.shown_done.saturating_add(self.snap.progress.in_flight);
+        (wire.min(total) as f64 / total as f64) as f32
+    }
+
     /// Bytes in all: the engine's total once known, the file size before.
     #[must_use]
     pub fn total_bytes(&self) -> u64 {
@@ -115,6 +149,13 @@ impl Row {
     pub fn is_running(&self) -> bool {
         self.snap.state.is_active()
     }
+
+    /// Whether this row is a file the engine refused: it is not in the queue, and only the
+    /// window knows of it.
+    #[must_use]
+    pub fn is_refused(&self) -> bool {
+        self.snap.id < 0
+    }
 }
 
 /// What changed in a way the user should hear about outside the window.
@@ -124,8 +165,8 @@ pub enum Happening {
     Failed {
         /// The file name.
         name: String,
-        /// The error, in words.
-        message: String,
+        /// The error.
+        error: crate::engine::api::UserError,
     },
     /// Every item finished (after some were running).
     QueueFinished {
@@ -133,6 +174,10 @@ pub enum Happening {
         done: usize,
         /// Items failed.
         failed: usize,
+        /// Items cancelled.
+        cancelled: usize,
+        /// Items paused (still to do).
+        paused: usize,
     },
 }
 
@@ -141,15 +186,21 @@ pub enum Happening {
 pub struct Totals {
     /// Items in the queue.
     pub count: usize,
-    /// Items under each tab: active, done, failed.
+    /// Items moving now.
     pub active: usize,
+    /// Items waiting for a slot.
+    pub queued: usize,
+    /// Paused items.
+    pub paused: usize,
     /// Finished items.
     pub done: usize,
-    /// Failed or cancelled items.
+    /// Failed (or refused) items.
     pub failed: usize,
-    /// Bytes acknowledged over the items that are active or paused.
+    /// Cancelled items.
+    pub cancelled: usize,
+    /// Bytes acknowledged over the unfinished items (moving, queued or paused).
     pub bytes_done: u64,
-    /// Bytes in all over the items that are active or paused.
+    /// Bytes in all over the unfinished items.
     pub bytes_total: u64,
     /// Summed speed of the running items, bytes per second.
     pub speed: f64,
@@ -188,6 +239,11 @@ pub struct QueueModel {
     totals: Totals,
     totals_dirty: bool,
     was_running: bool,
+    /// Items waiting out their undo time before they are removed or cancelled: out of the
+    /// view and the totals meanwhile.
+    hidden: HashSet<ItemId>,
+    /// The id the next refused file's row takes (negative, so never an engine item's).
+    next_refused: ItemId,
 }
 
 impl QueueModel {
@@ -202,7 +258,10 @@ impl QueueModel {
         self.totals_dirty = true;
         match event {
             Event::Loaded(snaps) => {
+                // Refused files stay: they were never the engine's.
+                let refused: Vec<Row> = self.rows.drain(..).filter(Row::is_refused).collect();
                 self.rows = snaps.into_iter().map(Row::new).collect();
+                self.rows.extend(refused);
                 self.rebuild_index();
                 self.was_running = self.rows.iter().any(Row::is_running);
                 None
@@ -222,7 +281,7 @@ impl QueueModel {
                 let happening = match &state {
                     ItemState::Failed(err) => Some(Happening::Failed {
                         name: row.name.clone(),
-                        message: err.to_string(),
+                        error: err.clone(),
                     }),
                     _ => None,
                 };
@@ -252,17 +311,19 @@ impl QueueModel {
                 None
             }
             Event::Removed(id) => {
-                if let Some(at) = self.index.get(&id).copied() {
-                    self.rows.remove(at);
-                    self.rebuild_index();
-                }
+                self.remove_row(id);
                 None
             }
-            // The library has its own model; rejections are reported by the scan summary.
-            Event::Rejected { .. }
-            | Event::Library(_)
+            Event::Rejected { path, reason } => {
+                self.refuse(path, reason);
+                None
+            }
+            // The library has its own model; the app answers the rest.
+            Event::Library(_)
             | Event::LibraryUpdated(_)
-            | Event::LibraryError(_) => None,
+            | Event::LibraryError(_)
+            | Event::ConnectionTested(_)
+            | Event::CopySaved { .. } => None,
             Event::Idle => {
                 if !std::mem::take(&mut self.was_running) {
                     return None;
@@ -271,8 +332,68 @@ impl QueueModel {
                 Some(Happening::QueueFinished {
                     done: totals.done,
                     failed: totals.failed,
+                    cancelled: totals.cancelled,
+                    paused: totals.paused,
                 })
             }
+        }
+    }
+
+    /// Adds a row for a file the engine refused, naming the rule (`reason`); a refusal of
+    /// the same file again replaces the earlier one.
+    fn refuse(&mut self, path: std::path::PathBuf, reason: String) {
+        if let Some(old) = self
+            .rows
+            .iter()
+            .find(|row| row.is_refused() && row.snap.path == path)
+            .map(|row| row.snap.id)
+        {
+            self.remove_row(old);
+        }
+        self.next_refused -= 1;
+        let size = 0;
+        let snap = ItemSnapshot {
+            id: self.next_refused,
+            path,
+            size,
+            destination: Destination::Vod,
+            options: crate::engine::api::ItemOptions::default(),
+            state: ItemState::Failed(crate::engine::api::UserError {
+                message: reason,
+                code: Some(REFUSED_CODE.to_owned()),
+                request_id: None,
+                retryable: false,
+            }),
+            progress: crate::engine::api::Progress::default(),
+            publish: PublishState::NotPublished,
+            created_at: chrono::Utc::now().timestamp(),
+        };
+        self.upsert(snap);
+    }
+
+    /// Takes a row out (an engine item removed, or a refused file dismissed).
+    pub fn remove_row(&mut self, id: ItemId) {
+        self.totals_dirty = true;
+        self.hidden.remove(&id);
+        if let Some(at) = self.index.get(&id).copied() {
+            self.rows.remove(at);
+            self.rebuild_index();
+        }
+    }
+
+    /// Takes `id` out of the view and the totals (while its removal can be undone).
+    pub fn hide(&mut self, id: ItemId) {
+        if self.hidden.insert(id) {
+            self.view_dirty = true;
+            self.totals_dirty = true;
+        }
+    }
+
+    /// Puts a hidden item back.
+    pub fn unhide(&mut self, id: ItemId) {
+        if self.hidden.remove(&id) {
+            self.view_dirty = true;
+            self.totals_dirty = true;
         }
     }
 
@@ -358,9 +479,11 @@ impl QueueModel {
     fn recompute_view(&mut self) {
         let filter = self.filter;
         let rows = &self.rows;
+        let hidden = &self.hidden;
         self.view.clear();
-        self.view
-            .extend((0..rows.len()).filter(|&at| filter.matches(&rows[at].snap.state)));
+        self.view.extend((0..rows.len()).filter(|&at| {
+            filter.matches(&rows[at].snap.state) && !hidden.contains(&rows[at].snap.id)
+        }));
         match self.sort {
             SortKey::Added => self
                 .view
@@ -383,23 +506,44 @@ impl QueueModel {
     /// Counts, bytes and speed over the queue, recomputed only after a change.
     pub fn totals(&mut self) -> Totals {
         if self.totals_dirty {
-            let mut totals = Totals {
-                count: self.rows.len(),
-                ..Totals::default()
-            };
-            for row in &self.rows {
+            let mut totals = Totals::default();
+            for row in self
+                .rows
+                .iter()
+                .filter(|r| !self.hidden.contains(&r.snap.id))
+            {
+                totals.count += 1;
                 let state = &row.snap.state;
-                if Filter::Active.matches(state) {
-                    totals.active += 1;
+                let unfinished = match state {
+                    ItemState::Applying | ItemState::Uploading { .. } | ItemState::Committing => {
+                        totals.active += 1;
+                        totals.speed += row.snap.progress.speed.max(0.0);
+                        true
+                    }
+                    ItemState::Queued => {
+                        totals.queued += 1;
+                        true
+                    }
+                    ItemState::Paused => {
+                        totals.paused += 1;
+                        true
+                    }
+                    ItemState::Done { .. } => {
+                        totals.done += 1;
+                        false
+                    }
+                    ItemState::Failed(_) => {
+                        totals.failed += 1;
+                        false
+                    }
+                    ItemState::Cancelled => {
+                        totals.cancelled += 1;
+                        false
+                    }
+                };
+                if unfinished {
                     totals.bytes_done += row.shown_done.min(row.total_bytes());
                     totals.bytes_total += row.total_bytes();
-                    if row.is_running() {
-                        totals.speed += row.snap.progress.speed.max(0.0);
-                    }
-                } else if Filter::Done.matches(state) {
-                    totals.done += 1;
-                } else if Filter::Failed.matches(state) {
-                    totals.failed += 1;
                 }
             }
             self.totals = totals;
@@ -475,6 +619,9 @@ pub fn state_text(row: &Row, t: &Texts) -> String {
         ItemState::Failed(_) => t.state_failed,
         ItemState::Cancelled => t.state_cancelled,
     };
+    if row.is_refused() {
+        return t.state_refused.to_owned();
+    }
     if !row.is_running() {
         return base.to_owned();
     }
@@ -517,17 +664,45 @@ pub fn publish_text(publish: &PublishState, t: &Texts) -> &'static str {
     }
 }
 
-/// The window title: the app name, plus overall progress while something runs.
+/// The counts that are not zero, in words: "1 uploading, 3 queued, 1 paused".
+#[must_use]
+pub fn counts_text(totals: &Totals, t: &Texts) -> String {
+    [
+        (totals.active, t.active),
+        (totals.queued, t.queued),
+        (totals.paused, t.paused),
+        (totals.failed, t.failed),
+        (totals.cancelled, t.cancelled),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, word)| format!("{n} {word}"))
+    .collect::<Vec<_>>()
+    .join(t.list_separator)
+}
+
+/// The window title: the app name, plus overall progress while something moves or waits
+/// for a slot, with what is moving counted apart from what waits.
 #[must_use]
 pub fn window_title(totals: &Totals, t: &Texts) -> String {
     match totals.fraction() {
-        Some(fraction) if totals.speed > 0.0 || totals.active > 0 => format!(
-            "{} — {:.0}% ({} {})",
-            t.app_name,
-            f64::from(fraction) * 100.0,
-            totals.active,
-            t.active
-        ),
+        Some(fraction) if totals.active > 0 || totals.queued > 0 => {
+            let counts = [
+                (totals.active, t.active),
+                (totals.queued, t.queued),
+                (totals.paused, t.paused),
+            ]
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, word)| format!("{n} {word}"))
+            .collect::<Vec<_>>()
+            .join(t.list_separator);
+            format!(
+                "{} — {:.0}% ({counts})",
+                t.app_name,
+                f64::from(fraction) * 100.0,
+            )
+        }
         _ => t.app_name.to_owned(),
     }
 }
@@ -545,6 +720,18 @@ pub struct Actions {
     pub retry: bool,
     /// Remove.
     pub remove: bool,
+}
+
+/// The actions offered for `row`: a refused file can only be dismissed.
+#[must_use]
+pub fn row_actions(row: &Row) -> Actions {
+    if row.is_refused() {
+        return Actions {
+            remove: true,
+            ..Actions::default()
+        };
+    }
+    actions_for(&row.snap.state)
 }
 
 /// The actions offered for an item in `state`.
@@ -640,6 +827,33 @@ mod tests {
     }
 
     #[test]
+    fn bytes_on_the_way_are_a_segment_apart_from_what_is_done() {
+        let mut model = QueueModel::new();
+        let uploading = ItemState::Uploading {
+            parts_done: 1,
+            parts_total: 4,
+        };
+        model.apply(Event::Added(Box::new(snap(1, "a.mp4", uploading))));
+        model.apply(Event::Progress {
+            id: 1,
+            progress: Progress {
+                in_flight: 300,
+                ..progress(250)
+            },
+        });
+        let row = model.row(1).unwrap();
+        assert!((row.fraction() - 0.25).abs() < 1e-6);
+        assert!((row.wire_fraction() - 0.55).abs() < 1e-6);
+        // Paused: what was on the way is not shown at all.
+        model.apply(Event::StateChanged {
+            id: 1,
+            state: ItemState::Paused,
+        });
+        let row = model.row(1).unwrap();
+        assert!((row.wire_fraction() - row.fraction()).abs() < 1e-6);
+    }
+
+    #[test]
     fn filters_sorting_and_totals() {
         let mut model = QueueModel::new();
         model.apply(Event::Loaded(vec![
@@ -668,7 +882,11 @@ mod tests {
         ]));
         assert_eq!(model.view(), [0, 1, 2, 3]);
         model.set_filter(Filter::Active);
-        assert_eq!(model.view(), [0, 3]);
+        assert!(model.view().is_empty());
+        model.set_filter(Filter::Queued);
+        assert_eq!(model.view(), [0]);
+        model.set_filter(Filter::Paused);
+        assert_eq!(model.view(), [3]);
         model.set_filter(Filter::Failed);
         assert_eq!(model.view(), [2]);
         model.set_filter(Filter::All);
@@ -678,8 +896,15 @@ mod tests {
         assert_eq!(model.view(), [3, 2, 0, 1]);
         let totals = model.totals();
         assert_eq!(
-            (totals.count, totals.active, totals.done, totals.failed),
-            (4, 2, 1, 1)
+            (
+                totals.count,
+                totals.active,
+                totals.queued,
+                totals.paused,
+                totals.done,
+                totals.failed
+            ),
+            (4, 0, 1, 1, 1, 1)
         );
         model.apply(Event::Removed(2));
         assert_eq!(model.rows().len(), 3);
@@ -703,7 +928,12 @@ mod tests {
         assert!(matches!(failed, Some(Happening::Failed { .. })));
         assert_eq!(
             model.apply(Event::Idle),
-            Some(Happening::QueueFinished { done: 0, failed: 1 })
+            Some(Happening::QueueFinished {
+                done: 0,
+                failed: 1,
+                cancelled: 0,
+                paused: 0
+            })
         );
         assert_eq!(model.apply(Event::Idle), None);
     }

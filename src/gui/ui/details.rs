@@ -39,18 +39,38 @@ impl VodDeskApp {
             ui.label(format!("{}: {notice}", t.last_notice));
         }
         ui.add_space(6.0);
-
-        if row.snap.destination == Destination::Vod {
-            self.cover(ui, &row);
+        if row.is_refused() {
+            if let ItemState::Failed(err) = &row.snap.state {
+                ui.label(RichText::new(t.refused_hint).strong());
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    crate::gui::i18n::error_text(err, self.lang),
+                );
+            }
+            return;
+        }
+        let done_vod = row.snap.destination == Destination::Vod
+            && matches!(row.snap.state, ItemState::Done { .. });
+        // A finished video's publishing comes first, so that its controls, URL and QR code are
+        // on screen without scrolling on a small screen.
+        if done_vod {
+            self.wechat_section(ui, &row);
             ui.add_space(6.0);
+            ui.separator();
         }
         self.results(ui, &row);
-        // Temporary media take no VOD options.
         if row.snap.destination == Destination::Vod {
+            ui.add_space(6.0);
+            self.cover(ui, &row);
+            ui.add_space(6.0);
+            // Temporary media take no VOD options.
             self.options_editor(ui, &row);
         }
-        ui.add_space(6.0);
-        self.wechat_section(ui, &row);
+        if !done_vod {
+            ui.add_space(6.0);
+            ui.separator();
+            self.wechat_section(ui, &row);
+        }
     }
 
     fn cover(&mut self, ui: &mut egui::Ui, row: &Row) {
@@ -134,7 +154,14 @@ impl VodDeskApp {
             }
             ItemState::Failed(err) => {
                 ui.label(RichText::new(t.error).strong());
-                ui.colored_label(ui.visuals().error_fg_color, &err.message);
+                ui.add(
+                    egui::Label::new(
+                        // The code and RequestId follow, each with its Copy button.
+                        RichText::new(crate::gui::i18n::error_words(err, self.lang))
+                            .color(ui.visuals().error_fg_color),
+                    )
+                    .wrap(),
+                );
                 if let Some(code) = &err.code {
                     self.copy_row(ui, t.error_code, code);
                 }
@@ -220,7 +247,6 @@ impl VodDeskApp {
     /// The WeChat publishing section (see `publish.rs`).
     fn wechat_section(&mut self, ui: &mut egui::Ui, row: &Row) {
         let t = self.t();
-        ui.separator();
         ui.label(RichText::new(t.wechat_section).strong());
         self.publish_section(ui, row);
     }

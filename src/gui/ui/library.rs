@@ -3,9 +3,10 @@
 
 use egui::RichText;
 
-use super::publish::{error_text, words};
+use super::publish::words;
 use crate::engine::api::{Command, Event, LibraryAction, LibraryPage, PublishState, UserError};
 use crate::gui::app::VodDeskApp;
+use crate::gui::i18n::error_text;
 use crate::gui::view_model::publish_text;
 
 /// Files per page.

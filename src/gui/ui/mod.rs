@@ -1,5 +1,6 @@
 //! The window's panels. Each file adds the methods that draw one part of [`VodDeskApp`].
 
+mod browser;
 mod details;
 mod library;
 pub(crate) mod publish;
@@ -12,11 +13,12 @@ use std::time::Duration;
 use egui::{Color32, RichText};
 
 use crate::engine::api::Command;
-use crate::gui::app::{BackendMode, VodDeskApp, WeComDestination};
+use crate::gui::app::{NoteAction, VodDeskApp};
+use crate::gui::backend::{BackendMode, BackendStatus, StartProblem, WeComRoute};
 use crate::gui::view_model::{format_bytes, format_eta, format_speed};
 
-/// How long a short message stays above the status bar.
-const MESSAGE_TTL: Duration = Duration::from_secs(8);
+/// How long a note takes to fade out at the end of its time.
+const FADE: Duration = Duration::from_millis(800);
 
 /// Amber for banners that need attention but are not errors.
 pub(crate) const WARN: Color32 = Color32::from_rgb(0xd0, 0x8a, 0x00);
@@ -32,19 +34,87 @@ impl VodDeskApp {
             self.banners(ui);
         });
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
-        egui::Panel::right("details")
-            .default_size(300.0)
-            .min_size(260.0)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("details-scroll")
-                    .show(ui, |ui| self.details(ui));
-            });
-        egui::CentralPanel::default().show(ui, |ui| self.queue(ui));
+        if matches!(self.status, BackendStatus::Running(_)) {
+            egui::Panel::right("details")
+                .default_size(300.0)
+                .min_size(260.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("details-scroll")
+                        .show(ui, |ui| self.details(ui));
+                });
+            egui::CentralPanel::default().show(ui, |ui| self.queue(ui));
+        } else {
+            egui::CentralPanel::default().show(ui, |ui| self.not_open(ui));
+        }
 
         self.settings_window(&ctx);
         self.library_window(&ctx);
+        self.browser_window(&ctx);
+        self.paste_window(&ctx);
         self.drop_overlay(&ctx);
+    }
+
+    /// What the window shows while the queue is not open: why, what to do, and that it tries
+    /// again by itself.
+    fn not_open(&mut self, ui: &mut egui::Ui) {
+        let t = self.t();
+        ui.add_space(24.0);
+        let (problem, attempts) = match &self.status {
+            BackendStatus::Unavailable { problem, attempts } => (problem.clone(), *attempts),
+            _ => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(t.starting);
+                });
+                return;
+            }
+        };
+        let (what, todo, place) = problem_words(&problem, t);
+        let mut retry = false;
+        let mut open_dir = None;
+        ui.group(|ui| {
+            ui.set_max_width(680.0);
+            ui.heading(RichText::new(t.problem_title).color(WARN));
+            ui.add_space(6.0);
+            ui.add(egui::Label::new(RichText::new(what).strong()).wrap());
+            ui.add_space(4.0);
+            ui.add(egui::Label::new(todo).wrap());
+            if let Some(place) = &place {
+                ui.label(RichText::new(place.display().to_string()).monospace());
+            }
+            ui.add_space(8.0);
+            ui.label(RichText::new(format!("{} {attempts}", t.retrying)).weak());
+            ui.horizontal(|ui| {
+                retry = ui.button(t.try_now).clicked();
+                if let Some(place) = &place
+                    && ui.button(t.open_data_folder).clicked()
+                {
+                    let dir = if place.is_dir() {
+                        place.clone()
+                    } else {
+                        place
+                            .parent()
+                            .map_or_else(|| place.clone(), std::path::Path::to_path_buf)
+                    };
+                    open_dir = Some(dir);
+                }
+                if ui.button(t.open_log_folder).clicked() {
+                    open_dir = Some(crate::gui::log_dir(&self.data_dir));
+                }
+            });
+        });
+        if retry {
+            self.retry_now();
+        }
+        if let Some(dir) = open_dir {
+            // Off the UI thread: starting the desktop's opener is a process spawn.
+            self.handle.spawn_blocking(move || {
+                if let Err(err) = open::that_detached(&dir) {
+                    tracing::warn!("cannot open {}: {err}", dir.display());
+                }
+            });
+        }
     }
 
     /// Drag-and-drop, and the keyboard shortcuts (not while typing in a text field).
@@ -54,7 +124,11 @@ impl VodDeskApp {
             let paths = dropped.iter().map(|f| f.path().to_path_buf()).collect();
             self.add_paths(ctx, paths);
         }
-        if ctx.egui_wants_keyboard_input() || self.dialog.open {
+        if ctx.egui_wants_keyboard_input()
+            || self.dialog.open
+            || self.browser.is_some()
+            || self.paste.is_some()
+        {
             return;
         }
         let (open, space, delete) = ctx.input_mut(|i| {
@@ -73,7 +147,8 @@ impl VodDeskApp {
         let Some(row) = self.model.row(id) else {
             return;
         };
-        let actions = crate::gui::view_model::actions_for(&row.snap.state);
+        let actions = crate::gui::view_model::row_actions(row);
+        let refused = row.is_refused();
         if space {
             if actions.pause {
                 self.send(Command::Pause(id));
@@ -82,39 +157,31 @@ impl VodDeskApp {
             }
         }
         if delete && actions.remove {
-            self.send(Command::Remove(id));
+            if refused {
+                self.model.remove_row(id);
+                self.select(None);
+            } else {
+                self.remove_or_cancel_later(id, Command::Remove(id));
+            }
         }
     }
 
     fn banners(&mut self, ui: &mut egui::Ui) {
         let t = self.t();
-        match &self.mode {
-            BackendMode::Cloud => {}
-            BackendMode::Demo { .. } => {
-                let mut open = false;
-                // "Uploads go to the emulator" would be wrong for WeChat Work files when the
-                // user's own application is set up.
-                let banner = match self.wecom_destination() {
-                    WeComDestination::Application { .. } => t.demo_banner_wecom_app,
-                    _ => t.demo_banner,
-                };
-                ui.horizontal_wrapped(|ui| {
-                    ui.label(RichText::new(banner).color(WARN));
-                    open = ui.button(t.demo_add_credentials).clicked();
-                });
-                if open {
-                    self.open_settings();
-                }
-            }
-            BackendMode::Simulated => {
-                let mut open = false;
-                ui.horizontal_wrapped(|ui| {
-                    ui.label(RichText::new(t.sim_banner).color(WARN));
-                    open = ui.button(t.demo_add_credentials).clicked();
-                });
-                if open {
-                    self.open_settings();
-                }
+        if let Some(BackendMode::Demo { .. }) = self.mode() {
+            let mut open = false;
+            // "Uploads go to the emulator" would be wrong for WeChat Work files when the
+            // user's own application is set up.
+            let banner = match self.wecom_route() {
+                Some(WeComRoute::Application { .. }) => t.demo_banner_wecom_app,
+                _ => t.demo_banner,
+            };
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(banner).color(WARN));
+                open = ui.button(t.demo_add_credentials).clicked();
+            });
+            if open {
+                self.open_settings();
             }
         }
         if !self.cjk_font {
@@ -140,7 +207,7 @@ impl VodDeskApp {
         let mut dismiss = false;
         ui.group(|ui| {
             ui.horizontal_wrapped(|ui| {
-                let count = report.skipped.len() + report.rejected.len();
+                let count = report.skipped.len();
                 ui.label(RichText::new(format!("{} ({count})", t.skipped_title)).strong());
                 if report.added > 0 {
                     ui.label(format!("· {} {}", t.added_summary, report.added));
@@ -153,9 +220,6 @@ impl VodDeskApp {
                         Some((_, n)) => *n += 1,
                         None => counts.push((reason, 1)),
                     }
-                }
-                if !report.rejected.is_empty() {
-                    counts.push((t.rejected_by_engine.to_owned(), report.rejected.len()));
                 }
                 for (reason, n) in counts {
                     ui.label(format!("· {n} {reason}"));
@@ -176,9 +240,6 @@ impl VodDeskApp {
                                 skip_reason_text(&skipped.reason, t)
                             ));
                         }
-                        for (path, reason) in &report.rejected {
-                            ui.label(format!("{} — {reason}", path.display()));
-                        }
                     });
             }
         });
@@ -189,22 +250,17 @@ impl VodDeskApp {
 
     fn status_bar(&mut self, ui: &mut egui::Ui) {
         let t = self.t();
-        if let Some((text, at)) = &self.message {
-            if at.elapsed() < MESSAGE_TTL {
-                ui.colored_label(ui.visuals().warn_fg_color, text.as_str());
-                // Wake once more to take the message down; no loop while it shows.
-                ui.ctx().request_repaint_after(MESSAGE_TTL - at.elapsed());
-            } else {
-                self.message = None;
-            }
-        }
+        self.note_line(ui);
         let totals = self.model.totals();
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label(format!("{} {}", totals.count, t.items));
             ui.separator();
             ui.label(format!("{} {}", totals.active, t.active));
+            ui.label(format!("{} {}", totals.queued, t.queued));
+            ui.label(format!("{} {}", totals.paused, t.paused));
             ui.label(format!("{} {}", totals.done, t.done));
             ui.label(format!("{} {}", totals.failed, t.failed));
+            ui.label(format!("{} {}", totals.cancelled, t.cancelled));
             if totals.bytes_total > 0 {
                 ui.separator();
                 ui.label(format!(
@@ -225,6 +281,58 @@ impl VodDeskApp {
         });
     }
 
+    /// The note above the status bar, with its button; it fades out at the end of its time
+    /// and then goes, with no repaint loop while it simply shows.
+    fn note_line(&mut self, ui: &mut egui::Ui) {
+        let t = self.t();
+        let Some(note) = &self.note else {
+            return;
+        };
+        let elapsed = note.at.elapsed();
+        if elapsed >= note.ttl {
+            self.note = None;
+            return;
+        }
+        let left = note.ttl - elapsed;
+        let alpha = if left < FADE {
+            // Fading: a few frames a second until it is gone.
+            ui.ctx().request_repaint_after(Duration::from_millis(50));
+            left.as_secs_f32() / FADE.as_secs_f32()
+        } else {
+            ui.ctx().request_repaint_after(left - FADE);
+            1.0
+        };
+        let color = if note.error {
+            ui.visuals().error_fg_color
+        } else {
+            ui.visuals().strong_text_color()
+        }
+        .gamma_multiply(alpha);
+        let text = note.text.clone();
+        let action = note.action.clone();
+        let mut clicked = None;
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new(text).color(color));
+            match &action {
+                Some(NoteAction::Undo(id)) if ui.button(t.undo).clicked() => {
+                    clicked = Some(NoteAction::Undo(*id));
+                }
+                Some(NoteAction::Copy(url)) if ui.button(t.copy_url).clicked() => {
+                    clicked = Some(NoteAction::Copy(url.clone()));
+                }
+                _ => {}
+            }
+        });
+        match clicked {
+            Some(NoteAction::Undo(id)) => self.undo(id),
+            Some(NoteAction::Copy(url)) => {
+                ui.ctx().copy_text(url);
+                self.say(t.copied.to_owned());
+            }
+            None => {}
+        }
+    }
+
     fn drop_overlay(&self, ctx: &egui::Context) {
         let hovering = ctx.input(|i| !i.raw.hovered_files.is_empty());
         if !hovering {
@@ -243,6 +351,54 @@ impl VodDeskApp {
             egui::FontId::proportional(28.0),
             Color32::WHITE,
         );
+    }
+}
+
+/// A start problem in words: what happened, what to do, and the file or folder concerned.
+fn problem_words(
+    problem: &StartProblem,
+    t: &crate::gui::i18n::Texts,
+) -> (String, String, Option<std::path::PathBuf>) {
+    match problem {
+        StartProblem::Busy { dir, holder } => {
+            let who = match holder {
+                Some(holder) => {
+                    let role = match holder.role.as_deref() {
+                        Some("app") => t.holder_app,
+                        Some("upload") => t.holder_upload,
+                        Some(_) => t.holder_cli,
+                        None => t.holder_unknown,
+                    };
+                    format!("{role} ({} {})", t.process, holder.pid)
+                }
+                None => t.holder_unknown.to_owned(),
+            };
+            (
+                format!("{who} {} {}", t.busy_what, dir.display()),
+                t.busy_todo.to_owned(),
+                None,
+            )
+        }
+        StartProblem::Database { path, detail } => (
+            format!("{} {detail}", t.db_what),
+            t.db_todo.to_owned(),
+            Some(path.clone()),
+        ),
+        StartProblem::DataDir { path, detail } => (
+            format!("{} {detail}", t.datadir_what),
+            t.datadir_todo.to_owned(),
+            Some(path.clone()),
+        ),
+        StartProblem::Emulator { detail } => (
+            format!("{} {detail}", t.emulator_what),
+            t.emulator_todo.to_owned(),
+            None,
+        ),
+        StartProblem::Other { detail } => (
+            format!("{} {detail}", t.other_what),
+            t.other_todo.to_owned(),
+            None,
+        ),
     }
 }
 

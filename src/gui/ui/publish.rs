@@ -6,19 +6,24 @@ use std::time::Duration;
 
 use egui::{Color32, RichText};
 
-use crate::engine::api::{Command, Destination, ItemState, PublishState, UserError};
+use crate::engine::api::{Command, Destination, ItemState, PublishState};
 use crate::engine::publish::format_elapsed;
 use crate::gui::app::VodDeskApp;
 use crate::gui::i18n::Lang;
 use crate::gui::view_model::Row;
 use crate::qr::QrMatrix;
 
-/// Side of the on-screen QR code in points: comfortably scannable from a monitor.
-const QR_SIDE: f32 = 220.0;
+/// Largest side of the on-screen QR code in points: comfortably scannable from a monitor.
+const QR_SIDE: f32 = 200.0;
+/// Smallest: still scannable, and what leaves room for the buttons beside it on a small screen.
+const QR_MIN_SIDE: f32 = 140.0;
+/// Width of the column of buttons beside the QR code.
+const QR_BUTTONS_WIDTH: f32 = 110.0;
 /// Pixels per module of the saved PNG.
-const PNG_SCALE: u32 = 12;
+pub(crate) const PNG_SCALE: u32 = 12;
 
 /// The words of this section in one language.
+#[derive(serde::Serialize)]
 pub(crate) struct Words {
     pub publish_after_upload: &'static str,
     pub wecom_no_publish: &'static str,
@@ -78,7 +83,7 @@ const EN: Words = Words {
     elapsed: "elapsed",
     published: "Published",
     suspended: "Suspended",
-    suspended_hint: "The URL does not play until you restore it.",
+    suspended_hint: "Suspended: the URL and QR code do not play until you restore them.",
     deleted: "Deleted from VOD: its URLs no longer work.",
     rejected: "Not published",
     url: "Publishing URL",
@@ -90,7 +95,7 @@ const EN: Words = Words {
     delete: "Delete…",
     refresh: "Refresh",
     confirm_title: "Delete for good?",
-    confirm_body: "The file and everything made from it are deleted from VOD, and its URLs stop working. This cannot be undone.",
+    confirm_body: "and everything made from it are deleted from VOD, and its URLs stop working. This cannot be undone.",
     confirm_delete: "Delete for good",
     cancel: "Cancel",
     qr_alt: "QR code of the publishing URL",
@@ -125,7 +130,7 @@ const ZH: Words = Words {
     elapsed: "已用时",
     published: "已发布",
     suspended: "已暂停",
-    suspended_hint: "恢复之前，该链接无法播放。",
+    suspended_hint: "已暂停分发：恢复之前，该链接和二维码无法播放。",
     deleted: "已从云点播删除：其链接已失效。",
     rejected: "未发布",
     url: "发布链接",
@@ -137,7 +142,7 @@ const ZH: Words = Words {
     delete: "删除…",
     refresh: "刷新",
     confirm_title: "永久删除？",
-    confirm_body: "该文件及其所有衍生文件将从云点播删除，链接将失效。此操作无法撤销。",
+    confirm_body: "及其所有衍生文件将从云点播删除，链接将失效。此操作无法撤销。",
     confirm_delete: "永久删除",
     cancel: "取消",
     qr_alt: "发布链接的二维码",
@@ -168,19 +173,6 @@ pub(crate) fn words(lang: Lang) -> &'static Words {
     }
 }
 
-/// A service refusal in `lang`: the Chinese explanation when one exists for its code.
-pub(crate) fn error_text(err: &UserError, lang: Lang) -> String {
-    if lang == Lang::Zh
-        && let Some(text) = err
-            .code
-            .as_deref()
-            .and_then(crate::engine::publish::explain_code)
-    {
-        return text.zh.to_owned();
-    }
-    err.message.clone()
-}
-
 /// The QR texture for `url`, drawn once and kept in egui's memory.
 pub(crate) fn qr_texture(ctx: &egui::Context, url: &str) -> Option<egui::TextureHandle> {
     let id = egui::Id::unique(("voddesk-qr", url));
@@ -197,56 +189,11 @@ pub(crate) fn qr_texture(ctx: &egui::Context, url: &str) -> Option<egui::Texture
     Some(texture)
 }
 
-fn message_id() -> egui::Id {
-    egui::Id::unique("voddesk-publish-message")
-}
-
 fn confirm_id() -> egui::Id {
     egui::Id::unique("voddesk-confirm-delete")
 }
 
 impl VodDeskApp {
-    /// Saves the QR of `url` as a PNG chosen in a dialog (or in the data directory when no
-    /// dialog is available), off the UI thread; the outcome shows in the section.
-    pub(crate) fn save_qr(&self, ctx: &egui::Context, url: &str, file_id: &str) {
-        let w = words(self.lang);
-        let url = url.to_owned();
-        let fallback = self.data_dir.join(format!("wechat-qr-{file_id}.png"));
-        let name = format!("wechat-qr-{file_id}.png");
-        let ctx = ctx.clone();
-        self.handle.spawn(async move {
-            let chosen = if crate::gui::app::dialog_available() {
-                rfd::AsyncFileDialog::new()
-                    .set_file_name(&name)
-                    .add_filter("PNG", &["png"])
-                    .save_file()
-                    .await
-                    .map(|h| h.path().to_path_buf())
-            } else {
-                Some(fallback)
-            };
-            let Some(path) = chosen else {
-                return;
-            };
-            let written = tokio::task::spawn_blocking({
-                let path = path.clone();
-                move || {
-                    QrMatrix::encode(&url)
-                        .map_err(|err| err.to_string())
-                        .and_then(|m| m.save_png(&path, PNG_SCALE).map_err(|err| err.to_string()))
-                }
-            })
-            .await;
-            let text = match written {
-                Ok(Ok(())) => format!("{} {}", w.saved_to, path.display()),
-                Ok(Err(err)) => format!("{}: {err}", w.save_failed),
-                Err(err) => format!("{}: {err}", w.save_failed),
-            };
-            ctx.data_mut(|d| d.insert_temp(message_id(), text));
-            ctx.request_repaint();
-        });
-    }
-
     /// The publishing section for the selected item.
     pub(crate) fn publish_section(&mut self, ui: &mut egui::Ui, row: &Row) {
         let w = words(self.lang);
@@ -262,17 +209,11 @@ impl VodDeskApp {
                 return;
             }
         };
-        if let Some(text) = ui.ctx().data(|d| d.get_temp::<String>(message_id())) {
-            ui.label(RichText::new(text).small());
-        }
         match &row.snap.publish {
             PublishState::NotPublished => self.publish_controls(ui, id, w.publish),
             PublishState::Rejected(err) => {
                 ui.colored_label(ui.visuals().error_fg_color, w.rejected);
-                ui.add(egui::Label::new(error_text(err, self.lang)).wrap());
-                if let Some(request_id) = &err.request_id {
-                    ui.label(RichText::new(format!("{} {request_id}", w.request_id)).small());
-                }
+                ui.add(egui::Label::new(crate::gui::i18n::error_text(err, self.lang)).wrap());
                 self.publish_controls(ui, id, w.publish_again);
             }
             PublishState::UnderReview { since, .. } => {
@@ -292,34 +233,12 @@ impl VodDeskApp {
                         .color(Color32::from_rgb(0x2e, 0xa0, 0x43))
                         .strong(),
                 );
-                self.url_block(ui, url, &file_id);
-                ui.horizontal_wrapped(|ui| {
-                    if ui.button(w.suspend).clicked() {
-                        self.send(Command::Suspend { id, suspend: true });
-                    }
-                    if ui.button(w.delete).clicked() {
-                        ui.ctx().data_mut(|d| d.insert_temp(confirm_id(), id));
-                    }
-                    if ui.button(w.refresh).clicked() {
-                        self.send(Command::Refresh(id));
-                    }
-                });
+                self.url_block(ui, id, url, &file_id, false);
             }
             PublishState::Suspended { url } => {
-                ui.colored_label(super::WARN, w.suspended);
-                ui.label(RichText::new(w.suspended_hint).small());
-                ui.label(RichText::new(url).weak().small());
-                ui.horizontal_wrapped(|ui| {
-                    if ui.button(w.restore).clicked() {
-                        self.send(Command::Suspend { id, suspend: false });
-                    }
-                    if ui.button(w.delete).clicked() {
-                        ui.ctx().data_mut(|d| d.insert_temp(confirm_id(), id));
-                    }
-                    if ui.button(w.refresh).clicked() {
-                        self.send(Command::Refresh(id));
-                    }
-                });
+                ui.label(RichText::new(w.suspended).color(super::WARN).strong());
+                ui.add(egui::Label::new(RichText::new(w.suspended_hint).small()).wrap());
+                self.url_block(ui, id, url, &file_id, true);
             }
             PublishState::Deleted => {
                 ui.colored_label(ui.visuals().error_fg_color, w.deleted);
@@ -359,30 +278,62 @@ impl VodDeskApp {
         }
     }
 
-    fn url_block(&mut self, ui: &mut egui::Ui, url: &str, file_id: &str) {
+    /// The URL, its QR code and, beside the code, every action on the publication: all of
+    /// it fits the panel's height on a 600-pixel screen. A suspended publication shows its
+    /// URL and code too, dimmed and marked.
+    fn url_block(&mut self, ui: &mut egui::Ui, id: i64, url: &str, file_id: &str, suspended: bool) {
         let w = words(self.lang);
+        let t = self.t();
         ui.label(RichText::new(w.url).strong());
-        ui.add(egui::Label::new(RichText::new(url).monospace()).wrap());
-        if let Some(texture) = qr_texture(ui.ctx(), url) {
-            let image = egui::Image::new(&texture)
-                .fit_to_exact_size(egui::vec2(QR_SIDE, QR_SIDE))
-                .alt_text(w.qr_alt);
-            ui.add(image);
-        }
+        let url_text = RichText::new(url).monospace().small();
+        let url_text = if suspended { url_text.weak() } else { url_text };
+        ui.add(egui::Label::new(url_text).wrap());
         let ctx = ui.ctx().clone();
-        ui.horizontal_wrapped(|ui| {
-            if ui.button(w.copy_url).clicked() {
-                ctx.copy_text(url.to_owned());
-                ctx.data_mut(|d| d.insert_temp(message_id(), w.copied.to_owned()));
+        let side = (ui.available_width() - QR_BUTTONS_WIDTH - ui.spacing().item_spacing.x)
+            .clamp(QR_MIN_SIDE, QR_SIDE);
+        ui.horizontal_top(|ui| {
+            if let Some(texture) = qr_texture(ui.ctx(), url) {
+                let image = egui::Image::new(&texture)
+                    .fit_to_exact_size(egui::vec2(side, side))
+                    .alt_text(w.qr_alt);
+                let image = if suspended {
+                    image.tint(egui::Color32::from_white_alpha(90))
+                } else {
+                    image
+                };
+                ui.add(image);
             }
-            if ui.button(w.save_qr).clicked() {
-                self.save_qr(&ctx, url, file_id);
-            }
-            if ui.button(w.open_browser).clicked()
-                && let Err(err) = open::that_detached(url)
-            {
-                self.say(format!("{}: {err}", w.open_browser));
-            }
+            ui.vertical(|ui| {
+                ui.set_width(QR_BUTTONS_WIDTH);
+                let button = |ui: &mut egui::Ui, word: &str| {
+                    ui.add(egui::Button::new(word).min_size(egui::vec2(QR_BUTTONS_WIDTH, 0.0)))
+                        .clicked()
+                };
+                if button(ui, w.copy_url) {
+                    ctx.copy_text(url.to_owned());
+                    self.say(t.copied.to_owned());
+                }
+                if button(ui, w.save_qr) {
+                    self.save_qr(&ctx, url, file_id);
+                }
+                if button(ui, w.open_browser) {
+                    self.open_url(&ctx, url);
+                }
+                ui.add_space(4.0);
+                if suspended {
+                    if button(ui, w.restore) {
+                        self.send(Command::Suspend { id, suspend: false });
+                    }
+                } else if button(ui, w.suspend) {
+                    self.send(Command::Suspend { id, suspend: true });
+                }
+                if button(ui, w.delete) {
+                    ctx.data_mut(|d| d.insert_temp(confirm_id(), id));
+                }
+                if button(ui, w.refresh) {
+                    self.send(Command::Refresh(id));
+                }
+            });
         });
     }
 
@@ -391,11 +342,18 @@ impl VodDeskApp {
             return;
         };
         let w = words(self.lang);
+        let name = self
+            .model
+            .row(id)
+            .map_or_else(String::new, |row| match &row.snap.state {
+                ItemState::Done { file_id, .. } => format!("“{}” (FileId {file_id})", row.name),
+                _ => format!("“{}”", row.name),
+            });
         let mut decision = None;
         egui::Modal::new(egui::Id::unique("voddesk-delete-modal")).show(ctx, |ui| {
             ui.set_max_width(380.0);
             ui.heading(w.confirm_title);
-            ui.add(egui::Label::new(w.confirm_body).wrap());
+            ui.add(egui::Label::new(format!("{name} {}", w.confirm_body)).wrap());
             ui.add_space(8.0);
             ui.horizontal(|ui| {
                 let danger = egui::Button::new(

@@ -6,25 +6,56 @@ use egui::{Align, Layout, RichText, Sense, Vec2};
 use crate::engine::api::Command;
 use crate::gui::app::VodDeskApp;
 use crate::gui::view_model::{
-    Filter, SortKey, actions_for, format_bytes, format_eta, format_speed, kind_text, state_text,
+    Filter, SortKey, format_bytes, format_eta, format_speed, kind_text, row_actions, state_text,
 };
 
 /// Column widths after the name column, in points: size, type, state, progress, speed, ETA,
 /// actions. The name takes what is left.
-const WIDTHS: [f32; 7] = [76.0, 86.0, 104.0, 120.0, 80.0, 56.0, 210.0];
+const WIDTHS: [f32; 7] = [76.0, 86.0, 104.0, 120.0, 80.0, 56.0, 190.0];
+/// The columns given up first when the window is narrow (indices into [`WIDTHS`]): type,
+/// ETA, speed, size. Name, state, progress and the actions always stay, so that every
+/// action of an item is on screen without scrolling sideways.
+const OPTIONAL: [usize; 4] = [1, 5, 4, 0];
 const ROW_HEIGHT: f32 = 24.0;
-const MIN_NAME_WIDTH: f32 = 160.0;
+const MIN_NAME_WIDTH: f32 = 140.0;
+
+/// Which columns fit in `width`, and the name column's width.
+fn layout(width: f32, spacing: f32) -> ([bool; 7], f32) {
+    let mut shown = [true; 7];
+    let needed = |shown: &[bool; 7]| {
+        let n = shown.iter().filter(|s| **s).count();
+        WIDTHS
+            .iter()
+            .zip(shown)
+            .filter(|(_, s)| **s)
+            .map(|(w, _)| *w)
+            .sum::<f32>()
+            + spacing * (n + 2) as f32
+            + MIN_NAME_WIDTH
+    };
+    for column in OPTIONAL {
+        if needed(&shown) <= width {
+            break;
+        }
+        shown[column] = false;
+    }
+    let used = needed(&shown) - MIN_NAME_WIDTH;
+    (shown, (width - used).max(MIN_NAME_WIDTH))
+}
 
 impl VodDeskApp {
     pub(crate) fn queue(&mut self, ui: &mut egui::Ui) {
         let t = self.t();
         let totals = self.model.totals();
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             for (filter, label, count) in [
                 (Filter::All, t.filter_all, totals.count),
                 (Filter::Active, t.filter_active, totals.active),
+                (Filter::Queued, t.filter_queued, totals.queued),
+                (Filter::Paused, t.filter_paused, totals.paused),
                 (Filter::Done, t.filter_done, totals.done),
                 (Filter::Failed, t.filter_failed, totals.failed),
+                (Filter::Cancelled, t.filter_cancelled, totals.cancelled),
             ] {
                 let selected = self.model.filter() == filter;
                 if ui
@@ -37,21 +68,13 @@ impl VodDeskApp {
         });
         ui.separator();
 
-        let name_width = (ui.available_width()
-            - WIDTHS.iter().sum::<f32>()
-            - ui.spacing().item_spacing.x * (WIDTHS.len() + 2) as f32)
-            .max(MIN_NAME_WIDTH);
-
-        egui::ScrollArea::horizontal()
-            .id_salt("queue-h")
-            .show(ui, |ui| {
-                self.header(ui, name_width);
-                ui.separator();
-                self.rows(ui, name_width);
-            });
+        let (shown, name_width) = layout(ui.available_width(), ui.spacing().item_spacing.x);
+        self.header(ui, name_width, shown);
+        ui.separator();
+        self.rows(ui, name_width, shown);
     }
 
-    fn header(&mut self, ui: &mut egui::Ui, name_width: f32) {
+    fn header(&mut self, ui: &mut egui::Ui, name_width: f32, shown: [bool; 7]) {
         let t = self.t();
         let (key, descending) = self.model.sort();
         let arrow = if descending { " ▼" } else { " ▲" };
@@ -66,7 +89,10 @@ impl VodDeskApp {
             (t.col_actions, None, WIDTHS[6]),
         ];
         ui.horizontal(|ui| {
-            for (label, sort, width) in columns {
+            for (at, (label, sort, width)) in columns.into_iter().enumerate() {
+                if at > 0 && !shown[at - 1] {
+                    continue;
+                }
                 cell(ui, width, |ui| match sort {
                     Some(sort) => {
                         let text = if sort == key {
@@ -76,7 +102,7 @@ impl VodDeskApp {
                         };
                         let response = ui
                             .add(egui::Button::new(RichText::new(text).strong()).frame(false))
-                            .accessible_name(format!("{} {label}", sort_word(self.lang)));
+                            .accessible_name(format!("{} {label}", t.sort_by));
                         if response.clicked() {
                             self.model.sort_by(sort);
                         }
@@ -89,7 +115,7 @@ impl VodDeskApp {
         });
     }
 
-    fn rows(&mut self, ui: &mut egui::Ui, name_width: f32) {
+    fn rows(&mut self, ui: &mut egui::Ui, name_width: f32, shown: [bool; 7]) {
         let t = self.t();
         let view: Vec<usize> = self.model.view().to_vec();
         if view.is_empty() {
@@ -105,6 +131,8 @@ impl VodDeskApp {
             return;
         }
         let mut commands = Vec::new();
+        let mut later = Vec::new();
+        let mut dismiss = Vec::new();
         let mut select = None;
         egui::ScrollArea::vertical()
             .id_salt("queue-v")
@@ -114,7 +142,8 @@ impl VodDeskApp {
                     let row = &self.model.rows()[at];
                     let id = row.snap.id;
                     let selected = self.selected == Some(id);
-                    let actions = actions_for(&row.snap.state);
+                    let actions = row_actions(row);
+                    let refused = row.is_refused();
                     ui.horizontal(|ui| {
                         ui.set_height(ROW_HEIGHT);
                         cell(ui, name_width, |ui| {
@@ -128,12 +157,18 @@ impl VodDeskApp {
                                 select = Some(id);
                             }
                         });
-                        cell(ui, WIDTHS[0], |ui| {
-                            ui.label(format_bytes(row.snap.size));
-                        });
-                        cell(ui, WIDTHS[1], |ui| {
-                            ui.label(kind_text(row, t));
-                        });
+                        if shown[0] {
+                            cell(ui, WIDTHS[0], |ui| {
+                                if !refused {
+                                    ui.label(format_bytes(row.snap.size));
+                                }
+                            });
+                        }
+                        if shown[1] {
+                            cell(ui, WIDTHS[1], |ui| {
+                                ui.label(kind_text(row, t));
+                            });
+                        }
                         cell(ui, WIDTHS[2], |ui| {
                             let text = state_text(row, t);
                             let rich = match &row.snap.state {
@@ -142,44 +177,86 @@ impl VodDeskApp {
                                 }
                                 _ => RichText::new(text),
                             };
-                            ui.add(egui::Label::new(rich).truncate());
+                            let label = ui.add(egui::Label::new(rich).truncate());
+                            if let crate::engine::api::ItemState::Failed(err) = &row.snap.state {
+                                label.on_hover_text(crate::gui::i18n::error_text(err, self.lang));
+                            }
                         });
                         cell(ui, WIDTHS[3], |ui| {
+                            if let (true, crate::engine::api::ItemState::Failed(err)) =
+                                (refused, &row.snap.state)
+                            {
+                                // The rule, where the bar would be: a refused file never moved.
+                                let rule = crate::gui::i18n::error_text(err, self.lang);
+                                ui.add(
+                                    egui::Label::new(
+                                        RichText::new(&rule)
+                                            .small()
+                                            .color(ui.visuals().error_fg_color),
+                                    )
+                                    .truncate(),
+                                )
+                                .on_hover_text(rule);
+                                return;
+                            }
                             let fraction = row.fraction();
-                            ui.add(
+                            let bar = ui.add(
                                 egui::ProgressBar::new(fraction)
                                     .desired_width(WIDTHS[3] - 4.0)
                                     .desired_height(16.0)
                                     .text(format!("{:.0}%", f64::from(fraction) * 100.0)),
                             );
-                        });
-                        cell(ui, WIDTHS[4], |ui| {
-                            if row.is_running() {
-                                ui.label(format_speed(row.snap.progress.speed));
+                            in_flight_segment(ui, &bar, fraction, row.wire_fraction());
+                            let on_the_way = row.snap.progress.in_flight;
+                            if on_the_way > 0 && row.is_running() {
+                                bar.on_hover_text(format!(
+                                    "{} {}",
+                                    format_bytes(on_the_way),
+                                    t.on_the_way
+                                ));
                             }
                         });
-                        cell(ui, WIDTHS[5], |ui| {
-                            if row.is_running() {
-                                ui.label(format_eta(row.snap.progress.eta));
-                            }
-                        });
+                        if shown[4] {
+                            cell(ui, WIDTHS[4], |ui| {
+                                if row.is_running() {
+                                    ui.label(format_speed(row.snap.progress.speed));
+                                }
+                            });
+                        }
+                        if shown[5] {
+                            cell(ui, WIDTHS[5], |ui| {
+                                if row.is_running() {
+                                    ui.label(format_eta(row.snap.progress.eta));
+                                }
+                            });
+                        }
                         cell(ui, WIDTHS[6], |ui| {
-                            let mut button =
-                                |ui: &mut egui::Ui, show: bool, word: &str, command: Command| {
-                                    if show
-                                        && ui
-                                            .small_button(word)
-                                            .accessible_name(format!("{word} {}", row.name))
-                                            .clicked()
-                                    {
-                                        commands.push(command);
-                                    }
-                                };
-                            button(ui, actions.pause, t.pause, Command::Pause(id));
-                            button(ui, actions.resume, t.resume, Command::Resume(id));
-                            button(ui, actions.retry, t.retry, Command::Retry(id));
-                            button(ui, actions.cancel, t.cancel, Command::Cancel(id));
-                            button(ui, actions.remove, t.remove, Command::Remove(id));
+                            let button = |ui: &mut egui::Ui, show: bool, word: &str| {
+                                show && ui
+                                    .small_button(word)
+                                    .accessible_name(format!("{word} {}", row.name))
+                                    .clicked()
+                            };
+                            if button(ui, actions.pause, t.pause) {
+                                commands.push(Command::Pause(id));
+                            }
+                            if button(ui, actions.resume, t.resume) {
+                                commands.push(Command::Resume(id));
+                            }
+                            if button(ui, actions.retry, t.retry) {
+                                commands.push(Command::Retry(id));
+                            }
+                            // Cancel and Remove can be undone for a few seconds.
+                            if button(ui, actions.cancel, t.cancel) {
+                                later.push(Command::Cancel(id));
+                            }
+                            if button(ui, actions.remove, t.remove) {
+                                if refused {
+                                    dismiss.push(id);
+                                } else {
+                                    later.push(Command::Remove(id));
+                                }
+                            }
                         });
                     });
                 }
@@ -189,6 +266,17 @@ impl VodDeskApp {
         }
         for command in commands {
             self.send(command);
+        }
+        for command in later {
+            if let Command::Cancel(id) | Command::Remove(id) = command {
+                self.remove_or_cancel_later(id, command);
+            }
+        }
+        for id in dismiss {
+            self.model.remove_row(id);
+            if self.selected == Some(id) {
+                self.select(None);
+            }
         }
     }
 }
@@ -206,9 +294,16 @@ fn cell(ui: &mut egui::Ui, width: f32, add: impl FnOnce(&mut egui::Ui)) {
     add(&mut child);
 }
 
-fn sort_word(lang: crate::gui::i18n::Lang) -> &'static str {
-    match lang {
-        crate::gui::i18n::Lang::En => "Sort by",
-        crate::gui::i18n::Lang::Zh => "排序",
+/// Paints the bytes on the way (sent, not yet acknowledged) as a lighter segment after the
+/// acknowledged part of `bar`: the bar itself only ever counts what the server has.
+fn in_flight_segment(ui: &egui::Ui, bar: &egui::Response, done: f32, wire: f32) {
+    if wire <= done {
+        return;
     }
+    let rect = bar.rect;
+    let left = rect.left() + rect.width() * done;
+    let right = rect.left() + rect.width() * wire;
+    let segment = egui::Rect::from_x_y_ranges(left..=right, rect.y_range());
+    let color = ui.visuals().selection.bg_fill.gamma_multiply(0.35);
+    ui.painter().rect_filled(segment, 0.0, color);
 }

@@ -95,7 +95,7 @@ impl VodDeskApp {
                     ui.label(format!(
                         "{}: {masked_id} · SecretKey ******** · {}",
                         t.key_saved_as,
-                        place(*location)
+                        place(*location, t)
                     ));
                     clicked.forget_key = forget_button(ui, t.forget_key, busy);
                 });
@@ -161,7 +161,7 @@ impl VodDeskApp {
                     ui.label(format!(
                         "{}: ******** · {}",
                         t.wecom_secret_saved_as,
-                        place(*location)
+                        place(*location, t)
                     ));
                     clicked.forget_wecom_secret = forget_button(ui, t.forget_wecom_secret, busy);
                 });
@@ -314,6 +314,14 @@ impl VodDeskApp {
         ui.add_space(8.0);
 
         ui.label(RichText::new(t.transfer).strong());
+        // The hints are the real defaults, which an empty field gives.
+        let defaults = crate::engine::api::EngineTuning::default();
+        let files_hint = match defaults.parallel_files {
+            0 => t.automatic_hint.to_owned(),
+            n => n.to_string(),
+        };
+        // What is in flight follows the link; the field is its cap.
+        let parts_hint = format!("{} {}", t.automatic_up_to, defaults.parallel_parts);
         egui::Grid::new("transfer-grid")
             .num_columns(2)
             .show(ui, |ui| {
@@ -321,14 +329,14 @@ impl VodDeskApp {
                     ui,
                     t.parallel_files,
                     &mut form.parallel_files,
-                    "2",
+                    &files_hint,
                     error_of(Field::ParallelFiles),
                 );
                 text_row(
                     ui,
                     t.parallel_parts,
                     &mut form.parallel_parts,
-                    "4",
+                    &parts_hint,
                     error_of(Field::ParallelParts),
                 );
                 text_row(
@@ -385,10 +393,10 @@ fn unreadable_row(ui: &mut egui::Ui, text: &str, reason: &str, forget: &str, bus
     forget_button(ui, forget, busy)
 }
 
-fn place(location: KeyLocation) -> &'static str {
+fn place(location: KeyLocation, t: &crate::gui::i18n::Texts) -> &'static str {
     match location {
-        KeyLocation::Keyring => "keyring",
-        KeyLocation::File => "file (0600)",
+        KeyLocation::Keyring => t.key_in_keyring,
+        KeyLocation::File => t.key_in_file,
     }
 }
 

@@ -1,20 +1,40 @@
 //! The toolbar: add (to VOD or WeChat Work), start/pause all, filters live in the queue; settings and the log folder.
 
 use crate::engine::api::Command;
-use crate::gui::app::{VodDeskApp, WeComDestination};
+use crate::gui::app::VodDeskApp;
+use crate::gui::backend::WeComRoute;
 
 impl VodDeskApp {
     pub(crate) fn toolbar(&mut self, ui: &mut egui::Ui) {
         let t = self.t();
         let ctx = ui.ctx().clone();
         ui.add_space(4.0);
+        let open = self.connected().is_some();
         ui.horizontal(|ui| {
-            if ui.button(t.add_files).on_hover_text("Ctrl+O").clicked() {
-                self.open_dialog(&ctx, false);
-            }
-            if ui.button(t.add_folder).clicked() {
-                self.open_dialog(&ctx, true);
-            }
+            ui.add_enabled_ui(open, |ui| {
+                if ui
+                    .button(t.add_files)
+                    .on_hover_text("Ctrl+O")
+                    .on_disabled_hover_text(t.queue_not_open)
+                    .clicked()
+                {
+                    self.open_dialog(&ctx, false);
+                }
+                if ui
+                    .button(t.add_folder)
+                    .on_disabled_hover_text(t.queue_not_open)
+                    .clicked()
+                {
+                    self.open_dialog(&ctx, true);
+                }
+                if ui
+                    .button(t.paste_paths)
+                    .on_disabled_hover_text(t.queue_not_open)
+                    .clicked()
+                {
+                    self.paste = Some(String::new());
+                }
+            });
             ui.label(t.upload_to);
             ui.selectable_value(&mut self.to_wecom, false, t.dest_vod);
             ui.selectable_value(&mut self.to_wecom, true, t.dest_wecom)
@@ -52,8 +72,8 @@ impl VodDeskApp {
         if self.to_wecom {
             ui.label(egui::RichText::new(t.dest_wecom_hint).weak());
             // Where they go, so that demo mode and a set-up application are never confused.
-            match self.wecom_destination() {
-                WeComDestination::Application { corp_id, endpoint } => {
+            match self.wecom_route() {
+                Some(WeComRoute::Application { corp_id, endpoint }) => {
                     let text = if endpoint == crate::config::DEFAULT_WECOM_ENDPOINT {
                         format!("{} {corp_id}", t.wecom_goes_app)
                     } else {
@@ -61,15 +81,13 @@ impl VodDeskApp {
                     };
                     ui.label(text);
                 }
-                WeComDestination::Emulator => {
+                Some(WeComRoute::Emulator) => {
                     ui.colored_label(super::WARN, t.wecom_goes_emulator);
                 }
-                WeComDestination::NotSetUp => {
+                Some(WeComRoute::NotSetUp) => {
                     ui.colored_label(super::WARN, t.wecom_unavailable);
                 }
-                WeComDestination::Simulated => {
-                    ui.colored_label(super::WARN, t.wecom_goes_simulated);
-                }
+                None => {}
             }
         }
         ui.add_space(2.0);
