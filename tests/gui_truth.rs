@@ -240,6 +240,10 @@ fn the_built_in_file_browser_adds_a_file() {
     std::fs::create_dir_all(folder.join("sub")).unwrap();
     std::fs::write(folder.join("talk.mp4"), vec![3u8; 2048]).unwrap();
     harness.get_by_label("Add files…").click();
+    // The first folder is read off the UI thread; a spinner shows until it is.
+    wait_for(&mut harness, WAIT, |h| {
+        h.query_by_label("Location").is_some() && h.query_by_label("Reading the folder…").is_none()
+    });
     harness.run();
     let location = harness.get_by_label("Location");
     location.focus();
