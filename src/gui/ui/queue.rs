@@ -304,6 +304,6 @@ fn in_flight_segment(ui: &egui::Ui, bar: &egui::Response, done: f32, wire: f32) 
     let left = rect.left() + rect.width() * done;
     let right = rect.left() + rect.width() * wire;
     let segment = egui::Rect::from_x_y_ranges(left..=right, rect.y_range());
-    let color = ui.visuals().selection.bg_fill.gamma_multiply(0.35);
+    let color = ui.visuals().selection.bg_fill.gamma_multiply(0.55);
     ui.painter().rect_filled(segment, 0.0, color);
 }
