@@ -47,7 +47,10 @@ done
 say "control"
 control=$(dpkg-deb -f "$deb")
 echo "$control" | grep -E '^(Package|Version|Architecture|Depends|Recommends):'
-grep -q '^Depends:.*fonts-noto-cjk' <<<"$control" || fail "the package does not depend on fonts-noto-cjk"
+# The CJK font, and the libraries the window opens at run time (a bare system lacks them).
+for dep in fonts-noto-cjk libx11-6 libxkbcommon-x11-0 'libvulkan1 | libegl1'; do
+  grep -q "^Depends:.*$dep" <<<"$control" || fail "the package does not depend on $dep"
+done
 
 say "the packaged binary runs"
 tmp=$(mktemp -d)
