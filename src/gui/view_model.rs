@@ -5,11 +5,17 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use crate::engine::api::{
-    Destination, Event, ItemId, ItemSnapshot, ItemState, PublishState, StallReason, WeComMediaType,
-};
+use crate::engine::api::{Destination, Event, ItemId, ItemSnapshot, ItemState, PublishState};
 use crate::gui::files::{FileKind, kind_of};
-use crate::gui::i18n::Texts;
+
+mod actions;
+mod text;
+
+pub use actions::{Actions, actions_for, row_actions};
+pub use text::{
+    counts_text, format_bytes, format_eta, format_speed, kind_text, publish_text, state_text,
+    window_title,
+};
 
 /// The queue's filter tabs. Each item is under exactly one tab besides "All".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -258,12 +264,7 @@ impl QueueModel {
         self.totals_dirty = true;
         match event {
             Event::Loaded(snaps) => {
-                // Refused files stay: they were never the engine's.
-                let refused: Vec<Row> = self.rows.drain(..).filter(Row::is_refused).collect();
-                self.rows = snaps.into_iter().map(Row::new).collect();
-                self.rows.extend(refused);
-                self.rebuild_index();
-                self.was_running = self.rows.iter().any(Row::is_running);
+                self.load(snaps);
                 None
             }
             Event::Added(snap) => {
@@ -271,28 +272,7 @@ impl QueueModel {
                 self.was_running = true;
                 None
             }
-            Event::StateChanged { id, state } => {
-                let row = self.row_mut(id)?;
-                // Cancelling aborts the server-side upload, so the next attempt starts from
-                // zero; only then may the bar go back.
-                if matches!(row.snap.state, ItemState::Cancelled) && !state.is_terminal() {
-                    row.shown_done = 0;
-                }
-                let happening = match &state {
-                    ItemState::Failed(err) => Some(Happening::Failed {
-                        name: row.name.clone(),
-                        error: err.clone(),
-                    }),
-                    _ => None,
-                };
-                let active = state.is_active();
-                row.snap.state = state;
-                if active {
-                    self.was_running = true;
-                }
-                self.view_dirty = true;
-                happening
-            }
+            Event::StateChanged { id, state } => self.state_changed(id, state),
             Event::Progress { id, progress } => {
                 let row = self.row_mut(id)?;
                 row.shown_done = row.shown_done.max(progress.bytes_done);
@@ -324,19 +304,56 @@ impl QueueModel {
             | Event::LibraryError(_)
             | Event::ConnectionTested(_)
             | Event::CopySaved { .. } => None,
-            Event::Idle => {
-                if !std::mem::take(&mut self.was_running) {
-                    return None;
-                }
-                let totals = self.totals();
-                Some(Happening::QueueFinished {
-                    done: totals.done,
-                    failed: totals.failed,
-                    cancelled: totals.cancelled,
-                    paused: totals.paused,
-                })
-            }
+            Event::Idle => self.idle(),
         }
+    }
+
+    /// The whole queue as the engine loaded it.
+    fn load(&mut self, snaps: Vec<ItemSnapshot>) {
+        // Refused files stay: they were never the engine's.
+        let refused: Vec<Row> = self.rows.drain(..).filter(Row::is_refused).collect();
+        self.rows = snaps.into_iter().map(Row::new).collect();
+        self.rows.extend(refused);
+        self.rebuild_index();
+        self.was_running = self.rows.iter().any(Row::is_running);
+    }
+
+    /// An item moved to `state`; a failure is a happening.
+    fn state_changed(&mut self, id: ItemId, state: ItemState) -> Option<Happening> {
+        let row = self.row_mut(id)?;
+        // Cancelling aborts the server-side upload, so the next attempt starts from
+        // zero; only then may the bar go back.
+        if matches!(row.snap.state, ItemState::Cancelled) && !state.is_terminal() {
+            row.shown_done = 0;
+        }
+        let happening = match &state {
+            ItemState::Failed(err) => Some(Happening::Failed {
+                name: row.name.clone(),
+                error: err.clone(),
+            }),
+            _ => None,
+        };
+        let active = state.is_active();
+        row.snap.state = state;
+        if active {
+            self.was_running = true;
+        }
+        self.view_dirty = true;
+        happening
+    }
+
+    /// The engine has nothing left to do: the end of the queue, once after something ran.
+    fn idle(&mut self) -> Option<Happening> {
+        if !std::mem::take(&mut self.was_running) {
+            return None;
+        }
+        let totals = self.totals();
+        Some(Happening::QueueFinished {
+            done: totals.done,
+            failed: totals.failed,
+            cancelled: totals.cancelled,
+            paused: totals.paused,
+        })
     }
 
     /// Adds a row for a file the engine refused, naming the rule (`reason`); a refusal of
@@ -566,387 +583,6 @@ fn state_rank(state: &ItemState) -> u8 {
     }
 }
 
-/// `1.5 MiB`: binary units, one decimal above bytes.
-#[must_use]
-pub fn format_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
-/// `2.0 MiB/s`, or an empty string when not moving.
-#[must_use]
-pub fn format_speed(bytes_per_second: f64) -> String {
-    if bytes_per_second < 1.0 || !bytes_per_second.is_finite() {
-        return String::new();
-    }
-    format!("{}/s", format_bytes(bytes_per_second as u64))
-}
-
-/// `1:02:03`, `4:05`, or empty when unknown.
-#[must_use]
-pub fn format_eta(eta: Option<Duration>) -> String {
-    let Some(eta) = eta else {
-        return String::new();
-    };
-    let secs = eta.as_secs();
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
-}
-
-/// The state in words, with the stall reason when there is one.
-#[must_use]
-pub fn state_text(row: &Row, t: &Texts) -> String {
-    let base = match &row.snap.state {
-        ItemState::Queued => t.state_queued,
-        ItemState::Applying => t.state_applying,
-        ItemState::Uploading { .. } => t.state_uploading,
-        ItemState::Committing => t.state_committing,
-        ItemState::Done { .. } => t.state_done,
-        ItemState::Paused => t.state_paused,
-        ItemState::Failed(_) => t.state_failed,
-        ItemState::Cancelled => t.state_cancelled,
-    };
-    if row.is_refused() {
-        return t.state_refused.to_owned();
-    }
-    if !row.is_running() {
-        return base.to_owned();
-    }
-    match &row.snap.progress.stalled {
-        None => base.to_owned(),
-        Some(StallReason::Offline) => format!("{base} ({})", t.stalled_offline),
-        Some(StallReason::Retrying { attempt, .. }) => {
-            format!("{base} ({} #{attempt})", t.stalled_retrying)
-        }
-        Some(StallReason::WaitingForCredentials) => format!("{base} ({})", t.stalled_credentials),
-        Some(StallReason::RateLimited) => format!("{base} ({})", t.stalled_rate_limited),
-    }
-}
-
-/// The file type in words.
-#[must_use]
-pub fn kind_text(row: &Row, t: &Texts) -> &'static str {
-    match (row.snap.destination, row.kind) {
-        (Destination::WeCom(WeComMediaType::Image), _) => t.kind_wecom_image,
-        (Destination::WeCom(WeComMediaType::Voice), _) => t.kind_wecom_voice,
-        (Destination::WeCom(WeComMediaType::Video), _) => t.kind_wecom_video,
-        (Destination::WeCom(WeComMediaType::File), _) => t.kind_wecom_file,
-        (_, FileKind::Other) => t.kind_other,
-        (_, FileKind::Video) => t.kind_video,
-        (_, FileKind::Audio) => t.kind_audio,
-        (_, FileKind::Cover) => t.kind_image,
-    }
-}
-
-/// The publication state in words.
-#[must_use]
-pub fn publish_text(publish: &PublishState, t: &Texts) -> &'static str {
-    match publish {
-        PublishState::NotPublished => t.publish_not_published,
-        PublishState::UnderReview { .. } => t.publish_under_review,
-        PublishState::Published { .. } => t.publish_published,
-        PublishState::Rejected(_) => t.publish_rejected,
-        PublishState::Suspended { .. } => t.publish_suspended,
-        PublishState::Deleted => t.publish_deleted,
-    }
-}
-
-/// The counts that are not zero, in words: "1 uploading, 3 queued, 1 paused".
-#[must_use]
-pub fn counts_text(totals: &Totals, t: &Texts) -> String {
-    [
-        (totals.active, t.active),
-        (totals.queued, t.queued),
-        (totals.paused, t.paused),
-        (totals.failed, t.failed),
-        (totals.cancelled, t.cancelled),
-    ]
-    .into_iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, word)| format!("{n} {word}"))
-    .collect::<Vec<_>>()
-    .join(t.list_separator)
-}
-
-/// The window title: the app name, plus overall progress while something moves or waits
-/// for a slot, with what is moving counted apart from what waits.
-#[must_use]
-pub fn window_title(totals: &Totals, t: &Texts) -> String {
-    match totals.fraction() {
-        Some(fraction) if totals.active > 0 || totals.queued > 0 => {
-            let counts = [
-                (totals.active, t.active),
-                (totals.queued, t.queued),
-                (totals.paused, t.paused),
-            ]
-            .into_iter()
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, word)| format!("{n} {word}"))
-            .collect::<Vec<_>>()
-            .join(t.list_separator);
-            format!(
-                "{} — {:.0}% ({counts})",
-                t.app_name,
-                f64::from(fraction) * 100.0,
-            )
-        }
-        _ => t.app_name.to_owned(),
-    }
-}
-
-/// Which per-row actions make sense in `state`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Actions {
-    /// Pause.
-    pub pause: bool,
-    /// Resume.
-    pub resume: bool,
-    /// Cancel.
-    pub cancel: bool,
-    /// Retry.
-    pub retry: bool,
-    /// Remove.
-    pub remove: bool,
-}
-
-/// The actions offered for `row`: a refused file can only be dismissed.
-#[must_use]
-pub fn row_actions(row: &Row) -> Actions {
-    if row.is_refused() {
-        return Actions {
-            remove: true,
-            ..Actions::default()
-        };
-    }
-    actions_for(&row.snap.state)
-}
-
-/// The actions offered for an item in `state`.
-#[must_use]
-pub fn actions_for(state: &ItemState) -> Actions {
-    match state {
-        ItemState::Queued
-        | ItemState::Applying
-        | ItemState::Uploading { .. }
-        | ItemState::Committing => Actions {
-            pause: true,
-            cancel: true,
-            ..Actions::default()
-        },
-        ItemState::Paused => Actions {
-            resume: true,
-            cancel: true,
-            remove: true,
-            ..Actions::default()
-        },
-        ItemState::Failed(_) | ItemState::Cancelled => Actions {
-            retry: true,
-            remove: true,
-            ..Actions::default()
-        },
-        ItemState::Done { .. } => Actions {
-            remove: true,
-            ..Actions::default()
-        },
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use crate::engine::api::{ItemOptions, Progress, UserError};
-    use std::path::PathBuf;
-
-    fn snap(id: ItemId, name: &str, state: ItemState) -> ItemSnapshot {
-        ItemSnapshot {
-            id,
-            path: PathBuf::from(format!("/videos/{name}")),
-            size: 1000,
-            destination: Destination::Vod,
-            options: ItemOptions::default(),
-            state,
-            progress: Progress::default(),
-            publish: PublishState::NotPublished,
-            created_at: id,
-        }
-    }
-
-    fn progress(done: u64) -> Progress {
-        Progress {
-            bytes_done: done,
-            in_flight: 0,
-            bytes_total: 1000,
-            speed: 100.0,
-            eta: None,
-            stalled: None,
-        }
-    }
-
-    #[test]
-    fn progress_never_goes_backwards_within_an_attempt() {
-        let mut model = QueueModel::new();
-        model.apply(Event::Added(Box::new(snap(1, "a.mp4", ItemState::Queued))));
-        model.apply(Event::Progress {
-            id: 1,
-            progress: progress(600),
-        });
-        model.apply(Event::Progress {
-            id: 1,
-            progress: progress(400),
-        });
-        assert_eq!(model.row(1).unwrap().shown_done, 600);
-        assert!((model.row(1).unwrap().fraction() - 0.6).abs() < 1e-6);
-        // After a cancel the next attempt starts from zero, and the bar follows.
-        model.apply(Event::StateChanged {
-            id: 1,
-            state: ItemState::Cancelled,
-        });
-        model.apply(Event::StateChanged {
-            id: 1,
-            state: ItemState::Queued,
-        });
-        model.apply(Event::Progress {
-            id: 1,
-            progress: progress(100),
-        });
-        assert_eq!(model.row(1).unwrap().shown_done, 100);
-    }
-
-    #[test]
-    fn bytes_on_the_way_are_a_segment_apart_from_what_is_done() {
-        let mut model = QueueModel::new();
-        let uploading = ItemState::Uploading {
-            parts_done: 1,
-            parts_total: 4,
-        };
-        model.apply(Event::Added(Box::new(snap(1, "a.mp4", uploading))));
-        model.apply(Event::Progress {
-            id: 1,
-            progress: Progress {
-                in_flight: 300,
-                ..progress(250)
-            },
-        });
-        let row = model.row(1).unwrap();
-        assert!((row.fraction() - 0.25).abs() < 1e-6);
-        assert!((row.wire_fraction() - 0.55).abs() < 1e-6);
-        // Paused: what was on the way is not shown at all.
-        model.apply(Event::StateChanged {
-            id: 1,
-            state: ItemState::Paused,
-        });
-        let row = model.row(1).unwrap();
-        assert!((row.wire_fraction() - row.fraction()).abs() < 1e-6);
-    }
-
-    #[test]
-    fn filters_sorting_and_totals() {
-        let mut model = QueueModel::new();
-        model.apply(Event::Loaded(vec![
-            snap(1, "b.mp4", ItemState::Queued),
-            snap(
-                2,
-                "a.mp4",
-                ItemState::Done {
-                    file_id: "f".into(),
-                    media_url: "u".into(),
-                    cover_url: None,
-                    expires_at: None,
-                },
-            ),
-            snap(
-                3,
-                "c.mp4",
-                ItemState::Failed(UserError {
-                    message: "boom".into(),
-                    code: None,
-                    request_id: Some("r".into()),
-                    retryable: true,
-                }),
-            ),
-            snap(4, "d.mp4", ItemState::Paused),
-        ]));
-        assert_eq!(model.view(), [0, 1, 2, 3]);
-        model.set_filter(Filter::Active);
-        assert!(model.view().is_empty());
-        model.set_filter(Filter::Queued);
-        assert_eq!(model.view(), [0]);
-        model.set_filter(Filter::Paused);
-        assert_eq!(model.view(), [3]);
-        model.set_filter(Filter::Failed);
-        assert_eq!(model.view(), [2]);
-        model.set_filter(Filter::All);
-        model.sort_by(SortKey::Name);
-        assert_eq!(model.view(), [1, 0, 2, 3]);
-        model.sort_by(SortKey::Name);
-        assert_eq!(model.view(), [3, 2, 0, 1]);
-        let totals = model.totals();
-        assert_eq!(
-            (
-                totals.count,
-                totals.active,
-                totals.queued,
-                totals.paused,
-                totals.done,
-                totals.failed
-            ),
-            (4, 0, 1, 1, 1, 1)
-        );
-        model.apply(Event::Removed(2));
-        assert_eq!(model.rows().len(), 3);
-        assert!(model.row(2).is_none());
-        assert_eq!(model.row(3).unwrap().name, "c.mp4");
-    }
-
-    #[test]
-    fn failures_and_the_end_of_the_queue_are_reported_once() {
-        let mut model = QueueModel::new();
-        model.apply(Event::Added(Box::new(snap(1, "a.mp4", ItemState::Queued))));
-        let failed = model.apply(Event::StateChanged {
-            id: 1,
-            state: ItemState::Failed(UserError {
-                message: "no".into(),
-                code: None,
-                request_id: None,
-                retryable: false,
-            }),
-        });
-        assert!(matches!(failed, Some(Happening::Failed { .. })));
-        assert_eq!(
-            model.apply(Event::Idle),
-            Some(Happening::QueueFinished {
-                done: 0,
-                failed: 1,
-                cancelled: 0,
-                paused: 0
-            })
-        );
-        assert_eq!(model.apply(Event::Idle), None);
-    }
-
-    #[test]
-    fn formatting() {
-        assert_eq!(format_bytes(512), "512 B");
-        assert_eq!(format_bytes(1536), "1.5 KiB");
-        assert_eq!(format_bytes(5 * 1024 * 1024 * 1024), "5.0 GiB");
-        assert_eq!(format_speed(0.0), "");
-        assert_eq!(format_speed(2.0 * 1024.0 * 1024.0), "2.0 MiB/s");
-        assert_eq!(format_eta(Some(Duration::from_secs(3723))), "1:02:03");
-        assert_eq!(format_eta(Some(Duration::from_secs(65))), "1:05");
-        assert_eq!(format_eta(None), "");
-    }
-}
+mod tests;
