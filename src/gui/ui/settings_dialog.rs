@@ -67,21 +67,30 @@ impl VodDeskApp {
         }
     }
 
-    /// The form; returns which of its buttons were clicked.
+    /// The form, one section after the other; returns which of its buttons were clicked.
     fn settings_fields(&mut self, ui: &mut egui::Ui) -> Clicked {
-        let t = self.t();
-        let errors = self.dialog.errors.clone();
-        let error_of = |field: Field| {
-            errors
-                .iter()
-                .find(|(f, _)| *f == field)
-                .map(|(_, message)| message.clone())
-        };
         let mut clicked = Clicked::default();
+        (clicked.forget_key, clicked.test) = self.api_key_section(ui);
+        ui.add_space(8.0);
+        clicked.forget_wecom_secret = self.wecom_section(ui);
+        ui.add_space(8.0);
+        self.endpoints_section(ui);
+        ui.add_space(8.0);
+        self.defaults_section(ui);
+        ui.add_space(8.0);
+        self.transfer_section(ui);
+        ui.add_space(8.0);
+        self.language_section(ui);
+        clicked
+    }
+
+    /// The API key: whether one is saved and where (masked), its fields and "Test
+    /// connection" with the answer; returns whether Forget and Test were clicked.
+    fn api_key_section(&mut self, ui: &mut egui::Ui) -> (bool, bool) {
+        let t = self.t();
         // A save or a forget is running: no second change to the store until it reports.
         let busy = self.dialog.saving;
-        let form = &mut self.dialog.form;
-
+        let mut forget = false;
         ui.label(RichText::new(t.api_key).strong());
         match &self.key_status {
             KeyStatus::None => {
@@ -97,17 +106,17 @@ impl VodDeskApp {
                         t.key_saved_as,
                         place(*location, t)
                     ));
-                    clicked.forget_key = forget_button(ui, t.forget_key, busy);
+                    forget = forget_button(ui, t.forget_key, busy);
                 });
             }
             KeyStatus::Env { masked_id } => {
                 ui.label(format!("{masked_id} · {}", t.key_from_env));
             }
             KeyStatus::Unreadable { reason } => {
-                clicked.forget_key =
-                    unreadable_row(ui, t.key_unreadable, reason, t.forget_key, busy);
+                forget = unreadable_row(ui, t.key_unreadable, reason, t.forget_key, busy);
             }
         }
+        let form = &mut self.dialog.form;
         egui::Grid::new("key-grid").num_columns(2).show(ui, |ui| {
             let label = ui.label(t.secret_id);
             ui.add(
@@ -128,14 +137,22 @@ impl VodDeskApp {
             .labelled_by(label.id);
             ui.end_row();
         });
-        field_error(ui, error_of(Field::ApiKey));
+        field_error(ui, error_of(&self.dialog.errors, Field::ApiKey));
+        let test = self.test_row(ui);
+        (forget, test)
+    }
+
+    /// "Test connection" and its answer; returns whether it was clicked.
+    fn test_row(&self, ui: &mut egui::Ui) -> bool {
+        let t = self.t();
+        let mut test = false;
         ui.horizontal(|ui| {
             let label = if self.dialog.testing {
                 t.testing
             } else {
                 t.test_connection
             };
-            clicked.test = ui
+            test = ui
                 .add_enabled(!self.dialog.testing, egui::Button::new(label))
                 .clicked();
         });
@@ -148,8 +165,15 @@ impl VodDeskApp {
             }
             None => {}
         }
-        ui.add_space(8.0);
+        test
+    }
 
+    /// The WeChat Work application: whether its secret is saved and where (never the
+    /// secret), the CorpID and a new secret; returns whether Forget was clicked.
+    fn wecom_section(&mut self, ui: &mut egui::Ui) -> bool {
+        let t = self.t();
+        let busy = self.dialog.saving;
+        let mut forget = false;
         ui.label(RichText::new(t.wecom_app).strong());
         // Like the API key: whether a secret is saved and where, never the secret itself.
         match &self.wecom_status {
@@ -163,14 +187,14 @@ impl VodDeskApp {
                         t.wecom_secret_saved_as,
                         place(*location, t)
                     ));
-                    clicked.forget_wecom_secret = forget_button(ui, t.forget_wecom_secret, busy);
+                    forget = forget_button(ui, t.forget_wecom_secret, busy);
                 });
             }
             SecretStatus::Env => {
                 ui.label(t.wecom_secret_from_env);
             }
             SecretStatus::Unreadable { reason } => {
-                clicked.forget_wecom_secret = unreadable_row(
+                forget = unreadable_row(
                     ui,
                     t.wecom_secret_unreadable,
                     reason,
@@ -179,6 +203,7 @@ impl VodDeskApp {
                 );
             }
         }
+        let form = &mut self.dialog.form;
         egui::Grid::new("wecom-grid").num_columns(2).show(ui, |ui| {
             text_row(ui, t.wecom_corp_id, &mut form.wecom_corp_id, "ww…", None);
             let label = ui.label(t.wecom_secret);
@@ -191,62 +216,57 @@ impl VodDeskApp {
             .labelled_by(label.id);
             ui.end_row();
         });
-        field_error(ui, error_of(Field::WeCom));
-        ui.add_space(8.0);
+        field_error(ui, error_of(&self.dialog.errors, Field::WeCom));
+        forget
+    }
 
+    /// Region, SubAppId, the service endpoints and the signature service, and which of them
+    /// the environment overrides.
+    fn endpoints_section(&mut self, ui: &mut egui::Ui) {
+        let t = self.t();
+        let errors = &self.dialog.errors;
+        let form = &mut self.dialog.form;
         ui.label(RichText::new(t.endpoints).strong());
         egui::Grid::new("endpoint-grid")
             .num_columns(2)
             .show(ui, |ui| {
-                text_row(
-                    ui,
-                    t.region,
-                    &mut form.region,
-                    "ap-guangzhou",
-                    error_of(Field::Region),
-                );
-                text_row(
-                    ui,
-                    t.sub_app_id,
-                    &mut form.sub_app_id,
-                    "",
-                    error_of(Field::SubAppId),
-                );
-                text_row(
-                    ui,
-                    t.vod_endpoint,
-                    &mut form.vod_endpoint,
-                    crate::tencent::vod::DEFAULT_ENDPOINT,
-                    error_of(Field::VodEndpoint),
-                );
-                text_row(
-                    ui,
-                    t.cos_endpoint,
-                    &mut form.cos_endpoint,
-                    "https://{bucket}.cos.{region}.myqcloud.com",
-                    error_of(Field::CosEndpoint),
-                );
-                text_row(
-                    ui,
-                    t.ugc_endpoint,
-                    &mut form.ugc_endpoint,
-                    crate::tencent::ugc::DEFAULT_ENDPOINT,
-                    error_of(Field::UgcEndpoint),
-                );
-                text_row(
-                    ui,
-                    t.wecom_endpoint,
-                    &mut form.wecom_endpoint,
-                    crate::config::DEFAULT_WECOM_ENDPOINT,
-                    error_of(Field::WecomEndpoint),
-                );
-                text_row(
-                    ui,
-                    t.signature_url,
-                    &mut form.signature_url,
-                    "",
-                    error_of(Field::SignatureUrl),
-                );
+                let rows: [(&str, &mut String, &str, Field); 7] = [
+                    (t.region, &mut form.region, "ap-guangzhou", Field::Region),
+                    (t.sub_app_id, &mut form.sub_app_id, "", Field::SubAppId),
+                    (
+                        t.vod_endpoint,
+                        &mut form.vod_endpoint,
+                        crate::tencent::vod::DEFAULT_ENDPOINT,
+                        Field::VodEndpoint,
+                    ),
+                    (
+                        t.cos_endpoint,
+                        &mut form.cos_endpoint,
+                        "https://{bucket}.cos.{region}.myqcloud.com",
+                        Field::CosEndpoint,
+                    ),
+                    (
+                        t.ugc_endpoint,
+                        &mut form.ugc_endpoint,
+                        crate::tencent::ugc::DEFAULT_ENDPOINT,
+                        Field::UgcEndpoint,
+                    ),
+                    (
+                        t.wecom_endpoint,
+                        &mut form.wecom_endpoint,
+                        crate::config::DEFAULT_WECOM_ENDPOINT,
+                        Field::WecomEndpoint,
+                    ),
+                    (
+                        t.signature_url,
+                        &mut form.signature_url,
+                        "",
+                        Field::SignatureUrl,
+                    ),
+                ];
+                for (label, value, hint, field) in rows {
+                    text_row(ui, label, value, hint, error_of(errors, field));
+                }
                 let label = ui.label(t.signature_token);
                 ui.add(
                     egui::TextEdit::singleline(&mut form.signature_token)
@@ -268,8 +288,13 @@ impl VodDeskApp {
                 .color(super::WARN),
             );
         }
-        ui.add_space(8.0);
+    }
 
+    /// The defaults new items get: upload flow, procedure, class and expiry.
+    fn defaults_section(&mut self, ui: &mut egui::Ui) {
+        let t = self.t();
+        let errors = &self.dialog.errors;
+        let form = &mut self.dialog.form;
         ui.label(RichText::new(t.defaults).strong());
         egui::Grid::new("defaults-grid")
             .num_columns(2)
@@ -301,18 +326,23 @@ impl VodDeskApp {
                     t.class_id,
                     &mut form.class_id,
                     "",
-                    error_of(Field::ClassId),
+                    error_of(errors, Field::ClassId),
                 );
                 text_row(
                     ui,
                     t.default_expire,
                     &mut form.expire_time,
                     "2030-01-01T00:00:00+08:00",
-                    error_of(Field::ExpireTime),
+                    error_of(errors, Field::ExpireTime),
                 );
             });
-        ui.add_space(8.0);
+    }
 
+    /// Transfer limits: files and parts at once, part size, bandwidth.
+    fn transfer_section(&mut self, ui: &mut egui::Ui) {
+        let t = self.t();
+        let errors = &self.dialog.errors;
+        let form = &mut self.dialog.form;
         ui.label(RichText::new(t.transfer).strong());
         // The hints are the real defaults, which an empty field gives.
         let defaults = crate::engine::api::EngineTuning::default();
@@ -330,32 +360,36 @@ impl VodDeskApp {
                     t.parallel_files,
                     &mut form.parallel_files,
                     &files_hint,
-                    error_of(Field::ParallelFiles),
+                    error_of(errors, Field::ParallelFiles),
                 );
                 text_row(
                     ui,
                     t.parallel_parts,
                     &mut form.parallel_parts,
                     &parts_hint,
-                    error_of(Field::ParallelParts),
+                    error_of(errors, Field::ParallelParts),
                 );
                 text_row(
                     ui,
                     t.part_size,
                     &mut form.part_size_mib,
                     t.automatic_hint,
-                    error_of(Field::PartSize),
+                    error_of(errors, Field::PartSize),
                 );
                 text_row(
                     ui,
                     t.bandwidth_limit,
                     &mut form.bandwidth_kib,
                     t.unlimited_hint,
-                    error_of(Field::Bandwidth),
+                    error_of(errors, Field::Bandwidth),
                 );
             });
-        ui.add_space(8.0);
+    }
 
+    /// The UI language.
+    fn language_section(&mut self, ui: &mut egui::Ui) {
+        let t = self.t();
+        let form = &mut self.dialog.form;
         ui.horizontal(|ui| {
             let label = ui.label(RichText::new(t.language).strong());
             ui.label_inputs_by(label.id, |ui| {
@@ -368,8 +402,15 @@ impl VodDeskApp {
                     });
             });
         });
-        clicked
     }
+}
+
+/// The validation message of `field`, if the last Save found one.
+fn error_of(errors: &[(Field, String)], field: Field) -> Option<String> {
+    errors
+        .iter()
+        .find(|(f, _)| *f == field)
+        .map(|(_, message)| message.clone())
 }
 
 /// The settings form's buttons that act outside it.
@@ -380,7 +421,6 @@ struct Clicked {
     forget_wecom_secret: bool,
 }
 
-/// Where a secret is kept, in the words the dialog uses.
 /// A "Forget …" button, disabled while a change to the secret store runs; whether clicked.
 fn forget_button(ui: &mut egui::Ui, label: &str, busy: bool) -> bool {
     ui.add_enabled(!busy, egui::Button::new(label)).clicked()
@@ -393,6 +433,7 @@ fn unreadable_row(ui: &mut egui::Ui, text: &str, reason: &str, forget: &str, bus
     forget_button(ui, forget, busy)
 }
 
+/// Where a secret is kept, in the words the dialog uses.
 fn place(location: KeyLocation, t: &crate::gui::i18n::Texts) -> &'static str {
     match location {
         KeyLocation::Keyring => t.key_in_keyring,
