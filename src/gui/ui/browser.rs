@@ -2,18 +2,22 @@
 //! window. Both only draw what is in memory: the folder listing arrives from the blocking
 //! pool (`App::list_dir`).
 
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
 use egui::RichText;
 
 use crate::gui::app::VodDeskApp;
-use crate::gui::browser::{Listing, Purpose};
+use crate::gui::browser::{Browser, Entry, Listing, Purpose};
+use crate::gui::i18n::Texts;
 use crate::gui::view_model::format_bytes;
 
 const ROW_HEIGHT: f32 = 22.0;
 
 /// What the browser window asked for in this frame.
 enum Step {
-    Open(std::path::PathBuf),
-    Done(Vec<std::path::PathBuf>),
+    Open(PathBuf),
+    Done(Vec<PathBuf>),
     Close,
 }
 
@@ -45,29 +49,7 @@ impl VodDeskApp {
             .fixed_size(size)
             .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
             .show(ctx, |ui| {
-                ui.horizontal(|ui| {
-                    if ui.button(t.browser_up).clicked()
-                        && let Some(parent) = browser.dir.parent()
-                    {
-                        step = Some(Step::Open(parent.to_path_buf()));
-                    }
-                    if ui.button(t.browser_home).clicked() {
-                        step = Some(Step::Open(crate::gui::browser::start_dir()));
-                    }
-                    let label = ui.label(t.browser_location);
-                    let field = ui
-                        .add(
-                            egui::TextEdit::singleline(&mut browser.location)
-                                .desired_width(ui.available_width() - 60.0),
-                        )
-                        .labelled_by(label.id);
-                    let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                    if ui.button(t.browser_go).clicked() || enter {
-                        step = Some(Step::Open(std::path::PathBuf::from(
-                            browser.location.trim(),
-                        )));
-                    }
-                });
+                step = location_bar(ui, t, browser);
                 let hint = match browser.purpose {
                     Purpose::AddFolder => t.browser_hint_folders,
                     _ => t.browser_hint_files,
@@ -79,114 +61,12 @@ impl VodDeskApp {
                 ui.separator();
                 let saves = browser.saves();
                 let list_height = ui.available_height() - if saves { 70.0 } else { 40.0 };
-                match &browser.listing {
-                    Listing::Loading => {
-                        ui.horizontal(|ui| {
-                            ui.spinner();
-                            ui.label(t.browser_loading);
-                        });
-                        ui.add_space(list_height - ROW_HEIGHT);
-                    }
-                    Listing::Failed(err) => {
-                        ui.colored_label(
-                            ui.visuals().error_fg_color,
-                            format!("{} {err}", t.browser_failed),
-                        );
-                        ui.add_space(list_height - ROW_HEIGHT);
-                    }
-                    Listing::Ready(entries) => {
-                        let show_hidden = browser.show_hidden;
-                        let visible: Vec<&crate::gui::browser::Entry> = entries
-                            .iter()
-                            .filter(|e| show_hidden || !e.name.starts_with('.'))
-                            .collect();
-                        if visible.is_empty() {
-                            ui.label(RichText::new(t.browser_empty).weak());
-                            ui.add_space(list_height - ROW_HEIGHT);
-                        } else {
-                            let folders_pick = matches!(browser.purpose, Purpose::AddFolder);
-                            let picks_files = matches!(browser.purpose, Purpose::AddFiles);
-                            egui::ScrollArea::vertical()
-                                .id_salt("browser-list")
-                                .max_height(list_height)
-                                .auto_shrink([false, false])
-                                .show_rows(ui, ROW_HEIGHT, visible.len(), |ui, range| {
-                                    for entry in &visible[range] {
-                                        let selected = browser.selected.contains(&entry.path);
-                                        let text = if entry.is_dir {
-                                            format!("{}/", entry.name)
-                                        } else {
-                                            format!("{}   {}", entry.name, format_bytes(entry.size))
-                                        };
-                                        let response = ui.add(
-                                            egui::Button::selectable(selected, text)
-                                                .truncate()
-                                                .min_size(egui::vec2(ui.available_width(), 0.0)),
-                                        );
-                                        if entry.is_dir && response.double_clicked() {
-                                            step = Some(Step::Open(entry.path.clone()));
-                                        } else if response.clicked() {
-                                            let pickable = (entry.is_dir && folders_pick)
-                                                || (!entry.is_dir && picks_files);
-                                            if pickable {
-                                                if selected {
-                                                    browser.selected.remove(&entry.path);
-                                                } else {
-                                                    browser.selected.insert(entry.path.clone());
-                                                }
-                                            } else if entry.is_dir {
-                                                step = Some(Step::Open(entry.path.clone()));
-                                            } else if saves {
-                                                browser.file_name.clone_from(&entry.name);
-                                            }
-                                        }
-                                    }
-                                });
-                        }
-                    }
-                }
+                step = listing(ui, t, browser, list_height).or(step.take());
                 ui.separator();
                 if saves {
-                    ui.horizontal(|ui| {
-                        let label = ui.label(t.browser_file_name);
-                        ui.add(
-                            egui::TextEdit::singleline(&mut browser.file_name)
-                                .desired_width(ui.available_width()),
-                        )
-                        .labelled_by(label.id);
-                    });
-                    let exists = matches!(&browser.listing, Listing::Ready(entries)
-                        if entries.iter().any(|e| !e.is_dir && e.name == browser.file_name.trim()));
-                    if exists {
-                        ui.colored_label(super::WARN, t.browser_replaces);
-                    }
+                    file_name_row(ui, t, browser);
                 }
-                ui.horizontal(|ui| {
-                    let picked = browser.result();
-                    let ok = match browser.purpose {
-                        Purpose::AddFiles => {
-                            format!("{} ({})", t.browser_add_selected, picked.len())
-                        }
-                        Purpose::AddFolder if browser.selected.is_empty() => {
-                            t.browser_add_folder.to_owned()
-                        }
-                        Purpose::AddFolder => {
-                            format!("{} ({})", t.browser_add_folders, picked.len())
-                        }
-                        Purpose::SaveQr { .. } | Purpose::SaveCopy { .. } => {
-                            t.browser_save.to_owned()
-                        }
-                    };
-                    if ui
-                        .add_enabled(!picked.is_empty(), egui::Button::new(ok))
-                        .clicked()
-                    {
-                        step = Some(Step::Done(picked));
-                    }
-                    if ui.button(t.cancel).clicked() {
-                        step = Some(Step::Close);
-                    }
-                });
+                step = buttons(ui, t, browser).or(step.take());
             });
         if !open {
             step = Some(Step::Close);
@@ -245,4 +125,173 @@ impl VodDeskApp {
             self.paste = None;
         }
     }
+}
+
+/// Up, Home, and the location field with Go (or Enter); where to go, if asked.
+fn location_bar(ui: &mut egui::Ui, t: &Texts, browser: &mut Browser) -> Option<Step> {
+    let mut step = None;
+    ui.horizontal(|ui| {
+        if ui.button(t.browser_up).clicked()
+            && let Some(parent) = browser.dir.parent()
+        {
+            step = Some(Step::Open(parent.to_path_buf()));
+        }
+        if ui.button(t.browser_home).clicked() {
+            step = Some(Step::Open(crate::gui::browser::start_dir()));
+        }
+        let label = ui.label(t.browser_location);
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(&mut browser.location)
+                    .desired_width(ui.available_width() - 60.0),
+            )
+            .labelled_by(label.id);
+        let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui.button(t.browser_go).clicked() || enter {
+            step = Some(Step::Open(PathBuf::from(browser.location.trim())));
+        }
+    });
+    step
+}
+
+/// The folder's entries in `list_height` (or why there are none); a folder to open, if one
+/// was.
+fn listing(ui: &mut egui::Ui, t: &Texts, browser: &mut Browser, list_height: f32) -> Option<Step> {
+    match &browser.listing {
+        Listing::Loading => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(t.browser_loading);
+            });
+            ui.add_space(list_height - ROW_HEIGHT);
+            None
+        }
+        Listing::Failed(err) => {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("{} {err}", t.browser_failed),
+            );
+            ui.add_space(list_height - ROW_HEIGHT);
+            None
+        }
+        Listing::Ready(entries) => {
+            let visible: Vec<&Entry> = entries
+                .iter()
+                .filter(|e| browser.show_hidden || !e.name.starts_with('.'))
+                .collect();
+            if visible.is_empty() {
+                ui.label(RichText::new(t.browser_empty).weak());
+                ui.add_space(list_height - ROW_HEIGHT);
+                return None;
+            }
+            let mut picks = Picks {
+                folders: matches!(browser.purpose, Purpose::AddFolder),
+                files: matches!(browser.purpose, Purpose::AddFiles),
+                saves: browser.saves(),
+                selected: &mut browser.selected,
+                file_name: &mut browser.file_name,
+            };
+            let mut step = None;
+            egui::ScrollArea::vertical()
+                .id_salt("browser-list")
+                .max_height(list_height)
+                .auto_shrink([false, false])
+                .show_rows(ui, ROW_HEIGHT, visible.len(), |ui, range| {
+                    for entry in &visible[range] {
+                        step = entry_row(ui, &mut picks, entry).or(step.take());
+                    }
+                });
+            step
+        }
+    }
+}
+
+/// What a click on an entry does for the browser's purpose, and what it changes.
+struct Picks<'a> {
+    /// Folders are picked (else a click opens them).
+    folders: bool,
+    /// Files are picked.
+    files: bool,
+    /// A file name is asked: a click on a file takes its name.
+    saves: bool,
+    selected: &'a mut BTreeSet<PathBuf>,
+    file_name: &'a mut String,
+}
+
+/// One entry: a click picks it (or opens a folder that cannot be picked, or takes a file's
+/// name to save over), a double click opens a folder.
+fn entry_row(ui: &mut egui::Ui, picks: &mut Picks<'_>, entry: &Entry) -> Option<Step> {
+    let selected = picks.selected.contains(&entry.path);
+    let text = if entry.is_dir {
+        format!("{}/", entry.name)
+    } else {
+        format!("{}   {}", entry.name, format_bytes(entry.size))
+    };
+    let response = ui.add(
+        egui::Button::selectable(selected, text)
+            .truncate()
+            .min_size(egui::vec2(ui.available_width(), 0.0)),
+    );
+    if entry.is_dir && response.double_clicked() {
+        return Some(Step::Open(entry.path.clone()));
+    }
+    if response.clicked() {
+        let pickable = (entry.is_dir && picks.folders) || (!entry.is_dir && picks.files);
+        if pickable {
+            if selected {
+                picks.selected.remove(&entry.path);
+            } else {
+                picks.selected.insert(entry.path.clone());
+            }
+        } else if entry.is_dir {
+            return Some(Step::Open(entry.path.clone()));
+        } else if picks.saves {
+            picks.file_name.clone_from(&entry.name);
+        }
+    }
+    None
+}
+
+/// The name to save under, with a warning when it replaces a file.
+fn file_name_row(ui: &mut egui::Ui, t: &Texts, browser: &mut Browser) {
+    ui.horizontal(|ui| {
+        let label = ui.label(t.browser_file_name);
+        ui.add(
+            egui::TextEdit::singleline(&mut browser.file_name).desired_width(ui.available_width()),
+        )
+        .labelled_by(label.id);
+    });
+    let exists = matches!(&browser.listing, Listing::Ready(entries)
+        if entries.iter().any(|e| !e.is_dir && e.name == browser.file_name.trim()));
+    if exists {
+        ui.colored_label(super::WARN, t.browser_replaces);
+    }
+}
+
+/// The purpose's OK button (counting what is picked) and Cancel.
+fn buttons(ui: &mut egui::Ui, t: &Texts, browser: &Browser) -> Option<Step> {
+    let mut step = None;
+    ui.horizontal(|ui| {
+        let picked = browser.result();
+        let ok = match browser.purpose {
+            Purpose::AddFiles => {
+                format!("{} ({})", t.browser_add_selected, picked.len())
+            }
+            Purpose::AddFolder if browser.selected.is_empty() => t.browser_add_folder.to_owned(),
+            Purpose::AddFolder => {
+                format!("{} ({})", t.browser_add_folders, picked.len())
+            }
+            Purpose::SaveQr { .. } | Purpose::SaveCopy { .. } => t.browser_save.to_owned(),
+        };
+        if ui
+            .add_enabled(!picked.is_empty(), egui::Button::new(ok))
+            .clicked()
+        {
+            step = Some(Step::Done(picked));
+        }
+        if ui.button(t.cancel).clicked() {
+            step = Some(Step::Close);
+        }
+    });
+    step
 }
