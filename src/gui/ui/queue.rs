@@ -3,10 +3,12 @@
 
 use egui::{Align, Layout, RichText, Sense, Vec2};
 
-use crate::engine::api::Command;
+use crate::engine::api::{Command, ItemId, ItemState};
 use crate::gui::app::VodDeskApp;
+use crate::gui::i18n::{Lang, Texts};
 use crate::gui::view_model::{
-    Filter, SortKey, format_bytes, format_eta, format_speed, kind_text, row_actions, state_text,
+    Filter, Row, SortKey, format_bytes, format_eta, format_speed, kind_text, row_actions,
+    state_text,
 };
 
 /// Column widths after the name column, in points: size, type, state, progress, speed, ETA,
@@ -130,153 +132,186 @@ impl VodDeskApp {
             ui.label(RichText::new(text).weak());
             return;
         }
-        let mut commands = Vec::new();
-        let mut later = Vec::new();
-        let mut dismiss = Vec::new();
-        let mut select = None;
+        let mut clicks = Clicks::default();
+        let columns = Columns {
+            name_width,
+            shown,
+            t,
+            lang: self.lang,
+        };
         egui::ScrollArea::vertical()
             .id_salt("queue-v")
             .auto_shrink([false, false])
             .show_rows(ui, ROW_HEIGHT, view.len(), |ui, range| {
                 for &at in &view[range] {
                     let row = &self.model.rows()[at];
-                    let id = row.snap.id;
-                    let selected = self.selected == Some(id);
-                    let actions = row_actions(row);
-                    let refused = row.is_refused();
+                    let selected = self.selected == Some(row.snap.id);
                     ui.horizontal(|ui| {
                         ui.set_height(ROW_HEIGHT);
-                        cell(ui, name_width, |ui| {
-                            let response = ui
-                                .add(
-                                    egui::Button::selectable(selected, row.name.as_str())
-                                        .truncate(),
-                                )
-                                .on_hover_text(row.snap.path.display().to_string());
-                            if response.clicked() {
-                                select = Some(id);
-                            }
-                        });
-                        if shown[0] {
-                            cell(ui, WIDTHS[0], |ui| {
-                                if !refused {
-                                    ui.label(format_bytes(row.snap.size));
-                                }
-                            });
-                        }
-                        if shown[1] {
-                            cell(ui, WIDTHS[1], |ui| {
-                                ui.label(kind_text(row, t));
-                            });
-                        }
-                        cell(ui, WIDTHS[2], |ui| {
-                            let text = state_text(row, t);
-                            let rich = match &row.snap.state {
-                                crate::engine::api::ItemState::Failed(_) => {
-                                    RichText::new(text).color(ui.visuals().error_fg_color)
-                                }
-                                _ => RichText::new(text),
-                            };
-                            let label = ui.add(egui::Label::new(rich).truncate());
-                            if let crate::engine::api::ItemState::Failed(err) = &row.snap.state {
-                                label.on_hover_text(crate::gui::i18n::error_text(err, self.lang));
-                            }
-                        });
-                        cell(ui, WIDTHS[3], |ui| {
-                            if let (true, crate::engine::api::ItemState::Failed(err)) =
-                                (refused, &row.snap.state)
-                            {
-                                // The rule, where the bar would be: a refused file never moved.
-                                let rule = crate::gui::i18n::error_text(err, self.lang);
-                                ui.add(
-                                    egui::Label::new(
-                                        RichText::new(&rule)
-                                            .small()
-                                            .color(ui.visuals().error_fg_color),
-                                    )
-                                    .truncate(),
-                                )
-                                .on_hover_text(rule);
-                                return;
-                            }
-                            let fraction = row.fraction();
-                            let bar = ui.add(
-                                egui::ProgressBar::new(fraction)
-                                    .desired_width(WIDTHS[3] - 4.0)
-                                    .desired_height(16.0)
-                                    .text(format!("{:.0}%", f64::from(fraction) * 100.0)),
-                            );
-                            in_flight_segment(ui, &bar, fraction, row.wire_fraction());
-                            let on_the_way = row.snap.progress.in_flight;
-                            if on_the_way > 0 && row.is_running() {
-                                bar.on_hover_text(format!(
-                                    "{} {}",
-                                    format_bytes(on_the_way),
-                                    t.on_the_way
-                                ));
-                            }
-                        });
-                        if shown[4] {
-                            cell(ui, WIDTHS[4], |ui| {
-                                if row.is_running() {
-                                    ui.label(format_speed(row.snap.progress.speed));
-                                }
-                            });
-                        }
-                        if shown[5] {
-                            cell(ui, WIDTHS[5], |ui| {
-                                if row.is_running() {
-                                    ui.label(format_eta(row.snap.progress.eta));
-                                }
-                            });
-                        }
-                        cell(ui, WIDTHS[6], |ui| {
-                            let button = |ui: &mut egui::Ui, show: bool, word: &str| {
-                                show && ui
-                                    .small_button(word)
-                                    .accessible_name(format!("{word} {}", row.name))
-                                    .clicked()
-                            };
-                            if button(ui, actions.pause, t.pause) {
-                                commands.push(Command::Pause(id));
-                            }
-                            if button(ui, actions.resume, t.resume) {
-                                commands.push(Command::Resume(id));
-                            }
-                            if button(ui, actions.retry, t.retry) {
-                                commands.push(Command::Retry(id));
-                            }
-                            // Cancel and Remove can be undone for a few seconds.
-                            if button(ui, actions.cancel, t.cancel) {
-                                later.push(Command::Cancel(id));
-                            }
-                            if button(ui, actions.remove, t.remove) {
-                                if refused {
-                                    dismiss.push(id);
-                                } else {
-                                    later.push(Command::Remove(id));
-                                }
-                            }
-                        });
+                        row_cells(ui, &columns, row, selected, &mut clicks);
                     });
                 }
             });
-        if let Some(id) = select {
+        self.take_clicks(clicks);
+    }
+
+    /// Does what the rows' buttons asked for, once the table is drawn.
+    fn take_clicks(&mut self, clicks: Clicks) {
+        if let Some(id) = clicks.select {
             self.select(Some(id));
         }
-        for command in commands {
+        for command in clicks.commands {
             self.send(command);
         }
-        for command in later {
+        for command in clicks.later {
             if let Command::Cancel(id) | Command::Remove(id) = command {
                 self.remove_or_cancel_later(id, command);
             }
         }
-        for id in dismiss {
+        for id in clicks.dismiss {
             self.model.remove_row(id);
             if self.selected == Some(id) {
                 self.select(None);
             }
+        }
+    }
+}
+
+/// What every row is drawn with.
+struct Columns {
+    name_width: f32,
+    shown: [bool; 7],
+    t: &'static Texts,
+    lang: Lang,
+}
+
+/// What the rows' buttons asked for in this frame.
+#[derive(Default)]
+struct Clicks {
+    /// Sent at once: pause, resume, retry.
+    commands: Vec<Command>,
+    /// Cancel and Remove, which wait out their undo time.
+    later: Vec<Command>,
+    /// Refused files taken off the list (they were never the engine's).
+    dismiss: Vec<ItemId>,
+    select: Option<ItemId>,
+}
+
+/// One row's cells, the optional ones where they fit.
+fn row_cells(ui: &mut egui::Ui, columns: &Columns, row: &Row, selected: bool, clicks: &mut Clicks) {
+    let t = columns.t;
+    let shown = columns.shown;
+    cell(ui, columns.name_width, |ui| {
+        let response = ui
+            .add(egui::Button::selectable(selected, row.name.as_str()).truncate())
+            .on_hover_text(row.snap.path.display().to_string());
+        if response.clicked() {
+            clicks.select = Some(row.snap.id);
+        }
+    });
+    if shown[0] {
+        cell(ui, WIDTHS[0], |ui| {
+            if !row.is_refused() {
+                ui.label(format_bytes(row.snap.size));
+            }
+        });
+    }
+    if shown[1] {
+        cell(ui, WIDTHS[1], |ui| {
+            ui.label(kind_text(row, t));
+        });
+    }
+    cell(ui, WIDTHS[2], |ui| state_cell(ui, row, t, columns.lang));
+    cell(ui, WIDTHS[3], |ui| progress_cell(ui, row, t, columns.lang));
+    if shown[4] {
+        cell(ui, WIDTHS[4], |ui| {
+            if row.is_running() {
+                ui.label(format_speed(row.snap.progress.speed));
+            }
+        });
+    }
+    if shown[5] {
+        cell(ui, WIDTHS[5], |ui| {
+            if row.is_running() {
+                ui.label(format_eta(row.snap.progress.eta));
+            }
+        });
+    }
+    cell(ui, WIDTHS[6], |ui| action_buttons(ui, row, t, clicks));
+}
+
+/// The state in words, red with the error on hover when it failed.
+fn state_cell(ui: &mut egui::Ui, row: &Row, t: &Texts, lang: Lang) {
+    let text = state_text(row, t);
+    let rich = match &row.snap.state {
+        ItemState::Failed(_) => RichText::new(text).color(ui.visuals().error_fg_color),
+        _ => RichText::new(text),
+    };
+    let label = ui.add(egui::Label::new(rich).truncate());
+    if let ItemState::Failed(err) = &row.snap.state {
+        label.on_hover_text(crate::gui::i18n::error_text(err, lang));
+    }
+}
+
+/// The progress bar with the bytes on the way, or a refused file's rule in its place.
+fn progress_cell(ui: &mut egui::Ui, row: &Row, t: &Texts, lang: Lang) {
+    if let (true, ItemState::Failed(err)) = (row.is_refused(), &row.snap.state) {
+        // The rule, where the bar would be: a refused file never moved.
+        let rule = crate::gui::i18n::error_text(err, lang);
+        ui.add(
+            egui::Label::new(
+                RichText::new(&rule)
+                    .small()
+                    .color(ui.visuals().error_fg_color),
+            )
+            .truncate(),
+        )
+        .on_hover_text(rule);
+        return;
+    }
+    let fraction = row.fraction();
+    let bar = ui.add(
+        egui::ProgressBar::new(fraction)
+            .desired_width(WIDTHS[3] - 4.0)
+            .desired_height(16.0)
+            .text(format!("{:.0}%", f64::from(fraction) * 100.0)),
+    );
+    in_flight_segment(ui, &bar, fraction, row.wire_fraction());
+    let on_the_way = row.snap.progress.in_flight;
+    if on_the_way > 0 && row.is_running() {
+        bar.on_hover_text(format!("{} {}", format_bytes(on_the_way), t.on_the_way));
+    }
+}
+
+/// The buttons that make sense in the row's state, each named with the file for screen
+/// readers and tests.
+fn action_buttons(ui: &mut egui::Ui, row: &Row, t: &Texts, clicks: &mut Clicks) {
+    let id = row.snap.id;
+    let actions = row_actions(row);
+    let button = |ui: &mut egui::Ui, show: bool, word: &str| {
+        show && ui
+            .small_button(word)
+            .accessible_name(format!("{word} {}", row.name))
+            .clicked()
+    };
+    if button(ui, actions.pause, t.pause) {
+        clicks.commands.push(Command::Pause(id));
+    }
+    if button(ui, actions.resume, t.resume) {
+        clicks.commands.push(Command::Resume(id));
+    }
+    if button(ui, actions.retry, t.retry) {
+        clicks.commands.push(Command::Retry(id));
+    }
+    // Cancel and Remove can be undone for a few seconds.
+    if button(ui, actions.cancel, t.cancel) {
+        clicks.later.push(Command::Cancel(id));
+    }
+    if button(ui, actions.remove, t.remove) {
+        if row.is_refused() {
+            clicks.dismiss.push(id);
+        } else {
+            clicks.later.push(Command::Remove(id));
         }
     }
 }
