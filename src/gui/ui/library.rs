@@ -3,10 +3,12 @@
 
 use egui::RichText;
 
-use super::publish::words;
-use crate::engine::api::{Command, Event, LibraryAction, LibraryPage, PublishState, UserError};
+use super::publish::{Words, words};
+use crate::engine::api::{
+    Command, Event, LibraryAction, LibraryEntry, LibraryPage, PublishState, UserError,
+};
 use crate::gui::app::VodDeskApp;
-use crate::gui::i18n::error_text;
+use crate::gui::i18n::{Lang, error_text};
 use crate::gui::view_model::publish_text;
 
 /// Files per page.
@@ -94,6 +96,7 @@ impl VodDeskApp {
             return;
         }
         let w = words(self.lang);
+        let lang = self.lang;
         let mut open = true;
         let mut search = None;
         let mut actions: Vec<(String, LibraryAction)> = Vec::new();
@@ -101,21 +104,9 @@ impl VodDeskApp {
             .open(&mut open)
             .default_size([760.0, 460.0])
             .show(ctx, |ui| {
-                ui.horizontal(|ui| {
-                    let label = ui.label(w.library_name);
-                    let edit =
-                        ui.add(egui::TextEdit::singleline(&mut view.name).desired_width(220.0));
-                    let edit = edit.labelled_by(label.id);
-                    let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                    if ui.button(w.library_search).clicked() || enter {
-                        search = Some(0);
-                    }
-                    if view.loading {
-                        ui.spinner();
-                    }
-                });
+                search = search_bar(ui, w, &mut view);
                 if let Some(err) = &view.error {
-                    ui.colored_label(ui.visuals().error_fg_color, error_text(err, self.lang));
+                    ui.colored_label(ui.visuals().error_fg_color, error_text(err, lang));
                 }
                 let Some(page) = &view.page else {
                     ui.label(w.library_loading);
@@ -125,109 +116,24 @@ impl VodDeskApp {
                 if page.entries.is_empty() {
                     ui.label(RichText::new(w.library_empty).weak());
                 }
+                let mut rows = Rows {
+                    w,
+                    lang,
+                    actions: &mut actions,
+                    confirm_delete: &mut view.confirm_delete,
+                };
                 egui::ScrollArea::vertical()
                     .id_salt("library-rows")
                     .max_height(340.0)
-                    .show(ui, |ui| {
-                        egui::Grid::new("library-grid")
-                            .striped(true)
-                            .num_columns(5)
-                            .show(ui, |ui| {
-                                ui.label(RichText::new(w.library_file).strong());
-                                ui.label(RichText::new(w.library_created).strong());
-                                ui.label(RichText::new(w.library_status).strong());
-                                ui.label(RichText::new(w.library_publication).strong());
-                                ui.label(RichText::new(w.library_actions).strong());
-                                ui.end_row();
-                                for entry in &page.entries {
-                                    ui.vertical(|ui| {
-                                        ui.label(&entry.name);
-                                        ui.label(RichText::new(&entry.file_id).small().weak());
-                                    });
-                                    ui.label(entry.create_time.replace('T', " ").replace('Z', ""));
-                                    ui.label(&entry.status);
-                                    ui.label(match &entry.publish {
-                                        PublishState::Rejected(err) => format!(
-                                            "{}: {}",
-                                            publish_text(&entry.publish, self.t()),
-                                            error_text(err, self.lang)
-                                        ),
-                                        other => publish_text(other, self.t()).to_owned(),
-                                    });
-                                    ui.horizontal(|ui| {
-                                        let id = entry.file_id.clone();
-                                        let mut act = |ui: &mut egui::Ui, label: &str, action| {
-                                            if ui
-                                                .small_button(label)
-                                                .on_hover_text(&entry.file_id)
-                                                .clicked()
-                                            {
-                                                actions.push((id.clone(), action));
-                                            }
-                                        };
-                                        match &entry.publish {
-                                            PublishState::Deleted => {}
-                                            PublishState::Published { .. } => {
-                                                act(ui, w.suspend, LibraryAction::Suspend);
-                                            }
-                                            PublishState::Suspended { .. } => {
-                                                act(ui, w.restore, LibraryAction::Restore);
-                                            }
-                                            PublishState::UnderReview { .. } => {}
-                                            _ if entry.category.eq_ignore_ascii_case("video") => {
-                                                act(ui, w.publish, LibraryAction::Publish(None));
-                                            }
-                                            _ => {}
-                                        }
-                                        if !matches!(entry.publish, PublishState::Deleted) {
-                                            act(ui, w.refresh, LibraryAction::Refresh);
-                                            if ui.small_button(w.delete).clicked() {
-                                                view.confirm_delete = Some(entry.file_id.clone());
-                                            }
-                                        }
-                                    });
-                                    ui.end_row();
-                                }
-                            });
-                    });
-                ui.horizontal(|ui| {
-                    let total = page.total;
-                    let offset = page.offset;
-                    if ui
-                        .add_enabled(offset > 0, egui::Button::new(w.library_previous))
-                        .clicked()
-                    {
-                        search = Some(offset.saturating_sub(PAGE));
-                    }
-                    if ui
-                        .add_enabled(offset + PAGE < total, egui::Button::new(w.library_next))
-                        .clicked()
-                    {
-                        search = Some(offset + PAGE);
-                    }
-                });
+                    .show(ui, |ui| entries_grid(ui, page, &mut rows));
+                search = pager(ui, w, page).or(search);
             });
-        if let Some(file_id) = view.confirm_delete.clone() {
-            let mut decision = None;
-            egui::Modal::new(egui::Id::unique("voddesk-library-delete")).show(ctx, |ui| {
-                ui.set_max_width(380.0);
-                ui.heading(w.confirm_title);
-                ui.label(RichText::new(&file_id).monospace());
-                ui.add(egui::Label::new(w.confirm_body).wrap());
-                ui.horizontal(|ui| {
-                    if ui.button(w.confirm_delete).clicked() {
-                        decision = Some(true);
-                    }
-                    if ui.button(w.cancel).clicked() {
-                        decision = Some(false);
-                    }
-                });
-            });
-            if let Some(confirmed) = decision {
-                view.confirm_delete = None;
-                if confirmed {
-                    actions.push((file_id, LibraryAction::Delete));
-                }
+        if let Some(file_id) = view.confirm_delete.clone()
+            && let Some(confirmed) = confirm_delete(ctx, w, &file_id)
+        {
+            view.confirm_delete = None;
+            if confirmed {
+                actions.push((file_id, LibraryAction::Delete));
             }
         }
         view.open = open;
@@ -239,4 +145,144 @@ impl VodDeskApp {
             self.search_library(ctx, offset);
         }
     }
+}
+
+/// The name filter and Search (or Enter); the offset to search from, if asked.
+fn search_bar(ui: &mut egui::Ui, w: &Words, view: &mut LibraryView) -> Option<u64> {
+    let mut search = None;
+    ui.horizontal(|ui| {
+        let label = ui.label(w.library_name);
+        let edit = ui.add(egui::TextEdit::singleline(&mut view.name).desired_width(220.0));
+        let edit = edit.labelled_by(label.id);
+        let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui.button(w.library_search).clicked() || enter {
+            search = Some(0);
+        }
+        if view.loading {
+            ui.spinner();
+        }
+    });
+    search
+}
+
+/// What the rows are drawn with, and where their buttons' clicks go.
+struct Rows<'a> {
+    w: &'static Words,
+    lang: Lang,
+    actions: &'a mut Vec<(String, LibraryAction)>,
+    confirm_delete: &'a mut Option<String>,
+}
+
+/// The page's files in a striped grid under a header row.
+fn entries_grid(ui: &mut egui::Ui, page: &LibraryPage, rows: &mut Rows<'_>) {
+    let w = rows.w;
+    egui::Grid::new("library-grid")
+        .striped(true)
+        .num_columns(5)
+        .show(ui, |ui| {
+            ui.label(RichText::new(w.library_file).strong());
+            ui.label(RichText::new(w.library_created).strong());
+            ui.label(RichText::new(w.library_status).strong());
+            ui.label(RichText::new(w.library_publication).strong());
+            ui.label(RichText::new(w.library_actions).strong());
+            ui.end_row();
+            for entry in &page.entries {
+                entry_row(ui, entry, rows);
+                ui.end_row();
+            }
+        });
+}
+
+/// One file: name and FileId, creation time, status, publication, and its actions.
+fn entry_row(ui: &mut egui::Ui, entry: &LibraryEntry, rows: &mut Rows<'_>) {
+    let (w, lang) = (rows.w, rows.lang);
+    let t = lang.texts();
+    ui.vertical(|ui| {
+        ui.label(&entry.name);
+        ui.label(RichText::new(&entry.file_id).small().weak());
+    });
+    ui.label(entry.create_time.replace('T', " ").replace('Z', ""));
+    ui.label(&entry.status);
+    ui.label(match &entry.publish {
+        PublishState::Rejected(err) => format!(
+            "{}: {}",
+            publish_text(&entry.publish, t),
+            error_text(err, lang)
+        ),
+        other => publish_text(other, t).to_owned(),
+    });
+    ui.horizontal(|ui| {
+        let id = entry.file_id.clone();
+        let mut act = |ui: &mut egui::Ui, label: &str, action| {
+            if ui
+                .small_button(label)
+                .on_hover_text(&entry.file_id)
+                .clicked()
+            {
+                rows.actions.push((id.clone(), action));
+            }
+        };
+        match &entry.publish {
+            PublishState::Deleted => {}
+            PublishState::Published { .. } => {
+                act(ui, w.suspend, LibraryAction::Suspend);
+            }
+            PublishState::Suspended { .. } => {
+                act(ui, w.restore, LibraryAction::Restore);
+            }
+            PublishState::UnderReview { .. } => {}
+            _ if entry.category.eq_ignore_ascii_case("video") => {
+                act(ui, w.publish, LibraryAction::Publish(None));
+            }
+            _ => {}
+        }
+        if !matches!(entry.publish, PublishState::Deleted) {
+            act(ui, w.refresh, LibraryAction::Refresh);
+            if ui.small_button(w.delete).clicked() {
+                *rows.confirm_delete = Some(entry.file_id.clone());
+            }
+        }
+    });
+}
+
+/// Previous and Next; the offset to search from, if asked.
+fn pager(ui: &mut egui::Ui, w: &Words, page: &LibraryPage) -> Option<u64> {
+    let mut search = None;
+    ui.horizontal(|ui| {
+        let total = page.total;
+        let offset = page.offset;
+        if ui
+            .add_enabled(offset > 0, egui::Button::new(w.library_previous))
+            .clicked()
+        {
+            search = Some(offset.saturating_sub(PAGE));
+        }
+        if ui
+            .add_enabled(offset + PAGE < total, egui::Button::new(w.library_next))
+            .clicked()
+        {
+            search = Some(offset + PAGE);
+        }
+    });
+    search
+}
+
+/// Asks whether to delete `file_id` for good; the answer, once given.
+fn confirm_delete(ctx: &egui::Context, w: &Words, file_id: &str) -> Option<bool> {
+    let mut decision = None;
+    egui::Modal::new(egui::Id::unique("voddesk-library-delete")).show(ctx, |ui| {
+        ui.set_max_width(380.0);
+        ui.heading(w.confirm_title);
+        ui.label(RichText::new(file_id).monospace());
+        ui.add(egui::Label::new(w.confirm_body).wrap());
+        ui.horizontal(|ui| {
+            if ui.button(w.confirm_delete).clicked() {
+                decision = Some(true);
+            }
+            if ui.button(w.cancel).clicked() {
+                decision = Some(false);
+            }
+        });
+    });
+    decision
 }
