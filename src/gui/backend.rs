@@ -336,101 +336,9 @@ async fn start_once(
     let signature_url = signature_url(settings);
     let cloud = launch.credentials.is_some() || signature_url.is_some();
     let (config, mode, wecom_route) = if cloud {
-        let wecom_route = match &launch.wecom {
-            Some(app) => WeComRoute::Application {
-                corp_id: app.corp_id.clone(),
-                endpoint: settings.endpoints().wecom,
-            },
-            None => WeComRoute::NotSetUp,
-        };
-        // Asked only in signature mode: the keyring is not woken up for nothing. It may
-        // wait on the session bus, so on the blocking pool.
-        let signature_token = match signature_url {
-            Some(_) => {
-                let dir = data_dir.to_path_buf();
-                tokio::task::spawn_blocking(move || signature_token(&dir))
-                    .await
-                    .map_err(|err| StartProblem::Other {
-                        detail: err.to_string(),
-                    })?
-            }
-            None => None,
-        };
-        let service = ServiceConfig {
-            credentials: launch.credentials.clone(),
-            region: settings.region.clone(),
-            endpoints: settings.endpoints(),
-            signature_token,
-            signature_url,
-            sub_app_id: settings.sub_app_id,
-            // Without a WeChat Work application, items for it are refused with a message
-            // saying what to set.
-            wecom: launch.wecom.clone(),
-            data_dir: data_dir.to_path_buf(),
-        };
-        (EngineConfig::new(service), BackendMode::Cloud, wecom_route)
+        cloud_config(data_dir, launch, signature_url).await?
     } else {
-        // Demo mode: its own queue database and emulator data, so demo items never try to
-        // resume against the real service once a key is added.
-        let demo_dir = data_dir.join("demo");
-        let writable = demo_dir.clone();
-        tokio::task::spawn_blocking(move || check_writable(&writable))
-            .await
-            .map_err(|err| StartProblem::Other {
-                detail: err.to_string(),
-            })??;
-        if demo.is_none() {
-            let (_, emu) = spawn_demo_emulator(&demo_dir.join("emulator"))
-                .await
-                .map_err(|err| StartProblem::Emulator {
-                    detail: format!("{err:#}"),
-                })?;
-            let url = emu.base_url();
-            tracing::info!("demo mode: embedded emulator at {url}");
-            *demo = Some((url, emu));
-        }
-        let url = demo
-            .as_ref()
-            .map(|(url, _)| url.clone())
-            .unwrap_or_default();
-        let key = Credentials::new(emulator::DEMO_SECRET_ID, emulator::DEMO_SECRET_KEY);
-        let demo_app = WeComCredentials {
-            corp_id: emulator::DEMO_WECOM_CORP_ID.to_owned(),
-            secret: emulator::DEMO_WECOM_SECRET.to_owned(),
-        };
-        // WeChat Work files go to the user's own application whenever one is set up, API key
-        // or not; only without one does the emulator's stand in. Files sent to the emulator
-        // before stay fetchable through the fallback.
-        let (wecom, wecom_endpoint, route, fallback) = match &launch.wecom {
-            Some(app) => (
-                app.clone(),
-                settings.endpoints().wecom,
-                WeComRoute::Application {
-                    corp_id: app.corp_id.clone(),
-                    endpoint: settings.endpoints().wecom,
-                },
-                Some((url.clone(), demo_app)),
-            ),
-            None => (demo_app, url.clone(), WeComRoute::Emulator, None),
-        };
-        let service = ServiceConfig {
-            credentials: Some(key),
-            region: settings.region.clone(),
-            endpoints: Endpoints {
-                wecom: wecom_endpoint,
-                ..Endpoints::all_at(&url)
-            },
-            signature_url: None,
-            signature_token: None,
-            sub_app_id: None,
-            wecom: Some(wecom),
-            data_dir: demo_dir,
-        };
-        let config = EngineConfig {
-            wecom_fallback: fallback,
-            ..EngineConfig::new(service)
-        };
-        (config, BackendMode::Demo { url }, route)
+        demo_config(data_dir, launch, demo).await?
     };
     let config = EngineConfig {
         tuning: settings.tuning(),
@@ -438,42 +346,169 @@ async fn start_once(
         defaults: settings.item_defaults(),
         ..config
     };
-    let dir = config.service.data_dir.clone();
-    let handle = runtime.clone();
-    // Opening the database and taking the lock touch the disk: on the blocking pool.
-    let started = tokio::task::spawn_blocking(move || {
-        check_writable(&config.service.data_dir)?;
-        // The engine's own wake-up is not needed: the bridge repaints after forwarding.
-        Engine::start(config, &handle, Arc::new(|| {})).map_err(|err| match err {
-            EngineError::Busy(dir) => {
-                let holder = crate::engine::lock_holder(&dir);
-                StartProblem::Busy { dir, holder }
-            }
-            EngineError::Store(crate::store::StoreError::Io { detail, path }) => {
-                StartProblem::DataDir {
-                    path: PathBuf::from(path),
-                    detail,
-                }
-            }
-            EngineError::Store(err) => StartProblem::Database {
-                path: dir.join(crate::store::DB_FILE),
-                detail: err.to_string(),
-            },
-            EngineError::Http(err) => StartProblem::Other {
-                detail: format!("{err:#}"),
-            },
-        })
-    })
-    .await
-    .map_err(|err| StartProblem::Other {
-        detail: err.to_string(),
-    })??;
+    let started = start_engine(runtime, config).await?;
     let connected = Connected {
         commands: started.sender(),
         mode,
         wecom: wecom_route,
     };
     Ok((started, connected))
+}
+
+/// The engine against Tencent Cloud: the user's key or signature service, and their WeChat
+/// Work application if there is one.
+async fn cloud_config(
+    data_dir: &Path,
+    launch: &Launch,
+    signature_url: Option<String>,
+) -> Result<(EngineConfig, BackendMode, WeComRoute), StartProblem> {
+    let settings = &launch.settings;
+    let wecom_route = match &launch.wecom {
+        Some(app) => WeComRoute::Application {
+            corp_id: app.corp_id.clone(),
+            endpoint: settings.endpoints().wecom,
+        },
+        None => WeComRoute::NotSetUp,
+    };
+    // Asked only in signature mode: the keyring is not woken up for nothing. It may
+    // wait on the session bus, so on the blocking pool.
+    let signature_token = match signature_url {
+        Some(_) => {
+            let dir = data_dir.to_path_buf();
+            tokio::task::spawn_blocking(move || signature_token(&dir))
+                .await
+                .map_err(|err| join_problem(&err))?
+        }
+        None => None,
+    };
+    let service = ServiceConfig {
+        credentials: launch.credentials.clone(),
+        region: settings.region.clone(),
+        endpoints: settings.endpoints(),
+        signature_token,
+        signature_url,
+        sub_app_id: settings.sub_app_id,
+        // Without a WeChat Work application, items for it are refused with a message
+        // saying what to set.
+        wecom: launch.wecom.clone(),
+        data_dir: data_dir.to_path_buf(),
+    };
+    Ok((EngineConfig::new(service), BackendMode::Cloud, wecom_route))
+}
+
+/// Demo mode: the engine against the embedded emulator (started into `demo` once), with its
+/// own queue database and emulator data, so demo items never try to resume against the real
+/// service once a key is added.
+async fn demo_config(
+    data_dir: &Path,
+    launch: &Launch,
+    demo: &mut Option<(String, EmulatorHandle)>,
+) -> Result<(EngineConfig, BackendMode, WeComRoute), StartProblem> {
+    let settings = &launch.settings;
+    let demo_dir = data_dir.join("demo");
+    let writable = demo_dir.clone();
+    tokio::task::spawn_blocking(move || check_writable(&writable))
+        .await
+        .map_err(|err| join_problem(&err))??;
+    if demo.is_none() {
+        let (_, emu) = spawn_demo_emulator(&demo_dir.join("emulator"))
+            .await
+            .map_err(|err| StartProblem::Emulator {
+                detail: format!("{err:#}"),
+            })?;
+        let url = emu.base_url();
+        tracing::info!("demo mode: embedded emulator at {url}");
+        *demo = Some((url, emu));
+    }
+    let url = demo
+        .as_ref()
+        .map(|(url, _)| url.clone())
+        .unwrap_or_default();
+    let key = Credentials::new(emulator::DEMO_SECRET_ID, emulator::DEMO_SECRET_KEY);
+    let demo_app = WeComCredentials {
+        corp_id: emulator::DEMO_WECOM_CORP_ID.to_owned(),
+        secret: emulator::DEMO_WECOM_SECRET.to_owned(),
+    };
+    // WeChat Work files go to the user's own application whenever one is set up, API key
+    // or not; only without one does the emulator's stand in. Files sent to the emulator
+    // before stay fetchable through the fallback.
+    let (wecom, wecom_endpoint, route, fallback) = match &launch.wecom {
+        Some(app) => (
+            app.clone(),
+            settings.endpoints().wecom,
+            WeComRoute::Application {
+                corp_id: app.corp_id.clone(),
+                endpoint: settings.endpoints().wecom,
+            },
+            Some((url.clone(), demo_app)),
+        ),
+        None => (demo_app, url.clone(), WeComRoute::Emulator, None),
+    };
+    let service = ServiceConfig {
+        credentials: Some(key),
+        region: settings.region.clone(),
+        endpoints: Endpoints {
+            wecom: wecom_endpoint,
+            ..Endpoints::all_at(&url)
+        },
+        signature_url: None,
+        signature_token: None,
+        sub_app_id: None,
+        wecom: Some(wecom),
+        data_dir: demo_dir,
+    };
+    let config = EngineConfig {
+        wecom_fallback: fallback,
+        ..EngineConfig::new(service)
+    };
+    Ok((config, BackendMode::Demo { url }, route))
+}
+
+/// Opens the queue database and takes its lock on the blocking pool (both touch the disk),
+/// then starts the engine.
+async fn start_engine(
+    runtime: &tokio::runtime::Handle,
+    config: EngineConfig,
+) -> Result<EngineHandle, StartProblem> {
+    let dir = config.service.data_dir.clone();
+    let handle = runtime.clone();
+    tokio::task::spawn_blocking(move || {
+        check_writable(&config.service.data_dir)?;
+        // The engine's own wake-up is not needed: the bridge repaints after forwarding.
+        Engine::start(config, &handle, Arc::new(|| {})).map_err(|err| engine_problem(err, &dir))
+    })
+    .await
+    .map_err(|err| join_problem(&err))?
+}
+
+/// Why the engine did not start, as the window says it (`dir`: its data folder).
+fn engine_problem(err: EngineError, dir: &Path) -> StartProblem {
+    match err {
+        EngineError::Busy(dir) => {
+            let holder = crate::engine::lock_holder(&dir);
+            StartProblem::Busy { dir, holder }
+        }
+        EngineError::Store(crate::store::StoreError::Io { detail, path }) => {
+            StartProblem::DataDir {
+                path: PathBuf::from(path),
+                detail,
+            }
+        }
+        EngineError::Store(err) => StartProblem::Database {
+            path: dir.join(crate::store::DB_FILE),
+            detail: err.to_string(),
+        },
+        EngineError::Http(err) => StartProblem::Other {
+            detail: format!("{err:#}"),
+        },
+    }
+}
+
+/// A task on the blocking pool that panicked or was cancelled.
+fn join_problem(err: &tokio::task::JoinError) -> StartProblem {
+    StartProblem::Other {
+        detail: err.to_string(),
+    }
 }
 
 #[cfg(test)]
