@@ -267,6 +267,48 @@ fn unreadable_at_start(what: &str, reason: &str) -> String {
     format!("Could not read the saved {what}: {reason}. The app runs without it; see Settings.")
 }
 
+/// Tells the log writer the secrets `launch` holds, so that they never reach the log.
+fn register_secrets(launch: &backend::Launch) {
+    if let Some(creds) = &launch.credentials {
+        redact::register(creds.secret_key());
+        if let Some(token) = &creds.token {
+            redact::register(token);
+        }
+    }
+    if let Some(app) = &launch.wecom {
+        redact::register(&app.secret);
+    }
+}
+
+/// What the window says at once about saved secrets that could not be read: the app runs
+/// without them (demo mode, for the key), which would otherwise look as if they had been lost.
+fn problem_at_start(resolved: &Resolved) -> Option<String> {
+    let mut problems: Vec<String> = Vec::new();
+    if let KeyStatus::Unreadable { reason } = &resolved.key_status {
+        problems.push(unreadable_at_start("API key", reason));
+    }
+    if let SecretStatus::Unreadable { reason } = &resolved.wecom_status {
+        problems.push(unreadable_at_start("WeChat Work secret", reason));
+    }
+    (!problems.is_empty()).then(|| problems.join(" "))
+}
+
+/// The window: its title, app id and sizes, and files dropped onto it.
+fn native_options() -> eframe::NativeOptions {
+    eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("VodDesk")
+            .with_app_id("voddesk")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([800.0, 480.0])
+            .with_drag_and_drop(true),
+        // Our own CJK fallback covers Chinese; the on-demand system font search would read
+        // font files from disk inside the UI pass.
+        system_font_fallback: false,
+        ..eframe::NativeOptions::default()
+    }
+}
+
 /// Opens the desktop app and runs it until the window closes.
 pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
     if !display_available() {
@@ -287,15 +329,7 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
     });
     let store = CredentialStore::new(&data_dir);
     let resolved = resolve(&saved, &store, &crate::config::env_var);
-    if let Some(creds) = &resolved.launch.credentials {
-        redact::register(creds.secret_key());
-        if let Some(token) = &creds.token {
-            redact::register(token);
-        }
-    }
-    if let Some(app) = &resolved.launch.wecom {
-        redact::register(&app.secret);
-    }
+    register_secrets(&resolved.launch);
 
     let cjk = fonts::find_cjk_font();
     match &cjk {
@@ -303,35 +337,13 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
         None => tracing::warn!("no CJK font found; Chinese text will show as boxes"),
     }
 
-    // A saved secret that could not be read is said at once: the app runs without it (demo
-    // mode, for the key), which would otherwise look as if it had been lost.
-    let mut problems: Vec<String> = Vec::new();
-    if let KeyStatus::Unreadable { reason } = &resolved.key_status {
-        problems.push(unreadable_at_start("API key", reason));
-    }
-    if let SecretStatus::Unreadable { reason } = &resolved.wecom_status {
-        problems.push(unreadable_at_start("WeChat Work secret", reason));
-    }
-    let problem = (!problems.is_empty()).then(|| problems.join(" "));
+    let problem = problem_at_start(&resolved);
     let launch = resolved.launch;
-
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("VodDesk")
-            .with_app_id("voddesk")
-            .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([800.0, 480.0])
-            .with_drag_and_drop(true),
-        // Our own CJK fallback covers Chinese; the on-demand system font search would read
-        // font files from disk inside the UI pass.
-        system_font_fallback: false,
-        ..eframe::NativeOptions::default()
-    };
     let handle = handle.clone();
     let system_lang = Lang::system();
     let result = eframe::run_native(
         "VodDesk",
-        options,
+        native_options(),
         Box::new(move |cc| {
             fonts::install(&cc.egui_ctx, cjk.as_ref());
             // The engine starts (and, while it cannot, retries) on the runtime: the window
@@ -371,6 +383,11 @@ pub fn run(handle: &tokio::runtime::Handle) -> ExitCode {
             Ok(Box::new(app))
         }),
     );
+    exit_code(result)
+}
+
+/// How the app ends: a window that could not open is said on stderr and in the log.
+fn exit_code(result: eframe::Result) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
