@@ -502,40 +502,14 @@ pub async fn spawn(config: EmulatorConfig) -> Result<(SocketAddr, EmulatorHandle
     if !config.allow_remote && !config.addr.ip().is_loopback() {
         return Err(EmulatorError::NotLoopback(config.addr));
     }
-    let dirs = Dirs {
-        objects: config.data_dir.join("objects"),
-        parts: config.data_dir.join("parts"),
-        tmp: config.data_dir.join("tmp"),
-        wecom: config.data_dir.join("wecom"),
-    };
-    for dir in [&dirs.objects, &dirs.parts, &dirs.tmp, &dirs.wecom] {
-        create_dir(dir)?;
-    }
+    let dirs = Dirs::create(&config.data_dir)?;
     let db = Db::open(&config.data_dir.join("emulator.db"))?;
     let tls = match &config.tls_names {
         Some(names) => Some(tls::make(names, &config.data_dir.join("tls"))?),
         None => None,
     };
     let tls_certificate = tls.as_ref().map(|tls| tls.cert_path.clone());
-    let bind = |addr: SocketAddr| async move {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| EmulatorError::Bind { addr, source })?;
-        let bound = listener
-            .local_addr()
-            .map_err(|source| EmulatorError::Bind { addr, source })?;
-        Ok::<_, EmulatorError>((listener, bound))
-    };
-    // With a link model the emulator listens on a loopback port of its own and the address
-    // given is the link's far end: every client connection crosses the link.
-    let (front, front_addr) = bind(config.addr).await?;
-    let (listener, addr, relay) = match config.link {
-        Some(model) => {
-            let (inner, inner_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-            (inner, front_addr, Some((front, inner_addr, model)))
-        }
-        None => (front, front_addr, None),
-    };
+    let (listener, addr, relay) = listen(config.addr, config.link).await?;
     let http = reqwest::Client::builder()
         .no_proxy()
         .build()
@@ -586,6 +560,51 @@ pub async fn spawn(config: EmulatorConfig) -> Result<(SocketAddr, EmulatorHandle
             task,
         },
     ))
+}
+
+impl Dirs {
+    /// The emulator's folders under `data_dir`, made when missing.
+    fn create(data_dir: &std::path::Path) -> Result<Self, EmulatorError> {
+        let dirs = Self {
+            objects: data_dir.join("objects"),
+            parts: data_dir.join("parts"),
+            tmp: data_dir.join("tmp"),
+            wecom: data_dir.join("wecom"),
+        };
+        for dir in [&dirs.objects, &dirs.parts, &dirs.tmp, &dirs.wecom] {
+            create_dir(dir)?;
+        }
+        Ok(dirs)
+    }
+}
+
+/// A relay's ends: the listener clients reach, the emulator's own address and the link model.
+type Relay = (tokio::net::TcpListener, SocketAddr, link::LinkModel);
+
+/// Binds `addr`. With a link model the emulator listens on a loopback port of its own and
+/// `addr` is the link's far end, so that every client connection crosses the link: then the
+/// relay's ends come back too.
+async fn listen(
+    addr: SocketAddr,
+    link: Option<link::LinkModel>,
+) -> Result<(tokio::net::TcpListener, SocketAddr, Option<Relay>), EmulatorError> {
+    let bind = |addr: SocketAddr| async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| EmulatorError::Bind { addr, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Bind { addr, source })?;
+        Ok::<_, EmulatorError>((listener, bound))
+    };
+    let (front, front_addr) = bind(addr).await?;
+    Ok(match link {
+        Some(model) => {
+            let (inner, inner_addr) = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+            (inner, front_addr, Some((front, inner_addr, model)))
+        }
+        None => (front, front_addr, None),
+    })
 }
 
 /// The receive buffer asked for a connection accepted under the bandwidth fault (Linux

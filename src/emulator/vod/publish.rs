@@ -114,65 +114,76 @@ pub(super) fn describe_task(emu: &Emu, params: &Value, base: &str) -> ActionResu
         "PullUploadTask": null,
     });
     if task.kind == "WechatMiniProgramPublish" {
-        let finish = task.finish_ms.unwrap_or(task.created_ms);
-        let begin = task.created_ms + (finish - task.created_ms) / 3;
-        let status = if now >= finish {
-            "FINISH"
-        } else if now >= begin {
-            "PROCESSING"
-        } else {
-            "WAITING"
-        };
-        answer["Status"] = json!(status);
-        if status != "WAITING" {
-            answer["BeginProcessTime"] = json!(iso_ms(begin));
-        }
-        let done = status == "FINISH";
-        if done {
-            answer["FinishTime"] = json!(iso_ms(finish));
-        }
-        answer["WechatMiniProgramPublishTask"] = json!({
-            "TaskId": task.task_id,
-            "Status": status,
-            "ErrCode": 0,
-            "Message": (done && task.result == "Rejected").then_some("the content review rejected the media"),
-            "FileId": task.file_id,
-            "SourceDefinition": task.definition,
-            "PublishResult": done.then_some(task.result.as_str()),
-        });
+        publish_task(&mut answer, &task, now);
     } else {
-        let done = task.finish_ms.is_some();
-        let status = if done { "FINISH" } else { "PROCESSING" };
-        answer["Status"] = json!(status);
-        answer["BeginProcessTime"] = json!(iso_ms(task.created_ms));
-        if let Some(finish) = task.finish_ms {
-            answer["FinishTime"] = json!(iso_ms(finish));
-        }
-        let media = match &task.file_id {
-            Some(id) if task.err_code == 0 => live_media(emu, id)?,
-            _ => None,
-        };
-        answer["PullUploadTask"] = json!({
-            "TaskId": task.task_id,
-            "Status": status,
-            "ErrCode": task.err_code,
-            "ErrCodeExt": null,
-            "Message": task.message,
-            "FileId": task.file_id,
-            "MediaBasicInfo": media.as_ref().map(|m| json!({
-                "Name": m.name, "Type": m.media_type, "MediaUrl": media_url(base, m),
-                "Category": category(&m.media_type), "Status": m.status,
-                "CreateTime": iso_time(m.created),
-            })),
-            "MetaData": media.as_ref().map(|m| json!({ "Size": m.size, "Container": m.media_type })),
-            "FileUrl": media.as_ref().map(|m| media_url(base, m)),
-            "ProcedureTaskId": null,
-            "ReviewAudioVideoTaskId": null,
-            "SessionContext": null,
-            "SessionId": null,
-            "Progress": if done { 100 } else { 50 },
-        });
+        pull_task(emu, &mut answer, &task, base)?;
     }
-    let _ = now;
     Ok(answer)
+}
+
+/// A publish review's state in `answer`: WAITING for the first third of the review, then
+/// PROCESSING, then FINISH with its result.
+fn publish_task(answer: &mut Value, task: &Task, now: i64) {
+    let finish = task.finish_ms.unwrap_or(task.created_ms);
+    let begin = task.created_ms + (finish - task.created_ms) / 3;
+    let status = if now >= finish {
+        "FINISH"
+    } else if now >= begin {
+        "PROCESSING"
+    } else {
+        "WAITING"
+    };
+    answer["Status"] = json!(status);
+    if status != "WAITING" {
+        answer["BeginProcessTime"] = json!(iso_ms(begin));
+    }
+    let done = status == "FINISH";
+    if done {
+        answer["FinishTime"] = json!(iso_ms(finish));
+    }
+    answer["WechatMiniProgramPublishTask"] = json!({
+        "TaskId": task.task_id,
+        "Status": status,
+        "ErrCode": 0,
+        "Message": (done && task.result == "Rejected").then_some("the content review rejected the media"),
+        "FileId": task.file_id,
+        "SourceDefinition": task.definition,
+        "PublishResult": done.then_some(task.result.as_str()),
+    });
+}
+
+/// A `PullUpload` task's state in `answer`, with the media it made once it finished.
+fn pull_task(emu: &Emu, answer: &mut Value, task: &Task, base: &str) -> Result<(), ApiErr> {
+    let done = task.finish_ms.is_some();
+    let status = if done { "FINISH" } else { "PROCESSING" };
+    answer["Status"] = json!(status);
+    answer["BeginProcessTime"] = json!(iso_ms(task.created_ms));
+    if let Some(finish) = task.finish_ms {
+        answer["FinishTime"] = json!(iso_ms(finish));
+    }
+    let media = match &task.file_id {
+        Some(id) if task.err_code == 0 => live_media(emu, id)?,
+        _ => None,
+    };
+    answer["PullUploadTask"] = json!({
+        "TaskId": task.task_id,
+        "Status": status,
+        "ErrCode": task.err_code,
+        "ErrCodeExt": null,
+        "Message": task.message,
+        "FileId": task.file_id,
+        "MediaBasicInfo": media.as_ref().map(|m| json!({
+            "Name": m.name, "Type": m.media_type, "MediaUrl": media_url(base, m),
+            "Category": category(&m.media_type), "Status": m.status,
+            "CreateTime": iso_time(m.created),
+        })),
+        "MetaData": media.as_ref().map(|m| json!({ "Size": m.size, "Container": m.media_type })),
+        "FileUrl": media.as_ref().map(|m| media_url(base, m)),
+        "ProcedureTaskId": null,
+        "ReviewAudioVideoTaskId": null,
+        "SessionContext": null,
+        "SessionId": null,
+        "Progress": if done { 100 } else { 50 },
+    });
+    Ok(())
 }

@@ -220,23 +220,7 @@ pub(super) fn is_loopback_host(url: &reqwest::Url) -> bool {
 }
 
 pub(super) fn pull_upload(emu: &Arc<Emu>, params: &Value, region: Option<String>) -> ActionResult {
-    let raw = str_param(params, "MediaUrl")
-        .ok_or_else(|| err("MissingParameter", "MediaUrl is required"))?;
-    let url = reqwest::Url::parse(&raw)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .ok_or_else(|| {
-            err(
-                "InvalidParameterValue.MediaUrl",
-                "MediaUrl is not an http(s) URL",
-            )
-        })?;
-    if !is_loopback_host(&url) {
-        return Err(err(
-            "InvalidParameterValue.MediaUrl",
-            "the emulator only pulls from loopback addresses",
-        ));
-    }
+    let (raw, url) = pull_url(params)?;
     let file_name = url
         .path_segments()
         .and_then(|mut s| s.next_back().map(str::to_owned))
@@ -301,6 +285,29 @@ pub(super) fn pull_upload(emu: &Arc<Emu>, params: &Value, region: Option<String>
         }
     });
     Ok(json!({ "TaskId": task.task_id }))
+}
+
+/// The `MediaUrl` of a `PullUpload`: an http(s) URL on loopback (the emulator reaches
+/// nothing else).
+fn pull_url(params: &Value) -> Result<(String, reqwest::Url), ApiErr> {
+    let raw = str_param(params, "MediaUrl")
+        .ok_or_else(|| err("MissingParameter", "MediaUrl is required"))?;
+    let url = reqwest::Url::parse(&raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| {
+            err(
+                "InvalidParameterValue.MediaUrl",
+                "MediaUrl is not an http(s) URL",
+            )
+        })?;
+    if !is_loopback_host(&url) {
+        return Err(err(
+            "InvalidParameterValue.MediaUrl",
+            "the emulator only pulls from loopback addresses",
+        ));
+    }
+    Ok((raw, url))
 }
 
 pub(super) async fn pull(
