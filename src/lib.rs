@@ -11,6 +11,7 @@
 //! |---|---|
 //! | [`tencent`] | sans-IO protocol code (TC3, COS q-sign, upload signatures, CRC-64, models, XML) and the async VOD/COS/client-upload clients |
 //! | [`wecom`] | WeChat Work (WeCom) temporary media client |
+//! | [`model`] | the queue's plain data (ids, destinations, options, item and publication states), kept by the store and carried by the engine's contract |
 //! | [`engine`] | the background worker: commands in, events out; job state machine, multipart driver, retries |
 //! | [`store`] | SQLite persistence: migrations, one module per table |
 //! | [`emulator`] | an axum server that imitates VOD, COS, client upload and WeCom on loopback |
@@ -25,6 +26,7 @@ pub mod config;
 pub mod emulator;
 pub mod engine;
 pub mod gui;
+pub mod model;
 pub mod qr;
 pub mod sign_server;
 pub mod store;
