@@ -207,7 +207,7 @@ impl GlobalArgs {
             credentials: self.api_key(),
             region: non_empty(self.region.as_ref())
                 .or_else(|| non_empty(Some(&saved.region)))
-                .unwrap_or_else(|| crate::tencent::vod::DEFAULT_REGION.to_owned()),
+                .unwrap_or_else(|| crate::tencent::DEFAULT_REGION.to_owned()),
             endpoints: Endpoints {
                 vod: non_empty(self.vod_endpoint.as_ref()).unwrap_or(endpoints.vod),
                 cos: non_empty(self.cos_endpoint.as_ref()).or(endpoints.cos),

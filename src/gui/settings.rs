@@ -59,7 +59,7 @@ impl Default for Settings {
     fn default() -> Self {
         let tuning = EngineTuning::default();
         Self {
-            region: crate::tencent::vod::DEFAULT_REGION.to_owned(),
+            region: crate::tencent::DEFAULT_REGION.to_owned(),
             sub_app_id: None,
             vod_endpoint: String::new(),
             cos_endpoint: String::new(),
