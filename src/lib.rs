@@ -16,6 +16,7 @@
 //! | [`store`] | SQLite persistence: migrations, one module per table |
 //! | [`emulator`] | an axum server that imitates VOD, COS, client upload and WeCom on loopback |
 //! | [`sign_server`] | the team's signature service: per-editor hashed tokens, rates, audit log, TLS |
+//! | [`settings`] | what the user saved, read by both front ends: `settings.json`, its environment overrides, and the secrets (keyring or 0600 files) |
 //! | [`cli`] | the `voddesk` subcommands over the engine |
 //! | [`gui`] | the eframe desktop application |
 //! | [`config`] | settings, credentials and the environment variables that override them |
@@ -28,6 +29,7 @@ pub mod engine;
 pub mod gui;
 pub mod model;
 pub mod qr;
+pub mod settings;
 pub mod sign_server;
 pub mod store;
 pub mod tencent;

@@ -24,8 +24,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Endpoints, ServiceConfig, WeComCredentials, default_data_dir};
-use crate::gui::credentials::CredentialStore;
-use crate::gui::settings::Settings;
+use crate::settings::Settings;
+use crate::settings::credentials::CredentialStore;
 use crate::tencent::Credentials;
 use crate::tencent::sign_service::SignatureToken;
 use upload::QueueArgs;

@@ -4,36 +4,12 @@
 //! is a compile error, and a lookup costs nothing in the UI pass. Texts that carry numbers are
 //! formatted by the caller with these words as the pieces.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// A UI language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum Lang {
-    /// English.
-    #[default]
-    En,
-    /// Simplified Chinese.
-    Zh,
-}
+// The language is a saved setting; its words are here.
+pub use crate::settings::Lang;
 
 impl Lang {
-    /// The language of a BCP 47 locale such as `zh-CN` or `en_US.UTF-8`: Chinese for any `zh`,
-    /// English otherwise.
-    #[must_use]
-    pub fn from_locale(locale: &str) -> Self {
-        if locale.trim().to_ascii_lowercase().starts_with("zh") {
-            Self::Zh
-        } else {
-            Self::En
-        }
-    }
-
-    /// The system's language (`sys-locale`), English when it cannot be read.
-    #[must_use]
-    pub fn system() -> Self {
-        sys_locale::get_locale().map_or(Self::En, |locale| Self::from_locale(&locale))
-    }
-
     /// The words of this language.
     #[must_use]
     pub fn texts(self) -> &'static Texts {
