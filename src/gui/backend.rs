@@ -18,10 +18,12 @@ use crate::config::{Endpoints, ServiceConfig, WeComCredentials};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::engine::api::{Command, Event};
 use crate::engine::{Engine, EngineConfig, EngineError, EngineHandle, LockHolder};
-use crate::gui::link::EVENT_CAPACITY;
 use crate::settings::Settings;
 use crate::tencent::Credentials;
 use crate::tencent::sign_service::SignatureToken;
+
+/// How many events may wait for the UI before the bridge pushes back on the engine.
+pub const EVENT_CAPACITY: usize = 8192;
 
 /// How often a queue that could not open is tried again.
 pub const RETRY_EVERY: Duration = Duration::from_secs(3);
