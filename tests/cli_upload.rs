@@ -516,15 +516,15 @@ async fn without_environment_uses_the_apps_saved_settings_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let file = tmp_file(dir.path(), "saved settings.mp4", 64 * 1024, 71);
-    let settings = voddesk::gui::settings::Settings {
+    let settings = voddesk::settings::Settings {
         vod_endpoint: emu.base.clone(),
         cos_endpoint: emu.base.clone(),
         ugc_endpoint: emu.base.clone(),
         class_id: Some(0),
-        ..voddesk::gui::settings::Settings::default()
+        ..voddesk::settings::Settings::default()
     };
     settings.save(&data).unwrap();
-    voddesk::gui::credentials::CredentialStore::file_only(&data)
+    voddesk::settings::credentials::CredentialStore::file_only(&data)
         .save(emulator::DEMO_SECRET_ID, emulator::DEMO_SECRET_KEY)
         .unwrap();
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_voddesk"));
@@ -661,7 +661,7 @@ async fn plain_http_beyond_this_computer_is_refused_before_sending() {
     assert_eq!(emu.handle.counters().action("ApplyUpload"), 0);
     // Saved in the app's settings, it is refused the same way.
     std::fs::create_dir_all(&data).unwrap();
-    let settings = voddesk::gui::settings::Settings {
+    let settings = voddesk::settings::Settings {
         vod_endpoint: "http://vod.example.com".into(),
         ..Default::default()
     };

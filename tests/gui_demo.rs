@@ -6,11 +6,11 @@ use std::time::Duration;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use voddesk::engine::api::{Command, ItemState};
-use voddesk::gui::credentials::CredentialStore;
 use voddesk::gui::i18n::Lang;
 use voddesk::gui::link::EngineLink;
-use voddesk::gui::settings::Settings;
 use voddesk::gui::{AppInit, BackendMode, KeyStatus, SecretStatus, VodDeskApp, backend, fonts};
+use voddesk::settings::Settings;
+use voddesk::settings::credentials::CredentialStore;
 
 use crate::gui_support::{Dropped, cjk_font, wait_for};
 

@@ -12,12 +12,12 @@ use voddesk::engine::api::{
     PublishState,
 };
 use voddesk::gui::backend::WeComRoute;
-use voddesk::gui::credentials::CredentialStore;
 use voddesk::gui::fonts::{self, CjkFont};
 use voddesk::gui::i18n::Lang;
 use voddesk::gui::link::EngineLink;
-use voddesk::gui::settings::Settings;
 use voddesk::gui::{AppInit, BackendMode, KeyStatus, SecretStatus, VodDeskApp};
+use voddesk::settings::Settings;
+use voddesk::settings::credentials::CredentialStore;
 
 /// The CJK font, read once per test binary.
 pub fn cjk_font() -> Option<CjkFont> {

@@ -9,11 +9,11 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use voddesk::engine::api::{Command, Event, ItemState, Progress, PublishState};
 use voddesk::gui::backend::{self, BackendMode, WeComRoute};
-use voddesk::gui::credentials::CredentialStore;
 use voddesk::gui::i18n::Lang;
 use voddesk::gui::link::EngineLink;
-use voddesk::gui::settings::Settings;
 use voddesk::gui::{AppInit, KeyStatus, SecretStatus, VodDeskApp, fonts};
+use voddesk::settings::Settings;
+use voddesk::settings::credentials::CredentialStore;
 
 use crate::gui_support::{Dropped, app, app_with_link, cjk_font, snapshot, wait_for};
 

@@ -97,33 +97,27 @@ pub struct EmulatorConfig {
     pub tls_names: Option<Vec<String>>,
 }
 
-impl Default for EmulatorConfig {
-    fn default() -> Self {
+impl EmulatorConfig {
+    /// The demo account on a free loopback port, with its state and objects in `data_dir`.
+    ///
+    /// There is no `Default`: where the data lives is the caller's (the app's data directory
+    /// is the config layer's business, above the emulator).
+    #[must_use]
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir: crate::config::default_data_dir().join("emulator"),
+            data_dir: data_dir.into(),
             secret_id: DEMO_SECRET_ID.to_owned(),
             secret_key: DEMO_SECRET_KEY.to_owned(),
             wecom_corp_id: DEMO_WECOM_CORP_ID.to_owned(),
             wecom_secret: DEMO_WECOM_SECRET.to_owned(),
             app_id: DEMO_APP_ID,
-            region: crate::tencent::vod::DEFAULT_REGION.to_owned(),
+            region: crate::tencent::DEFAULT_REGION.to_owned(),
             faults: Faults::default(),
             seed: 0x5eed,
             allow_remote: false,
             link: None,
             tls_names: None,
-        }
-    }
-}
-
-impl EmulatorConfig {
-    /// The default configuration with its data in `data_dir`.
-    #[must_use]
-    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
-        Self {
-            data_dir: data_dir.into(),
-            ..Self::default()
         }
     }
 }

@@ -17,12 +17,13 @@ use crate::engine::api::{
 use crate::gui::Resolved;
 use crate::gui::backend::{BackendMode, BackendStatus, Connected, Launch, WeComRoute};
 use crate::gui::browser::{Browser, Purpose};
-use crate::gui::credentials::{CredentialStore, KeyLocation};
 use crate::gui::files::{Collected, Skipped};
 use crate::gui::i18n::{Lang, Texts};
 use crate::gui::link::EngineLink;
-use crate::gui::settings::{Field, Settings, SettingsForm};
+use crate::gui::settings_form::{Field, SettingsForm};
 use crate::gui::view_model::{Happening, QueueModel};
+use crate::settings::Settings;
+use crate::settings::credentials::{CredentialStore, KeyLocation};
 use crate::tencent::Credentials;
 
 /// Most events applied per frame; the rest wait for the next frame so a flood (a restart with a
@@ -30,6 +31,8 @@ use crate::tencent::Credentials;
 const MAX_EVENTS_PER_FRAME: usize = 20_000;
 /// The longest side of a cover thumbnail, in pixels.
 const THUMBNAIL_SIDE: u32 = 256;
+/// Pixels per module of a saved QR code PNG.
+const PNG_SCALE: u32 = 12;
 
 /// The API key as the UI may show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1008,10 +1011,7 @@ impl VodDeskApp {
         self.handle.spawn_blocking(move || {
             let written = crate::qr::QrMatrix::encode(&url)
                 .map_err(|err| err.to_string())
-                .and_then(|m| {
-                    m.save_png(&path, crate::gui::ui::publish::PNG_SCALE)
-                        .map_err(|err| err.to_string())
-                })
+                .and_then(|m| m.save_png(&path, PNG_SCALE).map_err(|err| err.to_string()))
                 .map(|()| path);
             let _ = tx.send(Job::QrSaved(written));
             ctx.request_repaint();

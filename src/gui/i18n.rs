@@ -4,36 +4,16 @@
 //! is a compile error, and a lookup costs nothing in the UI pass. Texts that carry numbers are
 //! formatted by the caller with these words as the pieces.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// A UI language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum Lang {
-    /// English.
-    #[default]
-    En,
-    /// Simplified Chinese.
-    Zh,
-}
+// The language is a saved setting; its words are here.
+pub use crate::settings::Lang;
+
+/// The code a refused file's row carries: it was never queued, so it has no engine item, and
+/// its message is the rule it broke, said in the user's language by [`refusal_text`].
+pub const REFUSED_CODE: &str = "VodDesk.Refused";
 
 impl Lang {
-    /// The language of a BCP 47 locale such as `zh-CN` or `en_US.UTF-8`: Chinese for any `zh`,
-    /// English otherwise.
-    #[must_use]
-    pub fn from_locale(locale: &str) -> Self {
-        if locale.trim().to_ascii_lowercase().starts_with("zh") {
-            Self::Zh
-        } else {
-            Self::En
-        }
-    }
-
-    /// The system's language (`sys-locale`), English when it cannot be read.
-    #[must_use]
-    pub fn system() -> Self {
-        sys_locale::get_locale().map_or(Self::En, |locale| Self::from_locale(&locale))
-    }
-
     /// The words of this language.
     #[must_use]
     pub fn texts(self) -> &'static Texts {
@@ -869,7 +849,7 @@ pub fn error_text(err: &crate::engine::api::UserError, lang: Lang) -> String {
     let code = err.code.as_deref();
     let words = error_words(err, lang);
     let mut beside = Vec::new();
-    if let Some(code) = code.filter(|c| *c != crate::gui::view_model::REFUSED_CODE) {
+    if let Some(code) = code.filter(|c| *c != REFUSED_CODE) {
         beside.push(format!("{} {code}", t.error_code));
     }
     if let Some(request_id) = &err.request_id {
@@ -888,7 +868,7 @@ pub fn error_text(err: &crate::engine::api::UserError, lang: Lang) -> String {
 pub fn error_words(err: &crate::engine::api::UserError, lang: Lang) -> String {
     let code = err.code.as_deref();
     match (lang, code) {
-        (_, Some(crate::gui::view_model::REFUSED_CODE)) => refusal_text(&err.message, lang),
+        (_, Some(REFUSED_CODE)) => refusal_text(&err.message, lang),
         (Lang::En, _) => err.message.clone(),
         (Lang::Zh, Some(code)) => match crate::engine::publish::explain_code(code)
             .map(|text| text.zh.to_owned())
@@ -951,6 +931,158 @@ fn zh_by_kind(message: &str) -> String {
     }
 }
 
+/// The words of the publishing section, the media library and its toolbar button, in one
+/// language.
+#[derive(serde::Serialize)]
+pub(crate) struct PublishWords {
+    pub publish_after_upload: &'static str,
+    pub wecom_no_publish: &'static str,
+    pub definition: &'static str,
+    pub auto_definition: &'static str,
+    pub original_definition: &'static str,
+    pub publish: &'static str,
+    pub publish_again: &'static str,
+    pub under_review: &'static str,
+    pub elapsed: &'static str,
+    pub published: &'static str,
+    pub suspended: &'static str,
+    pub suspended_hint: &'static str,
+    pub deleted: &'static str,
+    pub rejected: &'static str,
+    pub url: &'static str,
+    pub copy_url: &'static str,
+    pub save_qr: &'static str,
+    pub open_browser: &'static str,
+    pub suspend: &'static str,
+    pub restore: &'static str,
+    pub delete: &'static str,
+    pub refresh: &'static str,
+    pub confirm_title: &'static str,
+    pub confirm_body: &'static str,
+    pub confirm_delete: &'static str,
+    pub cancel: &'static str,
+    pub qr_alt: &'static str,
+    pub saved_to: &'static str,
+    pub save_failed: &'static str,
+    pub copied: &'static str,
+    pub library: &'static str,
+    pub library_search: &'static str,
+    pub library_name: &'static str,
+    pub library_empty: &'static str,
+    pub library_loading: &'static str,
+    pub library_previous: &'static str,
+    pub library_next: &'static str,
+    pub library_file: &'static str,
+    pub library_created: &'static str,
+    pub library_status: &'static str,
+    pub library_publication: &'static str,
+    pub library_actions: &'static str,
+    pub library_total: &'static str,
+    pub request_id: &'static str,
+}
+
+const PUBLISH_EN: PublishWords = PublishWords {
+    publish_after_upload: "Publishing becomes available when the upload has finished.",
+    wecom_no_publish: "WeChat Work media cannot be published to WeChat Mini Programs.",
+    definition: "Definition",
+    auto_definition: "Automatic (best MP4)",
+    original_definition: "Original file (0)",
+    publish: "Publish to WeChat",
+    publish_again: "Publish again",
+    under_review: "Under review (can take up to 4 hours)",
+    elapsed: "elapsed",
+    published: "Published",
+    suspended: "Suspended",
+    suspended_hint: "Suspended: the URL and QR code do not play until you restore them.",
+    deleted: "Deleted from VOD: its URLs no longer work.",
+    rejected: "Not published",
+    url: "Publishing URL",
+    copy_url: "Copy URL",
+    save_qr: "Save QR as PNG",
+    open_browser: "Open in browser",
+    suspend: "Suspend",
+    restore: "Restore",
+    delete: "Delete…",
+    refresh: "Refresh",
+    confirm_title: "Delete for good?",
+    confirm_body: "and everything made from it are deleted from VOD, and its URLs stop working. This cannot be undone.",
+    confirm_delete: "Delete for good",
+    cancel: "Cancel",
+    qr_alt: "QR code of the publishing URL",
+    saved_to: "QR code saved to",
+    save_failed: "Could not save the QR code",
+    copied: "Copied",
+    library: "Library",
+    library_search: "Search",
+    library_name: "Name contains",
+    library_empty: "No media found.",
+    library_loading: "Loading…",
+    library_previous: "Previous page",
+    library_next: "Next page",
+    library_file: "Name / FileId",
+    library_created: "Created",
+    library_status: "Status",
+    library_publication: "WeChat",
+    library_actions: "Actions",
+    library_total: "files in the account",
+    request_id: "RequestId",
+};
+
+const PUBLISH_ZH: PublishWords = PublishWords {
+    publish_after_upload: "上传完成后即可发布。",
+    wecom_no_publish: "企业微信素材不能发布到微信小程序。",
+    definition: "清晰度",
+    auto_definition: "自动（最佳 MP4）",
+    original_definition: "原始文件（0）",
+    publish: "发布到微信",
+    publish_again: "重新发布",
+    under_review: "审核中（最长可能需要 4 小时）",
+    elapsed: "已用时",
+    published: "已发布",
+    suspended: "已暂停",
+    suspended_hint: "已暂停分发：恢复之前，该链接和二维码无法播放。",
+    deleted: "已从云点播删除：其链接已失效。",
+    rejected: "未发布",
+    url: "发布链接",
+    copy_url: "复制链接",
+    save_qr: "保存二维码为 PNG",
+    open_browser: "在浏览器中打开",
+    suspend: "暂停分发",
+    restore: "恢复分发",
+    delete: "删除…",
+    refresh: "刷新",
+    confirm_title: "永久删除？",
+    confirm_body: "及其所有衍生文件将从云点播删除，链接将失效。此操作无法撤销。",
+    confirm_delete: "永久删除",
+    cancel: "取消",
+    qr_alt: "发布链接的二维码",
+    saved_to: "二维码已保存到",
+    save_failed: "无法保存二维码",
+    copied: "已复制",
+    library: "媒体库",
+    library_search: "搜索",
+    library_name: "名称包含",
+    library_empty: "没有找到媒体。",
+    library_loading: "加载中…",
+    library_previous: "上一页",
+    library_next: "下一页",
+    library_file: "名称 / FileId",
+    library_created: "创建时间",
+    library_status: "状态",
+    library_publication: "微信",
+    library_actions: "操作",
+    library_total: "个文件",
+    request_id: "RequestId",
+};
+
+/// The publishing words in `lang`.
+pub(crate) fn publish_words(lang: Lang) -> &'static PublishWords {
+    match lang {
+        Lang::Zh => &PUBLISH_ZH,
+        _ => &PUBLISH_EN,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -994,9 +1126,9 @@ mod tests {
         }
         for (id, words) in [(
             "publish",
-            serde_json::to_value(crate::gui::ui::publish::words(Lang::En)).unwrap(),
+            serde_json::to_value(publish_words(Lang::En)).unwrap(),
         )] {
-            let zh = serde_json::to_value(crate::gui::ui::publish::words(Lang::Zh)).unwrap();
+            let zh = serde_json::to_value(publish_words(Lang::Zh)).unwrap();
             for (key, english) in words.as_object().unwrap() {
                 let chinese = zh[key].as_str().unwrap();
                 if key != "request_id" && (english.as_str() == Some(chinese) || !cjk(chinese)) {

@@ -9,7 +9,7 @@ use crate::engine::api::{
     Destination, Event, ItemId, ItemSnapshot, ItemState, PublishState, StallReason, WeComMediaType,
 };
 use crate::gui::files::{FileKind, kind_of};
-use crate::gui::i18n::Texts;
+use crate::gui::i18n::{REFUSED_CODE, Texts};
 
 /// The queue's filter tabs. Each item is under exactly one tab besides "All".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -55,9 +55,6 @@ pub fn is_moving(state: &ItemState) -> bool {
         ItemState::Applying | ItemState::Uploading { .. } | ItemState::Committing
     )
 }
-
-/// The code a refused file's row carries: it was never queued, so it has no engine item.
-pub const REFUSED_CODE: &str = "VodDesk.Refused";
 
 /// Sortable columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

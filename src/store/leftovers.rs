@@ -10,7 +10,7 @@
 use rusqlite::params;
 
 use super::{Store, StoreError, unix_now};
-use crate::engine::api::{ItemId, ItemOptions, ItemState};
+use crate::model::{ItemId, ItemOptions, ItemState};
 use crate::store::SessionRecord;
 
 /// A multipart upload still to abort.
@@ -195,7 +195,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::api::UploadFlow;
+    use crate::model::UploadFlow;
     use crate::tencent::Credentials;
 
     #[test]

@@ -3,10 +3,10 @@
 
 use egui::RichText;
 
-use super::publish::words;
 use crate::engine::api::{Command, Event, LibraryAction, LibraryPage, PublishState, UserError};
 use crate::gui::app::VodDeskApp;
 use crate::gui::i18n::error_text;
+use crate::gui::i18n::publish_words;
 use crate::gui::view_model::publish_text;
 
 /// Files per page.
@@ -93,7 +93,7 @@ impl VodDeskApp {
         if !view.open {
             return;
         }
-        let w = words(self.lang);
+        let w = publish_words(self.lang);
         let mut open = true;
         let mut search = None;
         let mut actions: Vec<(String, LibraryAction)> = Vec::new();

@@ -48,7 +48,7 @@ impl VodDeskApp {
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui
-                    .button(super::publish::words(self.lang).library)
+                    .button(crate::gui::i18n::publish_words(self.lang).library)
                     .clicked()
                 {
                     self.open_library(ui.ctx());
