@@ -479,7 +479,8 @@ fn with_a_key_wechat_work_items_go_to_the_configured_application() {
 
 /// Files sent to WeChat Work in demo mode before an application was set up went to the demo
 /// emulator; once one is set up (still no API key, so still demo mode), "Save a copy" still
-/// fetches them, from the emulator that keeps them, while new files go to the application.
+/// fetches them, from the emulator that keeps them (that new files go to the application is
+/// `demo_mode_sends_wechat_work_files_to_the_configured_application`).
 #[test]
 fn demo_files_stay_fetchable_after_an_application_is_set_up() {
     const CORP: &str = "wwusersown0corp02";

@@ -189,3 +189,22 @@ impl egui::DroppedFile for Dropped {
         std::fs::read(&self.0).map_err(|err| err.to_string())
     }
 }
+
+/// Clicks the button `label` and returns the text it put on the clipboard in that frame.
+pub fn click_and_copied(harness: &mut Harness<'static, VodDeskApp>, label: &str) -> Vec<String> {
+    use egui_kittest::kittest::Queryable as _;
+    harness.get_by_label(label).click();
+    harness.step();
+    let copied = harness
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .filter_map(|command| match command {
+            egui::OutputCommand::CopyText(text) => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    harness.run();
+    copied
+}
