@@ -13,11 +13,11 @@ use tokio::sync::mpsc;
 use voddesk::engine::api::{
     Command, Destination, Event, ItemOptions, ItemSnapshot, ItemState, Progress, PublishState,
 };
-use voddesk::gui::credentials::CredentialStore;
 use voddesk::gui::i18n::Lang;
 use voddesk::gui::link::EngineLink;
-use voddesk::gui::settings::Settings;
 use voddesk::gui::{AppInit, BackendMode, KeyStatus, SecretStatus, VodDeskApp, fonts};
+use voddesk::settings::Settings;
+use voddesk::settings::credentials::CredentialStore;
 
 const ITEMS: i64 = 10_000;
 const FRAMES: usize = 300;

@@ -11,10 +11,12 @@
 //! |---|---|
 //! | [`tencent`] | sans-IO protocol code (TC3, COS q-sign, upload signatures, CRC-64, models, XML) and the async VOD/COS/client-upload clients |
 //! | [`wecom`] | WeChat Work (WeCom) temporary media client |
+//! | [`model`] | the queue's plain data (ids, destinations, options, item and publication states), kept by the store and carried by the engine's contract |
 //! | [`engine`] | the background worker: commands in, events out; job state machine, multipart driver, retries |
 //! | [`store`] | SQLite persistence: migrations, one module per table |
 //! | [`emulator`] | an axum server that imitates VOD, COS, client upload and WeCom on loopback |
 //! | [`sign_server`] | the team's signature service: per-editor hashed tokens, rates, audit log, TLS |
+//! | [`settings`] | what the user saved, read by both front ends: `settings.json`, its environment overrides, and the secrets (keyring or 0600 files) |
 //! | [`cli`] | the `voddesk` subcommands over the engine |
 //! | [`gui`] | the eframe desktop application |
 //! | [`config`] | settings, credentials and the environment variables that override them |
@@ -25,7 +27,9 @@ pub mod config;
 pub mod emulator;
 pub mod engine;
 pub mod gui;
+pub mod model;
 pub mod qr;
+pub mod settings;
 pub mod sign_server;
 pub mod store;
 pub mod tencent;

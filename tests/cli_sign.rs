@@ -223,7 +223,9 @@ fn beyond_loopback_without_tls_is_refused_naming_both_ways_out() {
         "{err}"
     );
     let output = voddesk(dir.path(), &["sign-server", "--rate", "0"]);
-    assert_eq!(output.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains("--rate"), "{err}");
 }
 
 #[test]

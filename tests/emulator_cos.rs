@@ -423,8 +423,8 @@ async fn multipart_upload_survives_a_restart() {
     assert!(second.handle.open_uploads().unwrap().is_empty());
 }
 
-/// A file that cannot be read while its body is sent is a file error naming the file, not a
-/// network error to retry.
+/// A body whose file cannot be read (here: it is gone when the send opens it) is a file
+/// error naming the file, not a network error to retry.
 #[tokio::test]
 async fn an_unreadable_body_is_a_file_error() {
     let emu = start().await;

@@ -128,6 +128,16 @@ pub fn bytes(len: usize, seed: u8) -> Vec<u8> {
 
 /// ApplyUpload → PutObject → CommitUpload; returns the FileId and the media URL.
 pub async fn make_media(emu: &TestEmulator, media_type: &str, content: &[u8]) -> (String, String) {
+    let (file_id, media_url, _) = make_media_at(emu, media_type, content).await;
+    (file_id, media_url)
+}
+
+/// [`make_media`], with the object key its bytes are stored under.
+pub async fn make_media_at(
+    emu: &TestEmulator,
+    media_type: &str,
+    content: &[u8],
+) -> (String, String, String) {
     let client = vod(emu);
     let applied = client
         .call(&ApplyUploadRequest {
@@ -149,7 +159,11 @@ pub async fn make_media(emu: &TestEmulator, media_type: &str, content: &[u8]) ->
         })
         .await
         .unwrap();
-    (committed.file_id, committed.media_url)
+    (
+        committed.file_id,
+        committed.media_url,
+        applied.media_storage_path,
+    )
 }
 
 /// A raw, signed API 3.0 call: `(HTTP status, headers, JSON body)`.

@@ -10,7 +10,8 @@ use voddesk::tencent::models::{
 };
 
 use crate::emulator_support::{
-    RawCall, bytes, cos, error_code, http, make_media, slice_of, start, start_with, vod, wait_for,
+    RawCall, bytes, cos, error_code, http, make_media, make_media_at, slice_of, start, start_with,
+    vod, wait_for,
 };
 
 fn api_code(err: &voddesk::tencent::error::TencentError) -> String {
@@ -361,7 +362,8 @@ async fn publish_review_page_forbid_and_delete() {
     let emu = start().await;
     let client = vod(&emu);
     let content = bytes(50_000, 3);
-    let (file_id, _) = make_media(&emu, "mp4", &content).await;
+    let (file_id, media_url, stored_at) = make_media_at(&emu, "mp4", &content).await;
+    assert!(emu.handle.object_bytes(&stored_at).unwrap().is_some());
     let task = client
         .call(&WeChatMiniProgramPublishRequest {
             file_id: file_id.clone(),
@@ -475,12 +477,9 @@ async fn publish_review_page_forbid_and_delete() {
         .await
         .unwrap_err();
     assert_eq!(api_code(&again), "ResourceNotFound.FileNotExist");
-    assert!(
-        emu.handle
-            .object_bytes(&format!("/{}", "x"))
-            .unwrap()
-            .is_none()
-    );
+    // The stored bytes went with it, and the media URL no longer plays.
+    assert!(emu.handle.object_bytes(&stored_at).unwrap().is_none());
+    assert_ne!(http().get(&media_url).send().await.unwrap().status(), 200);
 }
 
 #[tokio::test]

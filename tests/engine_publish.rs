@@ -163,11 +163,11 @@ async fn publish_survives_a_restart_then_suspend_restore_delete() {
     .await;
     assert_eq!(status_of(&url).await, 403);
 
-    // Deleted elsewhere (the console, another editor): a refresh shows it.
+    // Deleted: the page is gone, and publishing it again is refused in words (a deletion
+    // made elsewhere is `rejection_is_explained_and_refresh_sees_a_deletion_made_elsewhere`).
     engine.send(Command::DeleteMedia(id)).await.unwrap();
     publish_becomes(&mut engine, |p| matches!(p, PublishState::Deleted)).await;
     assert_eq!(status_of(&url).await, 410);
-    engine.send(Command::Refresh(id)).await.unwrap();
     engine
         .send(Command::Publish {
             id,

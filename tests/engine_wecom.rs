@@ -304,24 +304,26 @@ fn before_answer(seen: &[(u64, u64)]) -> (u64, u64) {
     )
 }
 
+/// Nothing counts as progress until WeCom answers, for a file of several chunks and for a
+/// small one, while its bytes show as on the wire.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_counts_as_progress_until_wecom_answers() {
-    let (seen, _) = upload_answered_late(0, UPLOADED, 5).await;
-    // The last value is the whole file, shown with the answer that made the item done.
-    assert_eq!(
-        seen.last().map(|&(done, _)| done),
-        Some(UPLOADED),
-        "{seen:?}"
-    );
-    let (done, wire) = before_answer(&seen);
-    assert_eq!(done, 0, "progress before WeCom answered: {seen:?}");
-    assert!(wire > 0, "nothing on the wire while waiting: {seen:?}");
+    for (size, seed) in [(UPLOADED, 5), (600 * 1024, 7)] {
+        let (seen, _) = upload_answered_late(0, size, seed).await;
+        // The last value is the whole file, shown with the answer that made the item done.
+        assert_eq!(seen.last().map(|&(done, _)| done), Some(size), "{seen:?}");
+        let (done, wire) = before_answer(&seen);
+        assert_eq!(done, 0, "progress before WeCom answered: {seen:?}");
+        assert!(wire > 0, "nothing on the wire while waiting: {seen:?}");
+    }
 }
 
-/// An upload sent again after a refused token counts its bytes on the wire from the start,
-/// not on top of the refused one's.
+/// A token WeCom refuses after reading the whole body: the file is sent again with a new
+/// token, nothing of the refused attempt counts as done, and the item is done with the
+/// second answer. (Whether the wire count restarts cannot be seen here: what is shown on the
+/// wire is capped at what is left of the file.)
 #[tokio::test]
-async fn a_refused_token_restarts_the_count_rather_than_adding_to_it() {
+async fn a_refused_token_sends_the_file_again_and_counts_only_the_answer() {
     let (seen, uploads) = upload_answered_late(1, UPLOADED, 6).await;
     assert_eq!(uploads, 2);
     assert_eq!(
@@ -329,21 +331,6 @@ async fn a_refused_token_restarts_the_count_rather_than_adding_to_it() {
         Some(UPLOADED),
         "{seen:?}"
     );
-    let (done, wire) = before_answer(&seen);
+    let (done, _) = before_answer(&seen);
     assert_eq!(done, 0, "{seen:?}");
-    assert!(
-        wire <= UPLOADED,
-        "{wire} of {UPLOADED} on the wire: {seen:?}"
-    );
-}
-
-/// A small file shows its bytes on the wire while it is sent too.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_small_file_shows_its_bytes_on_the_wire_before_wecom_answers() {
-    let size = 600 * 1024;
-    let (seen, _) = upload_answered_late(0, size, 7).await;
-    assert_eq!(seen.last().map(|&(done, _)| done), Some(size), "{seen:?}");
-    let (done, wire) = before_answer(&seen);
-    assert_eq!(done, 0, "{seen:?}");
-    assert!(wire > 0, "nothing on the wire before the answer: {seen:?}");
 }

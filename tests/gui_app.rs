@@ -8,7 +8,7 @@ use voddesk::engine::api::{Command, Event, ItemOptions, ItemState, Progress, Use
 use voddesk::gui::i18n::Lang;
 use voddesk::gui::view_model::Filter;
 
-use crate::gui_support::{Dropped, app, app_with_wecom, snapshot, wait_for};
+use crate::gui_support::{Dropped, app, app_with_wecom, click_and_copied, snapshot, wait_for};
 use voddesk::gui::backend::WeComRoute;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -249,8 +249,10 @@ fn details_show_the_error_with_its_request_id_and_progress_never_goes_back() {
     harness.get_by_label("c.mp4").click();
     harness.run();
     harness.get_by_label("5285890799999");
-    harness.get_by_label("Copy FileId").click();
-    harness.run();
+    assert_eq!(
+        click_and_copied(&mut harness, "Copy FileId"),
+        vec!["5285890799999".to_owned()]
+    );
     harness.get_by_label("WeChat publishing");
 
     // Filter tabs.

@@ -6,11 +6,11 @@ use std::time::Duration;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use voddesk::engine::api::{Command, ItemState};
-use voddesk::gui::credentials::CredentialStore;
 use voddesk::gui::i18n::Lang;
 use voddesk::gui::link::EngineLink;
-use voddesk::gui::settings::Settings;
 use voddesk::gui::{AppInit, BackendMode, KeyStatus, SecretStatus, VodDeskApp, backend, fonts};
+use voddesk::settings::Settings;
+use voddesk::settings::credentials::CredentialStore;
 
 use crate::gui_support::{Dropped, cjk_font, wait_for};
 
@@ -479,7 +479,8 @@ fn with_a_key_wechat_work_items_go_to_the_configured_application() {
 
 /// Files sent to WeChat Work in demo mode before an application was set up went to the demo
 /// emulator; once one is set up (still no API key, so still demo mode), "Save a copy" still
-/// fetches them, from the emulator that keeps them, while new files go to the application.
+/// fetches them, from the emulator that keeps them (that new files go to the application is
+/// `demo_mode_sends_wechat_work_files_to_the_configured_application`).
 #[test]
 fn demo_files_stay_fetchable_after_an_application_is_set_up() {
     const CORP: &str = "wwusersown0corp02";

@@ -9,7 +9,7 @@ use voddesk::engine::api::{
 };
 use voddesk::gui::i18n::Lang;
 
-use crate::gui_support::{app, snapshot, wait_for};
+use crate::gui_support::{app, click_and_copied, snapshot, wait_for};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -68,8 +68,10 @@ fn publish_review_published_suspend_and_confirmed_delete() {
     harness.run();
     harness.get_by_label(url);
     harness.get_by_label("QR code of the publishing URL");
-    harness.get_by_label("Copy URL").click();
-    harness.run();
+    assert_eq!(
+        click_and_copied(&mut harness, "Copy URL"),
+        vec![url.to_owned()]
+    );
     harness.get_by_label("Suspend").click();
     harness.run();
     assert!(fake.take_commands().contains(&Command::Suspend {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use voddesk::engine::api::{Command, EngineTuning};
 use voddesk::gui::i18n::Lang;
-use voddesk::gui::settings::Settings;
+use voddesk::settings::Settings;
 
 use crate::gui_support::{app, wait_for};
 
@@ -72,7 +72,10 @@ fn settings_validate_then_save_with_the_key_masked() {
     // The key went to the 0600 file, not into settings.json.
     let text = std::fs::read_to_string(&settings_file).unwrap();
     assert!(!text.contains("TopSecretKeyValue12345"));
-    let key_file = fake.dir.path().join(voddesk::gui::credentials::KEY_FILE);
+    let key_file = fake
+        .dir
+        .path()
+        .join(voddesk::settings::credentials::KEY_FILE);
     assert!(key_file.exists());
     #[cfg(unix)]
     {
@@ -205,7 +208,7 @@ fn wechat_work_application_is_saved_with_its_secret_kept_apart() {
     assert_eq!(saved.wecom_corp_id, "ww0123456789abcdef");
     let text = std::fs::read_to_string(fake.dir.path().join("settings.json")).unwrap();
     assert!(!text.contains(secret));
-    let store = voddesk::gui::credentials::CredentialStore::file_only(fake.dir.path());
+    let store = voddesk::settings::credentials::CredentialStore::file_only(fake.dir.path());
     assert_eq!(
         store.load_wecom_secret().unwrap().map(|(secret, _)| secret),
         Some(secret.to_owned())
@@ -298,7 +301,7 @@ fn the_wechat_work_secret_can_be_forgotten_like_the_key() {
     ] {
         let t = lang.texts();
         let (mut harness, fake) = app(lang);
-        let store = voddesk::gui::credentials::CredentialStore::file_only(fake.dir.path());
+        let store = voddesk::settings::credentials::CredentialStore::file_only(fake.dir.path());
         store
             .save("AKIDexample0000000001", "TopSecretKeyValue12345")
             .unwrap();
@@ -334,8 +337,8 @@ fn the_wechat_work_secret_can_be_forgotten_like_the_key() {
 /// not answer alike) is said as such, with why, never as "no key saved"; it can be forgotten.
 #[test]
 fn a_saved_key_that_cannot_be_read_is_said_and_can_be_forgotten() {
-    use voddesk::gui::credentials::{CredentialStore, KEY_FILE};
     use voddesk::gui::{KeyStatus, SecretStatus};
+    use voddesk::settings::credentials::{CredentialStore, KEY_FILE};
     let (mut harness, fake) = app(Lang::En);
     let t = Lang::En.texts();
     let store = CredentialStore::file_only(fake.dir.path());

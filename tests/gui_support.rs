@@ -12,12 +12,12 @@ use voddesk::engine::api::{
     PublishState,
 };
 use voddesk::gui::backend::WeComRoute;
-use voddesk::gui::credentials::CredentialStore;
 use voddesk::gui::fonts::{self, CjkFont};
 use voddesk::gui::i18n::Lang;
 use voddesk::gui::link::EngineLink;
-use voddesk::gui::settings::Settings;
 use voddesk::gui::{AppInit, BackendMode, KeyStatus, SecretStatus, VodDeskApp};
+use voddesk::settings::Settings;
+use voddesk::settings::credentials::CredentialStore;
 
 /// The CJK font, read once per test binary.
 pub fn cjk_font() -> Option<CjkFont> {
@@ -188,4 +188,23 @@ impl egui::DroppedFile for Dropped {
     fn bytes(&self) -> Result<Vec<u8>, String> {
         std::fs::read(&self.0).map_err(|err| err.to_string())
     }
+}
+
+/// Clicks the button `label` and returns the text it put on the clipboard in that frame.
+pub fn click_and_copied(harness: &mut Harness<'static, VodDeskApp>, label: &str) -> Vec<String> {
+    use egui_kittest::kittest::Queryable as _;
+    harness.get_by_label(label).click();
+    harness.step();
+    let copied = harness
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .filter_map(|command| match command {
+            egui::OutputCommand::CopyText(text) => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    harness.run();
+    copied
 }

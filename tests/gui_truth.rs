@@ -9,11 +9,11 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use voddesk::engine::api::{Command, Event, ItemState, Progress, PublishState};
 use voddesk::gui::backend::{self, BackendMode, WeComRoute};
-use voddesk::gui::credentials::CredentialStore;
 use voddesk::gui::i18n::Lang;
 use voddesk::gui::link::EngineLink;
-use voddesk::gui::settings::Settings;
 use voddesk::gui::{AppInit, KeyStatus, SecretStatus, VodDeskApp, fonts};
+use voddesk::settings::Settings;
+use voddesk::settings::credentials::CredentialStore;
 
 use crate::gui_support::{Dropped, app, app_with_link, cjk_font, snapshot, wait_for};
 
@@ -184,6 +184,16 @@ fn counts_keep_moving_waiting_paused_and_cancelled_apart() {
         "Cancelled (1)",
     ] {
         harness.get_by_label(tab);
+    }
+    // The status bar.
+    for count in [
+        "1 uploading",
+        "2 queued",
+        "1 paused",
+        "0 failed",
+        "1 cancelled",
+    ] {
+        harness.get_by_label_contains(count);
     }
     let mut totals = harness.state_mut().model_totals();
     let title = voddesk::gui::view_model::window_title(&totals, Lang::En.texts());
@@ -462,8 +472,8 @@ fn a_small_screen_shows_every_action_and_the_publication() {
     harness.get_by_label_contains("This cannot be undone.");
 }
 
-/// Every row's action of the Chinese UI fits 1024 pixels too, and the refusal of a
-/// destination that is not set up reads in Chinese.
+/// Every row's action of the Chinese UI fits 1024 pixels too (the snapshot shows it; a
+/// Chinese refusal is `a_refusal_is_an_item_naming_the_rule_in_chinese`).
 #[test]
 fn the_chinese_queue_fits_a_small_screen() {
     let (mut harness, fake) = app_with_link(Lang::Zh, 1024.0, 600.0, |commands, events| {

@@ -368,5 +368,6 @@ async fn library_lists_newest_first_with_publish_state() {
     ));
     let named = publisher.search(Some("seco"), 0, 10).await.unwrap();
     assert_eq!(named.entries.len(), 1);
+    assert_eq!(named.entries[0].file_id, second);
     emu.handle.shutdown().await;
 }

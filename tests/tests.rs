@@ -24,6 +24,7 @@ mod gui_settings;
 mod gui_snapshot;
 mod gui_support;
 mod gui_truth;
+mod layers;
 mod protocol_tolerance;
 mod protocol_vectors;
 mod publish_e2e;

@@ -110,13 +110,21 @@ async fn upload_get_and_limits() {
     // Checked before sending, with the rule named.
     let big = dir.path().join("big.mp4");
     std::fs::write(&big, vec![0u8; 10 * 1024 * 1024 + 1]).unwrap();
+    let uploads_before = emu.handle.counters().action("media/upload");
     let (code, _, err) = run_cli(
         &env,
         &["wecom", "upload", big.to_str().unwrap(), "--type", "video"],
     )
     .await;
     assert_eq!(code, 1);
-    assert!(err.contains("10 MB"), "{err}");
+    // The client's own rule, not WeCom's answer (45001) passed on: nothing was sent.
+    assert!(err.contains("WeCom video must be at most 10 MB"), "{err}");
+    assert!(!err.contains("45001"), "{err}");
+    assert_eq!(
+        emu.handle.counters().action("media/upload"),
+        uploads_before,
+        "the file was sent"
+    );
 
     let (code, _, err) = run_cli(
         &env,

@@ -102,7 +102,11 @@ fn rate(name: &str, value: f64) -> Result<f64, CliError> {
 /// # Errors
 /// Bad usage: a rate outside 0..1, or only half of a key pair.
 pub fn config(args: &EmulatorArgs, global: &GlobalArgs) -> Result<EmulatorConfig, CliError> {
-    let defaults = EmulatorConfig::default();
+    let data_dir = args
+        .data
+        .clone()
+        .unwrap_or_else(|| global.service_config().data_dir.join("emulator"));
+    let defaults = EmulatorConfig::with_data_dir(data_dir);
     let (secret_id, secret_key) = match (&global.secret_id, &global.secret_key) {
         (Some(id), Some(key)) => (id.trim().to_owned(), key.trim().to_owned()),
         (None, None) => (defaults.secret_id.clone(), defaults.secret_key.clone()),
@@ -117,10 +121,6 @@ pub fn config(args: &EmulatorArgs, global: &GlobalArgs) -> Result<EmulatorConfig
         addr: args.addr,
         allow_remote: args.allow_remote,
         seed: args.seed,
-        data_dir: args
-            .data
-            .clone()
-            .unwrap_or_else(|| global.service_config().data_dir.join("emulator")),
         secret_id,
         secret_key,
         wecom_corp_id: global

@@ -24,8 +24,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Endpoints, ServiceConfig, WeComCredentials, default_data_dir};
-use crate::gui::credentials::CredentialStore;
-use crate::gui::settings::Settings;
+use crate::settings::Settings;
+use crate::settings::credentials::CredentialStore;
 use crate::tencent::Credentials;
 use crate::tencent::sign_service::SignatureToken;
 use upload::QueueArgs;
@@ -207,7 +207,7 @@ impl GlobalArgs {
             credentials: self.api_key(),
             region: non_empty(self.region.as_ref())
                 .or_else(|| non_empty(Some(&saved.region)))
-                .unwrap_or_else(|| crate::tencent::vod::DEFAULT_REGION.to_owned()),
+                .unwrap_or_else(|| crate::tencent::DEFAULT_REGION.to_owned()),
             endpoints: Endpoints {
                 vod: non_empty(self.vod_endpoint.as_ref()).unwrap_or(endpoints.vod),
                 cos: non_empty(self.cos_endpoint.as_ref()).or(endpoints.cos),

@@ -232,6 +232,41 @@ fn looks_like(kind: &str, bytes: &[u8]) -> bool {
     }
 }
 
+/// The WeCom rule a file of `media_type` breaks, with its errcode: its format (by extension,
+/// or by its first bytes without one) and its size.
+fn broken_rule(media_type: &str, filename: &str, data: &[u8]) -> Option<(i64, &'static str)> {
+    let ext = extension(filename);
+    let format_ok = |names: &[&str], magic: &str| {
+        if ext.is_empty() {
+            looks_like(magic, data)
+        } else {
+            names.contains(&ext.as_str())
+        }
+    };
+    match media_type {
+        "image" if !(format_ok(&["jpg", "jpeg"], "jpg") || format_ok(&["png"], "png")) => {
+            Some((40_004, "invalid media type: images must be JPG or PNG"))
+        }
+        "image" if data.len() > 2 * MB => Some((40_009, "invalid image size: at most 2 MB")),
+        "voice" if !format_ok(&["amr"], "amr") => {
+            Some((40_004, "invalid media type: voice must be AMR"))
+        }
+        "voice" if data.len() > 2 * MB => {
+            Some((45_001, "media size out of limit: voice at most 2 MB"))
+        }
+        "video" if !format_ok(&["mp4"], "mp4") => {
+            Some((40_004, "invalid media type: video must be MP4"))
+        }
+        "video" if data.len() > 10 * MB => {
+            Some((45_001, "media size out of limit: video at most 10 MB"))
+        }
+        "file" if data.len() > 20 * MB => {
+            Some((45_001, "media size out of limit: file at most 20 MB"))
+        }
+        _ => None,
+    }
+}
+
 async fn upload(
     emu: &Emu,
     media_type: Option<String>,
@@ -265,37 +300,7 @@ async fn upload(
             "invalid file size: a file must be larger than 5 bytes",
         );
     }
-    let ext = extension(&filename);
-    let format_ok = |names: &[&str], magic: &str| {
-        if ext.is_empty() {
-            looks_like(magic, data)
-        } else {
-            names.contains(&ext.as_str())
-        }
-    };
-    let rule = match media_type.as_str() {
-        "image" if !(format_ok(&["jpg", "jpeg"], "jpg") || format_ok(&["png"], "png")) => {
-            Some((40_004, "invalid media type: images must be JPG or PNG"))
-        }
-        "image" if data.len() > 2 * MB => Some((40_009, "invalid image size: at most 2 MB")),
-        "voice" if !format_ok(&["amr"], "amr") => {
-            Some((40_004, "invalid media type: voice must be AMR"))
-        }
-        "voice" if data.len() > 2 * MB => {
-            Some((45_001, "media size out of limit: voice at most 2 MB"))
-        }
-        "video" if !format_ok(&["mp4"], "mp4") => {
-            Some((40_004, "invalid media type: video must be MP4"))
-        }
-        "video" if data.len() > 10 * MB => {
-            Some((45_001, "media size out of limit: video at most 10 MB"))
-        }
-        "file" if data.len() > 20 * MB => {
-            Some((45_001, "media size out of limit: file at most 20 MB"))
-        }
-        _ => None,
-    };
-    if let Some((code, message)) = rule {
+    if let Some((code, message)) = broken_rule(&media_type, &filename, data) {
         return error(code, message);
     }
     let media_id = format!("3{}", random_token(63));

@@ -717,7 +717,14 @@ mod tests {
         let ticket = c.start(t0, 10 * MIB);
         c.finish(t0 + Duration::from_millis(1), ticket);
         assert_eq!(c.part_len(), MAX_AUTO_PART);
-        assert_eq!(c.part_len() % MIN_PART, 0);
+        // Between the bounds, a part is rounded down to whole MiB: 11 MiB in a second is
+        // 13.2 MiB in flight, over 2 or 4 slots.
+        let mut c = Controller::new(8);
+        let ticket = c.start(t0, 11 * MIB);
+        c.finish(t0 + Duration::from_secs(1), ticket);
+        let len = c.part_len();
+        assert!(MIN_PART < len && len < MAX_AUTO_PART, "{len}");
+        assert_eq!(len % MIB, 0, "{len}");
     }
 
     #[tokio::test]

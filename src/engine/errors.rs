@@ -14,7 +14,19 @@ pub fn user_error(doing: &str, err: &TencentError) -> UserError {
         err.class(),
         ErrorClass::Retry | ErrorClass::ClockSkew | ErrorClass::CredentialsExpired
     ) || matches!(err, TencentError::File { .. });
-    let message = match err {
+    let message = message(doing, err);
+    UserError {
+        message,
+        code,
+        request_id,
+        retryable,
+    }
+}
+
+/// The words for `err` met while `doing`: one arm per kind of error, each saying what
+/// happened and what to do.
+fn message(doing: &str, err: &TencentError) -> String {
+    match err {
         TencentError::Network { service, detail } => format!(
             "Could not reach {service} while {doing} ({detail}). Check the network connection, then retry."
         ),
@@ -26,17 +38,7 @@ pub fn user_error(doing: &str, err: &TencentError) -> UserError {
             )
         }
         TencentError::Cos { error, status } => {
-            let advice = match error.code.as_str() {
-                "AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" => {
-                    "The temporary upload credentials were refused; retrying starts a new session."
-                }
-                "NoSuchUpload" => {
-                    "The unfinished upload is gone from the server; retrying starts it over."
-                }
-                _ => {
-                    "Trying again may help; if it keeps failing, contact support with the RequestId."
-                }
-            };
+            let advice = cos_advice(&error.code);
             format!(
                 "Cloud storage (COS) answered with an error while {doing}: {} {} (HTTP {status}). {advice}",
                 error.code, error.message
@@ -80,12 +82,17 @@ pub fn user_error(doing: &str, err: &TencentError) -> UserError {
         TencentError::File { detail, path } => format!(
             "Could not read the file while {doing} ({detail}): {path}. Check that it still exists and is readable, then retry."
         ),
-    };
-    UserError {
-        message,
-        code,
-        request_id,
-        retryable,
+    }
+}
+
+/// What to do about a COS error code.
+fn cos_advice(code: &str) -> &'static str {
+    match code {
+        "AccessDenied" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" => {
+            "The temporary upload credentials were refused; retrying starts a new session."
+        }
+        "NoSuchUpload" => "The unfinished upload is gone from the server; retrying starts it over.",
+        _ => "Trying again may help; if it keeps failing, contact support with the RequestId.",
     }
 }
 

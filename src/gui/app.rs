@@ -34,12 +34,13 @@ use crate::engine::api::{Command, ItemId};
 use crate::gui::Resolved;
 use crate::gui::backend::{BackendMode, BackendStatus, Connected, Launch, WeComRoute};
 use crate::gui::browser::{Browser, Purpose};
-use crate::gui::credentials::{CredentialStore, KeyLocation};
 use crate::gui::files::{Collected, Skipped};
 use crate::gui::i18n::{Lang, Texts};
 use crate::gui::link::EngineLink;
-use crate::gui::settings::{Field, Settings, SettingsForm};
+use crate::gui::settings_form::{Field, SettingsForm};
 use crate::gui::view_model::QueueModel;
+use crate::settings::Settings;
+use crate::settings::credentials::{CredentialStore, KeyLocation};
 
 /// The API key as the UI may show it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,10 +18,12 @@ use crate::config::{Endpoints, ServiceConfig, WeComCredentials};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::engine::api::{Command, Event};
 use crate::engine::{Engine, EngineConfig, EngineError, EngineHandle, LockHolder};
-use crate::gui::link::EVENT_CAPACITY;
-use crate::gui::settings::Settings;
+use crate::settings::Settings;
 use crate::tencent::Credentials;
 use crate::tencent::sign_service::SignatureToken;
+
+/// How many events may wait for the UI before the bridge pushes back on the engine.
+pub const EVENT_CAPACITY: usize = 8192;
 
 /// How often a queue that could not open is tried again.
 pub const RETRY_EVERY: Duration = Duration::from_secs(3);
@@ -220,11 +222,11 @@ impl Launch {
 /// settings (keyring or 0600 file). It is registered with the log writer's redaction.
 fn signature_token(data_dir: &Path) -> Option<SignatureToken> {
     let token = crate::config::env_var("VODDESK_SIGNATURE_TOKEN").or_else(|| {
-        let store = super::credentials::CredentialStore::new(data_dir);
+        let store = crate::settings::credentials::CredentialStore::new(data_dir);
         super::load_saved(
             &store,
             "signature service token",
-            super::credentials::CredentialStore::load_signature_token,
+            crate::settings::credentials::CredentialStore::load_signature_token,
         )
         .ok()
         .flatten()

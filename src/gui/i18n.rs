@@ -5,46 +5,29 @@
 //! formatted by the caller with these words as the pieces.
 //!
 //! The struct of ids is here; each language's words are a file of their own (`en.rs`, `zh.rs`),
-//! and the translation of engine refusals and service errors is in `errors.rs`.
+//! the publishing and library words a struct of their own (`publish.rs`), and the translation
+//! of engine refusals and service errors is in `errors.rs`.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 mod en;
 mod errors;
+mod publish;
 mod zh;
 
 pub use en::EN;
 pub use errors::{error_text, error_words, refusal_text};
+pub(crate) use publish::{PublishWords, publish_words};
 pub use zh::ZH;
 
-/// A UI language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum Lang {
-    /// English.
-    #[default]
-    En,
-    /// Simplified Chinese.
-    Zh,
-}
+// The language is a saved setting; its words are here.
+pub use crate::settings::Lang;
+
+/// The code a refused file's row carries: it was never queued, so it has no engine item, and
+/// its message is the rule it broke, said in the user's language by [`refusal_text`].
+pub const REFUSED_CODE: &str = "VodDesk.Refused";
 
 impl Lang {
-    /// The language of a BCP 47 locale such as `zh-CN` or `en_US.UTF-8`: Chinese for any `zh`,
-    /// English otherwise.
-    #[must_use]
-    pub fn from_locale(locale: &str) -> Self {
-        if locale.trim().to_ascii_lowercase().starts_with("zh") {
-            Self::Zh
-        } else {
-            Self::En
-        }
-    }
-
-    /// The system's language (`sys-locale`), English when it cannot be read.
-    #[must_use]
-    pub fn system() -> Self {
-        sys_locale::get_locale().map_or(Self::En, |locale| Self::from_locale(&locale))
-    }
-
     /// The words of this language.
     #[must_use]
     pub fn texts(self) -> &'static Texts {
@@ -360,9 +343,9 @@ mod tests {
         }
         for (id, words) in [(
             "publish",
-            serde_json::to_value(crate::gui::ui::publish::words(Lang::En)).unwrap(),
+            serde_json::to_value(publish_words(Lang::En)).unwrap(),
         )] {
-            let zh = serde_json::to_value(crate::gui::ui::publish::words(Lang::Zh)).unwrap();
+            let zh = serde_json::to_value(publish_words(Lang::Zh)).unwrap();
             for (key, english) in words.as_object().unwrap() {
                 let chinese = zh[key].as_str().unwrap();
                 if key != "request_id" && (english.as_str() == Some(chinese) || !cjk(chinese)) {

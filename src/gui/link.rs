@@ -7,12 +7,10 @@ use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::engine::api::{Command, Event};
-use crate::gui::backend::{BackendMode, BackendStatus, Connected, WeComRoute};
+use crate::gui::backend::{BackendMode, BackendStatus, Connected, EVENT_CAPACITY, WeComRoute};
 
 /// How many commands may wait for the worker before `try_send` reports it busy.
 pub const COMMAND_CAPACITY: usize = 256;
-/// How many events may wait for the UI before the bridge pushes back on the engine.
-pub const EVENT_CAPACITY: usize = 8192;
 /// The longest the UI waits before painting progress: at most ten repaints a second.
 pub const PROGRESS_REPAINT_INTERVAL: Duration = Duration::from_millis(100);
 

@@ -6,7 +6,7 @@
 //! | `ui/*` | the panels: toolbar, queue table, details, settings window |
 //! | [`view_model`] | pure: rows, filters, sorting, totals, formatting (unit-tested) |
 //! | [`files`] | supported types, the folder walk and cover pairing |
-//! | [`settings`], [`credentials`] | `settings.json`, env overrides, the API key and WeChat Work secret store |
+//! | [`settings_form`] | the settings dialog's form over [`crate::settings`] (saved settings and secrets, shared with the CLI) |
 //! | [`fonts`], [`i18n`] | the CJK fallback font; English and 简体中文 |
 //! | [`link`] | the engine's channels and the repaint bridge |
 //! | [`backend`] | the engine against the cloud, or against the embedded emulator (demo mode), started and retried by a supervisor |
@@ -15,12 +15,11 @@
 pub mod app;
 pub mod backend;
 pub mod browser;
-pub mod credentials;
 pub mod files;
 pub mod fonts;
 pub mod i18n;
 pub mod link;
-pub mod settings;
+pub mod settings_form;
 mod ui;
 pub mod view_model;
 
@@ -32,10 +31,10 @@ use std::time::Duration;
 pub use app::{AppInit, KeyStatus, SecretStatus, VodDeskApp};
 pub use backend::BackendMode;
 
-use crate::gui::credentials::CredentialStore;
 use crate::gui::i18n::Lang;
 use crate::gui::link::EngineLink;
-use crate::gui::settings::Settings;
+use crate::settings::Settings;
+use crate::settings::credentials::CredentialStore;
 
 /// The log folder inside the data directory.
 #[must_use]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::engine::api::{Destination, Event, ItemId, ItemSnapshot, ItemState, PublishState};
 use crate::gui::files::{FileKind, kind_of};
+use crate::gui::i18n::REFUSED_CODE;
 
 mod actions;
 mod text;
@@ -61,9 +62,6 @@ pub fn is_moving(state: &ItemState) -> bool {
         ItemState::Applying | ItemState::Uploading { .. } | ItemState::Committing
     )
 }
-
-/// The code a refused file's row carries: it was never queued, so it has no engine item.
-pub const REFUSED_CODE: &str = "VodDesk.Refused";
 
 /// Sortable columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -433,70 +433,17 @@ async fn handle(state: &State, remote: SocketAddr, request: &Head) -> Answer {
 }
 
 async fn answer(state: &State, request: &Head, entry: &mut Entry) -> Answer {
-    if !matches!(request.uri.path(), "/" | "/signature") {
-        return refusal(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "this service answers GET /signature only",
-        );
+    if let Some(refused) = misdirected(request) {
+        return refused;
     }
-    if request.method != Method::GET {
-        let mut response = refusal(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "this service answers GET /signature only",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET"));
-        return response;
-    }
-    if has_body(request) {
-        return refusal(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_not_allowed",
-            "a signature request has no body",
-        );
-    }
-    let Some(token) = bearer(request) else {
-        entry.outcome = Outcome::MissingToken;
-        return unauthorized(
-            "this service needs a token: send Authorization: Bearer TOKEN (ask your admin for one)",
-        );
-    };
-    let store = Arc::clone(&state.tokens);
-    let token = token.to_owned();
-    // SQLite may wait for another process's write (a revoke): off the async threads.
-    let checked = tokio::task::spawn_blocking(move || store.check(&token)).await;
-    let info = match checked {
-        Ok(Ok(Presented::Valid(info))) => info,
-        Ok(Ok(Presented::Revoked(name))) => {
-            entry.token = Some(name);
-            entry.outcome = Outcome::RevokedToken;
-            return unauthorized("this token was revoked: ask your admin for a new one");
-        }
-        Ok(Ok(Presented::Unknown)) => {
-            entry.outcome = Outcome::UnknownToken;
-            return unauthorized("unknown token: ask your admin for a valid one");
-        }
-        Ok(Err(err)) => return server_error(entry, &err.to_string()),
-        Err(err) => return server_error(entry, &err.to_string()),
+    let info = match authorized(state, request, entry).await {
+        Ok(info) => info,
+        Err(refused) => return refused,
     };
     entry.token = Some(info.name.clone());
     if let Err(wait) = state.limiter.take(&info.name, Instant::now()) {
         entry.outcome = Outcome::RateLimited;
-        let mut response = refusal(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            &format!(
-                "too many signatures for this token; try again in {} s",
-                wait.as_secs()
-            ),
-        );
-        if let Ok(value) = HeaderValue::from_str(&wait.as_secs().to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return response;
+        return rate_limited(wait);
     }
     let params = signature_params(state, &info, Clock::system_now());
     let signature = match params.sign(state.credentials.secret_key()) {
@@ -523,6 +470,86 @@ async fn answer(state: &State, request: &Head, entry: &mut Entry) -> Answer {
             "expires_at": params.expire_time,
         }),
     )
+}
+
+/// The refusal of anything but `GET /signature` without a body.
+fn misdirected(request: &Head) -> Option<Answer> {
+    if !matches!(request.uri.path(), "/" | "/signature") {
+        return Some(refusal(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "this service answers GET /signature only",
+        ));
+    }
+    if request.method != Method::GET {
+        let mut response = refusal(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this service answers GET /signature only",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET"));
+        return Some(response);
+    }
+    if has_body(request) {
+        return Some(refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_not_allowed",
+            "a signature request has no body",
+        ));
+    }
+    None
+}
+
+/// The live token `request` carries, or the 401 (with the audit outcome set) when it carries
+/// none, an unknown one or a revoked one. The token store is read on every request, so a
+/// revocation counts at once.
+async fn authorized(state: &State, request: &Head, entry: &mut Entry) -> Result<TokenInfo, Answer> {
+    let Some(token) = bearer(request) else {
+        entry.outcome = Outcome::MissingToken;
+        return Err(unauthorized(
+            "this service needs a token: send Authorization: Bearer TOKEN (ask your admin for one)",
+        ));
+    };
+    let store = Arc::clone(&state.tokens);
+    let token = token.to_owned();
+    // SQLite may wait for another process's write (a revoke): off the async threads.
+    let checked = tokio::task::spawn_blocking(move || store.check(&token)).await;
+    match checked {
+        Ok(Ok(Presented::Valid(info))) => Ok(info),
+        Ok(Ok(Presented::Revoked(name))) => {
+            entry.token = Some(name);
+            entry.outcome = Outcome::RevokedToken;
+            Err(unauthorized(
+                "this token was revoked: ask your admin for a new one",
+            ))
+        }
+        Ok(Ok(Presented::Unknown)) => {
+            entry.outcome = Outcome::UnknownToken;
+            Err(unauthorized(
+                "unknown token: ask your admin for a valid one",
+            ))
+        }
+        Ok(Err(err)) => Err(server_error(entry, &err.to_string())),
+        Err(err) => Err(server_error(entry, &err.to_string())),
+    }
+}
+
+/// 429 with `Retry-After`: the token asked for more than its rate.
+fn rate_limited(wait: std::time::Duration) -> Answer {
+    let mut response = refusal(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        &format!(
+            "too many signatures for this token; try again in {} s",
+            wait.as_secs()
+        ),
+    );
+    if let Ok(value) = HeaderValue::from_str(&wait.as_secs().to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 fn server_error(entry: &mut Entry, detail: &str) -> Answer {

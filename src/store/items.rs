@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Store, StoreError, unix_now};
-use crate::engine::api::{Destination, ItemId, ItemOptions, ItemState};
+use crate::model::{Destination, ItemId, ItemOptions, ItemState};
 
 /// One stored item.
 #[derive(Debug, Clone, PartialEq)]
@@ -295,7 +295,7 @@ pub(super) fn write_state(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::api::UserError;
+    use crate::model::UserError;
 
     #[test]
     fn round_trips_states() {

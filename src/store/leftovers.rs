@@ -1,6 +1,8 @@
 //! The `leftovers` table: multipart uploads that were to be aborted (a cancel, a remove, a
 //! restart) when the service could not be reached. They are aborted again on a later start,
 //! so that a cancel leaves nothing on the server even when the network was down at the time.
+//! A cancel or remove records its leftover in the same transaction that marks the item, before
+//! the abort is sent, so a crash between the two leaves nothing to resume and nothing behind.
 //!
 //! A row keeps what the abort needs: the session's COS object, its upload id, the VOD session
 //! key (the client-upload flow renews its certificate with it) or the certificate (the server
@@ -10,7 +12,7 @@
 use rusqlite::params;
 
 use super::{Store, StoreError, unix_now};
-use crate::engine::api::{ItemId, ItemOptions, ItemState};
+use crate::model::{ItemId, ItemOptions, ItemState};
 use crate::store::SessionRecord;
 
 /// A multipart upload still to abort.
@@ -195,7 +197,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::api::UploadFlow;
+    use crate::model::UploadFlow;
     use crate::tencent::Credentials;
 
     #[test]

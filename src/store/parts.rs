@@ -9,7 +9,7 @@
 use rusqlite::params;
 
 use super::{Store, StoreError};
-use crate::engine::api::ItemId;
+use crate::model::ItemId;
 
 /// One finished part.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +149,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::api::{Destination, ItemOptions, UploadFlow};
+    use crate::model::{Destination, ItemOptions, UploadFlow};
     use crate::store::SessionRecord;
 
     #[test]

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, unix_now};
-use crate::engine::api::{ItemId, PublishState};
+use crate::model::{ItemId, PublishState};
 
 impl Store {
     /// Records an item's publication state (replacing the previous one).
@@ -189,7 +189,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::api::{Destination, ItemOptions};
+    use crate::model::{Destination, ItemOptions};
 
     fn store_with_item(dir: &std::path::Path) -> (Store, ItemId) {
         let store = Store::open_in(dir).unwrap();
@@ -229,7 +229,7 @@ mod tests {
     fn a_review_by_file_id_reaches_the_queue_items_of_that_file() {
         let dir = tempfile::tempdir().unwrap();
         let (store, item) = store_with_item(dir.path());
-        let done = crate::engine::api::ItemState::Done {
+        let done = crate::model::ItemState::Done {
             file_id: "F1".into(),
             media_url: "http://m".into(),
             cover_url: None,

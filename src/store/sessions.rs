@@ -7,7 +7,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError};
-use crate::engine::api::{ItemId, UploadFlow};
+use crate::model::{ItemId, UploadFlow};
 use crate::tencent::Credentials;
 
 /// One stored session.

@@ -127,9 +127,10 @@ pub fn with_causes(err: &dyn std::error::Error) -> String {
 }
 
 impl TencentError {
-    /// The network variant from a reqwest error.
+    /// The network variant from a transport error (reqwest's, in the clients: this module
+    /// stays sans-IO and names no HTTP crate).
     #[must_use]
-    pub fn network(service: &'static str, err: &reqwest::Error) -> Self {
+    pub fn network(service: &'static str, err: &dyn std::error::Error) -> Self {
         // reqwest's Display of a request error includes the URL; keep it, it has no secrets
         // (signatures travel in headers, never in our URLs).
         Self::Network {

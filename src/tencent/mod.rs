@@ -23,6 +23,9 @@ pub mod ugc_sign;
 pub mod vod;
 pub mod xml;
 
+/// The region API calls go to when none is set (the clients' and the emulator's default).
+pub const DEFAULT_REGION: &str = "ap-guangzhou";
+
 /// An API key pair, or a temporary certificate with its session token.
 ///
 /// `Debug` never shows the secret: it prints the SecretId and whether a token is present, so a

@@ -12,8 +12,6 @@ use super::tc3;
 
 /// The public endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://vod.tencentcloudapi.com";
-/// The default region.
-pub const DEFAULT_REGION: &str = "ap-guangzhou";
 
 /// The HTTP client every Tencent client shares: rustls, bounded connect and read times.
 ///

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
-use crate::engine::api::WeComMediaType;
+use crate::model::WeComMediaType;
 
 /// How long a media_id lives.
 pub const MEDIA_LIFETIME_SECONDS: i64 = 3 * 24 * 3600;

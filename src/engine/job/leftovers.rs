@@ -88,52 +88,7 @@ pub(super) async fn abort_upload(
                 )));
             }
         },
-        UploadFlow::ClientUpload => {
-            let ugc = UgcClient::new(shared.http.clone(), &shared.service.endpoints.ugc)
-                .map(|client| client.with_clock(Arc::clone(&shared.clock)))
-                .map_err(|err| JobError::Service {
-                    doing: "connecting to the client-upload service".into(),
-                    err: Box::new(err),
-                })?;
-            let mut last = None;
-            let mut data = None;
-            for attempt in 1..=shared.retry.max_attempts.min(4) {
-                let result = async {
-                    let request = ApplyRequest {
-                        signature: signature(shared, options).await?,
-                        vod_session_key: Some(record.vod_session_key.clone()),
-                        ..ApplyRequest::default()
-                    };
-                    ugc.apply(&request).await
-                }
-                .await;
-                match result {
-                    Ok(ok) => {
-                        data = Some(ok);
-                        break;
-                    }
-                    Err(err) if err.is_retryable() => {
-                        last = Some(err);
-                        tokio::time::sleep(shared.retry.jittered_delay(attempt)).await;
-                    }
-                    Err(err) => {
-                        last = Some(err);
-                        break;
-                    }
-                }
-            }
-            let Some(data) = data else {
-                return Err(JobError::Service {
-                    doing: "renewing credentials to abort the upload".into(),
-                    err: Box::new(last.unwrap_or(TencentError::Malformed {
-                        service: "client upload",
-                        detail: "no answer".into(),
-                    })),
-                });
-            };
-            let cert = data.temp_certificate;
-            Credentials::new(cert.secret_id, cert.secret_key).with_token(Some(cert.token))
-        }
+        UploadFlow::ClientUpload => renewed_for_abort(shared, record, options).await?,
     };
     let cos = CosClient::new(
         shared.http.clone(),
@@ -166,6 +121,59 @@ pub(super) async fn abort_upload(
             detail: "no answer".into(),
         })),
     })
+}
+
+/// Fresh credentials for aborting a client-upload session: the client-upload flow keeps no
+/// certificate at rest, so the session is applied for again (a few tries) to get one.
+async fn renewed_for_abort(
+    shared: &Shared,
+    record: &SessionRecord,
+    options: &ItemOptions,
+) -> Result<Credentials, JobError> {
+    let ugc = UgcClient::new(shared.http.clone(), &shared.service.endpoints.ugc)
+        .map(|client| client.with_clock(Arc::clone(&shared.clock)))
+        .map_err(|err| JobError::Service {
+            doing: "connecting to the client-upload service".into(),
+            err: Box::new(err),
+        })?;
+    let mut last = None;
+    let mut data = None;
+    for attempt in 1..=shared.retry.max_attempts.min(4) {
+        let result = async {
+            let request = ApplyRequest {
+                signature: signature(shared, options).await?,
+                vod_session_key: Some(record.vod_session_key.clone()),
+                ..ApplyRequest::default()
+            };
+            ugc.apply(&request).await
+        }
+        .await;
+        match result {
+            Ok(ok) => {
+                data = Some(ok);
+                break;
+            }
+            Err(err) if err.is_retryable() => {
+                last = Some(err);
+                tokio::time::sleep(shared.retry.jittered_delay(attempt)).await;
+            }
+            Err(err) => {
+                last = Some(err);
+                break;
+            }
+        }
+    }
+    let Some(data) = data else {
+        return Err(JobError::Service {
+            doing: "renewing credentials to abort the upload".into(),
+            err: Box::new(last.unwrap_or(TencentError::Malformed {
+                service: "client upload",
+                detail: "no answer".into(),
+            })),
+        });
+    };
+    let cert = data.temp_certificate;
+    Ok(Credentials::new(cert.secret_id, cert.secret_key).with_token(Some(cert.token)))
 }
 
 /// Aborts `leftover`'s multipart upload and forgets it, unless the abort failed for a

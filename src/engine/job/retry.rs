@@ -44,35 +44,7 @@ impl Job {
                     // retrying cannot help then.
                     self.check_file_unchanged()?;
                     attempt += 1;
-                    let reason = err.to_string();
-                    tracing::debug!(
-                        item = self.item.id,
-                        attempt,
-                        "{doing}: retrying after {reason}"
-                    );
-                    let stall = match &err {
-                        TencentError::Network { .. } if attempt >= 3 => StallReason::Offline,
-                        TencentError::Api(api) if api.code.starts_with("RequestLimitExceeded") => {
-                            StallReason::RateLimited
-                        }
-                        TencentError::Cos { error, .. } if error.code == "SlowDown" => {
-                            StallReason::RateLimited
-                        }
-                        TencentError::SignatureRefused { .. } => StallReason::RateLimited,
-                        _ => StallReason::Retrying { attempt, reason },
-                    };
-                    self.meter.set_stall(Some(stall));
-                    // Trouble on the way: fewer bodies at once for the whole queue. A refusal
-                    // of the signature service says nothing about the link.
-                    if !matches!(err, TencentError::SignatureRefused { .. }) {
-                        self.shared.budget.note_error();
-                    }
-                    // A signature service's Retry-After is a floor: sooner is refused again.
-                    let delay = self
-                        .shared
-                        .retry
-                        .jittered_delay(attempt)
-                        .max(err.retry_after().unwrap_or_default());
+                    let delay = self.note_retry(doing, attempt, &err);
                     tokio::select! {
                         () = self.token.cancelled() => return Err(JobError::Stopped),
                         () = tokio::time::sleep(delay) => {}
@@ -99,6 +71,37 @@ impl Job {
                 }
             }
         }
+    }
+
+    /// What a retry of `err` means for the queue: the item's stall reason, a smaller budget
+    /// when the link is in trouble; returns how long to wait before the next attempt.
+    fn note_retry(&self, doing: &str, attempt: u32, err: &TencentError) -> Duration {
+        let reason = err.to_string();
+        tracing::debug!(
+            item = self.item.id,
+            attempt,
+            "{doing}: retrying after {reason}"
+        );
+        let stall = match err {
+            TencentError::Network { .. } if attempt >= 3 => StallReason::Offline,
+            TencentError::Api(api) if api.code.starts_with("RequestLimitExceeded") => {
+                StallReason::RateLimited
+            }
+            TencentError::Cos { error, .. } if error.code == "SlowDown" => StallReason::RateLimited,
+            TencentError::SignatureRefused { .. } => StallReason::RateLimited,
+            _ => StallReason::Retrying { attempt, reason },
+        };
+        self.meter.set_stall(Some(stall));
+        // Trouble on the way: fewer bodies at once for the whole queue. A refusal of the
+        // signature service says nothing about the link.
+        if !matches!(err, TencentError::SignatureRefused { .. }) {
+            self.shared.budget.note_error();
+        }
+        // A signature service's Retry-After is a floor: sooner is refused again.
+        self.shared
+            .retry
+            .jittered_delay(attempt)
+            .max(err.retry_after().unwrap_or_default())
     }
 
     /// A COS operation: fresh credentials first, renewed (or the session restarted) when the

@@ -10,6 +10,8 @@ use crate::gui::browser::Purpose;
 
 /// The longest side of a cover thumbnail, in pixels.
 const THUMBNAIL_SIDE: u32 = 256;
+/// Pixels per module of a saved QR code PNG.
+const PNG_SCALE: u32 = 12;
 
 impl VodDeskApp {
     /// Starts decoding a cover into a thumbnail, once per path.
@@ -83,10 +85,7 @@ impl VodDeskApp {
         self.handle.spawn_blocking(move || {
             let written = crate::qr::QrMatrix::encode(&url)
                 .map_err(|err| err.to_string())
-                .and_then(|m| {
-                    m.save_png(&path, crate::gui::ui::publish::PNG_SCALE)
-                        .map_err(|err| err.to_string())
-                })
+                .and_then(|m| m.save_png(&path, PNG_SCALE).map_err(|err| err.to_string()))
                 .map(|()| path);
             let _ = tx.send(Job::QrSaved(written));
             ctx.request_repaint();

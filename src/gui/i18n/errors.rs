@@ -2,7 +2,7 @@
 //! the engine gave it, or its Chinese by the rule's words, the service's code or the kind of
 //! failure.
 
-use super::{Lang, ZH};
+use super::{Lang, REFUSED_CODE, ZH};
 
 /// Refusal rules the engine states in English, and their Chinese: matched on the words of
 /// the rule, so that the file name around them does not matter.
@@ -69,7 +69,7 @@ pub fn error_text(err: &crate::engine::api::UserError, lang: Lang) -> String {
     let code = err.code.as_deref();
     let words = error_words(err, lang);
     let mut beside = Vec::new();
-    if let Some(code) = code.filter(|c| *c != crate::gui::view_model::REFUSED_CODE) {
+    if let Some(code) = code.filter(|c| *c != REFUSED_CODE) {
         beside.push(format!("{} {code}", t.error_code));
     }
     if let Some(request_id) = &err.request_id {
@@ -88,7 +88,7 @@ pub fn error_text(err: &crate::engine::api::UserError, lang: Lang) -> String {
 pub fn error_words(err: &crate::engine::api::UserError, lang: Lang) -> String {
     let code = err.code.as_deref();
     match (lang, code) {
-        (_, Some(crate::gui::view_model::REFUSED_CODE)) => refusal_text(&err.message, lang),
+        (_, Some(REFUSED_CODE)) => refusal_text(&err.message, lang),
         (Lang::En, _) => err.message.clone(),
         (Lang::Zh, Some(code)) => match crate::engine::publish::explain_code(code)
             .map(|text| text.zh.to_owned())

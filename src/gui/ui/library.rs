@@ -3,12 +3,11 @@
 
 use egui::RichText;
 
-use super::publish::{Words, words};
 use crate::engine::api::{
     Command, Event, LibraryAction, LibraryEntry, LibraryPage, PublishState, UserError,
 };
 use crate::gui::app::VodDeskApp;
-use crate::gui::i18n::{Lang, error_text};
+use crate::gui::i18n::{Lang, PublishWords, error_text, publish_words};
 use crate::gui::view_model::publish_text;
 
 /// Files per page.
@@ -95,7 +94,7 @@ impl VodDeskApp {
         if !view.open {
             return;
         }
-        let w = words(self.lang);
+        let w = publish_words(self.lang);
         let lang = self.lang;
         let mut open = true;
         let mut search = None;
@@ -148,7 +147,7 @@ impl VodDeskApp {
 }
 
 /// The name filter and Search (or Enter); the offset to search from, if asked.
-fn search_bar(ui: &mut egui::Ui, w: &Words, view: &mut LibraryView) -> Option<u64> {
+fn search_bar(ui: &mut egui::Ui, w: &PublishWords, view: &mut LibraryView) -> Option<u64> {
     let mut search = None;
     ui.horizontal(|ui| {
         let label = ui.label(w.library_name);
@@ -167,7 +166,7 @@ fn search_bar(ui: &mut egui::Ui, w: &Words, view: &mut LibraryView) -> Option<u6
 
 /// What the rows are drawn with, and where their buttons' clicks go.
 struct Rows<'a> {
-    w: &'static Words,
+    w: &'static PublishWords,
     lang: Lang,
     actions: &'a mut Vec<(String, LibraryAction)>,
     confirm_delete: &'a mut Option<String>,
@@ -246,7 +245,7 @@ fn entry_row(ui: &mut egui::Ui, entry: &LibraryEntry, rows: &mut Rows<'_>) {
 }
 
 /// Previous and Next; the offset to search from, if asked.
-fn pager(ui: &mut egui::Ui, w: &Words, page: &LibraryPage) -> Option<u64> {
+fn pager(ui: &mut egui::Ui, w: &PublishWords, page: &LibraryPage) -> Option<u64> {
     let mut search = None;
     ui.horizontal(|ui| {
         let total = page.total;
@@ -268,7 +267,7 @@ fn pager(ui: &mut egui::Ui, w: &Words, page: &LibraryPage) -> Option<u64> {
 }
 
 /// Asks whether to delete `file_id` for good; the answer, once given.
-fn confirm_delete(ctx: &egui::Context, w: &Words, file_id: &str) -> Option<bool> {
+fn confirm_delete(ctx: &egui::Context, w: &PublishWords, file_id: &str) -> Option<bool> {
     let mut decision = None;
     egui::Modal::new(egui::Id::unique("voddesk-library-delete")).show(ctx, |ui| {
         ui.set_max_width(380.0);

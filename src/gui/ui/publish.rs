@@ -9,7 +9,7 @@ use egui::{Color32, RichText};
 use crate::engine::api::{Command, Destination, ItemState, PublishState};
 use crate::engine::publish::format_elapsed;
 use crate::gui::app::VodDeskApp;
-use crate::gui::i18n::Lang;
+use crate::gui::i18n::publish_words;
 use crate::gui::view_model::Row;
 use crate::qr::QrMatrix;
 
@@ -19,159 +19,6 @@ const QR_SIDE: f32 = 200.0;
 const QR_MIN_SIDE: f32 = 140.0;
 /// Width of the column of buttons beside the QR code.
 const QR_BUTTONS_WIDTH: f32 = 110.0;
-/// Pixels per module of the saved PNG.
-pub(crate) const PNG_SCALE: u32 = 12;
-
-/// The words of this section in one language.
-#[derive(serde::Serialize)]
-pub(crate) struct Words {
-    pub publish_after_upload: &'static str,
-    pub wecom_no_publish: &'static str,
-    pub definition: &'static str,
-    pub auto_definition: &'static str,
-    pub original_definition: &'static str,
-    pub publish: &'static str,
-    pub publish_again: &'static str,
-    pub under_review: &'static str,
-    pub elapsed: &'static str,
-    pub published: &'static str,
-    pub suspended: &'static str,
-    pub suspended_hint: &'static str,
-    pub deleted: &'static str,
-    pub rejected: &'static str,
-    pub url: &'static str,
-    pub copy_url: &'static str,
-    pub save_qr: &'static str,
-    pub open_browser: &'static str,
-    pub suspend: &'static str,
-    pub restore: &'static str,
-    pub delete: &'static str,
-    pub refresh: &'static str,
-    pub confirm_title: &'static str,
-    pub confirm_body: &'static str,
-    pub confirm_delete: &'static str,
-    pub cancel: &'static str,
-    pub qr_alt: &'static str,
-    pub saved_to: &'static str,
-    pub save_failed: &'static str,
-    pub copied: &'static str,
-    pub library: &'static str,
-    pub library_search: &'static str,
-    pub library_name: &'static str,
-    pub library_empty: &'static str,
-    pub library_loading: &'static str,
-    pub library_previous: &'static str,
-    pub library_next: &'static str,
-    pub library_file: &'static str,
-    pub library_created: &'static str,
-    pub library_status: &'static str,
-    pub library_publication: &'static str,
-    pub library_actions: &'static str,
-    pub library_total: &'static str,
-    pub request_id: &'static str,
-}
-
-const EN: Words = Words {
-    publish_after_upload: "Publishing becomes available when the upload has finished.",
-    wecom_no_publish: "WeChat Work media cannot be published to WeChat Mini Programs.",
-    definition: "Definition",
-    auto_definition: "Automatic (best MP4)",
-    original_definition: "Original file (0)",
-    publish: "Publish to WeChat",
-    publish_again: "Publish again",
-    under_review: "Under review (can take up to 4 hours)",
-    elapsed: "elapsed",
-    published: "Published",
-    suspended: "Suspended",
-    suspended_hint: "Suspended: the URL and QR code do not play until you restore them.",
-    deleted: "Deleted from VOD: its URLs no longer work.",
-    rejected: "Not published",
-    url: "Publishing URL",
-    copy_url: "Copy URL",
-    save_qr: "Save QR as PNG",
-    open_browser: "Open in browser",
-    suspend: "Suspend",
-    restore: "Restore",
-    delete: "Delete…",
-    refresh: "Refresh",
-    confirm_title: "Delete for good?",
-    confirm_body: "and everything made from it are deleted from VOD, and its URLs stop working. This cannot be undone.",
-    confirm_delete: "Delete for good",
-    cancel: "Cancel",
-    qr_alt: "QR code of the publishing URL",
-    saved_to: "QR code saved to",
-    save_failed: "Could not save the QR code",
-    copied: "Copied",
-    library: "Library",
-    library_search: "Search",
-    library_name: "Name contains",
-    library_empty: "No media found.",
-    library_loading: "Loading…",
-    library_previous: "Previous page",
-    library_next: "Next page",
-    library_file: "Name / FileId",
-    library_created: "Created",
-    library_status: "Status",
-    library_publication: "WeChat",
-    library_actions: "Actions",
-    library_total: "files in the account",
-    request_id: "RequestId",
-};
-
-const ZH: Words = Words {
-    publish_after_upload: "上传完成后即可发布。",
-    wecom_no_publish: "企业微信素材不能发布到微信小程序。",
-    definition: "清晰度",
-    auto_definition: "自动（最佳 MP4）",
-    original_definition: "原始文件（0）",
-    publish: "发布到微信",
-    publish_again: "重新发布",
-    under_review: "审核中（最长可能需要 4 小时）",
-    elapsed: "已用时",
-    published: "已发布",
-    suspended: "已暂停",
-    suspended_hint: "已暂停分发：恢复之前，该链接和二维码无法播放。",
-    deleted: "已从云点播删除：其链接已失效。",
-    rejected: "未发布",
-    url: "发布链接",
-    copy_url: "复制链接",
-    save_qr: "保存二维码为 PNG",
-    open_browser: "在浏览器中打开",
-    suspend: "暂停分发",
-    restore: "恢复分发",
-    delete: "删除…",
-    refresh: "刷新",
-    confirm_title: "永久删除？",
-    confirm_body: "及其所有衍生文件将从云点播删除，链接将失效。此操作无法撤销。",
-    confirm_delete: "永久删除",
-    cancel: "取消",
-    qr_alt: "发布链接的二维码",
-    saved_to: "二维码已保存到",
-    save_failed: "无法保存二维码",
-    copied: "已复制",
-    library: "媒体库",
-    library_search: "搜索",
-    library_name: "名称包含",
-    library_empty: "没有找到媒体。",
-    library_loading: "加载中…",
-    library_previous: "上一页",
-    library_next: "下一页",
-    library_file: "名称 / FileId",
-    library_created: "创建时间",
-    library_status: "状态",
-    library_publication: "微信",
-    library_actions: "操作",
-    library_total: "个文件",
-    request_id: "RequestId",
-};
-
-/// This section's words in `lang`.
-pub(crate) fn words(lang: Lang) -> &'static Words {
-    match lang {
-        Lang::Zh => &ZH,
-        _ => &EN,
-    }
-}
 
 /// The QR texture for `url`, drawn once and kept in egui's memory.
 pub(crate) fn qr_texture(ctx: &egui::Context, url: &str) -> Option<egui::TextureHandle> {
@@ -196,7 +43,7 @@ fn confirm_id() -> egui::Id {
 impl VodDeskApp {
     /// The publishing section for the selected item.
     pub(crate) fn publish_section(&mut self, ui: &mut egui::Ui, row: &Row) {
-        let w = words(self.lang);
+        let w = publish_words(self.lang);
         let id = row.snap.id;
         let file_id = match (&row.snap.state, row.snap.destination) {
             (_, Destination::WeCom(_)) => {
@@ -248,7 +95,7 @@ impl VodDeskApp {
     }
 
     fn publish_controls(&mut self, ui: &mut egui::Ui, id: i64, label: &str) {
-        let w = words(self.lang);
+        let w = publish_words(self.lang);
         let choice_id = egui::Id::unique(("voddesk-definition", id));
         let mut original = ui
             .ctx()
@@ -282,7 +129,7 @@ impl VodDeskApp {
     /// it fits the panel's height on a 600-pixel screen. A suspended publication shows its
     /// URL and code too, dimmed and marked.
     fn url_block(&mut self, ui: &mut egui::Ui, id: i64, url: &str, file_id: &str, suspended: bool) {
-        let w = words(self.lang);
+        let w = publish_words(self.lang);
         let t = self.t();
         ui.label(RichText::new(w.url).strong());
         let url_text = RichText::new(url).monospace().small();
@@ -341,7 +188,7 @@ impl VodDeskApp {
         let Some(id) = ctx.data(|d| d.get_temp::<i64>(confirm_id())) else {
             return;
         };
-        let w = words(self.lang);
+        let w = publish_words(self.lang);
         let name = self
             .model
             .row(id)

@@ -6,9 +6,9 @@ use egui::RichText;
 
 use crate::engine::api::UploadFlow;
 use crate::gui::app::{KeyStatus, Secret, SecretStatus, VodDeskApp};
-use crate::gui::credentials::KeyLocation;
 use crate::gui::i18n::Lang;
-use crate::gui::settings::Field;
+use crate::gui::settings_form::Field;
+use crate::settings::credentials::KeyLocation;
 
 impl VodDeskApp {
     pub(crate) fn settings_window(&mut self, ctx: &egui::Context) {

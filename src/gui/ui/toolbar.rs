@@ -67,7 +67,7 @@ impl VodDeskApp {
     fn window_buttons(&mut self, ui: &mut egui::Ui) {
         let t = self.t();
         if ui
-            .button(super::publish::words(self.lang).library)
+            .button(crate::gui::i18n::publish_words(self.lang).library)
             .clicked()
         {
             self.open_library(ui.ctx());
