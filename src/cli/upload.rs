@@ -19,6 +19,10 @@ use crate::engine::api::{
 use crate::engine::{Engine, EngineConfig, EngineHandle, validate};
 use crate::store::{ItemRecord, Store};
 
+mod queue;
+
+pub use queue::{QueueArgs, run_queue};
+
 /// Which upload flow to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FlowArg {
@@ -69,24 +73,6 @@ pub struct UploadArgs {
     /// One JSON object per file and line on stdout; progress as JSON lines on stderr.
     #[arg(long)]
     pub json: bool,
-}
-
-/// `voddesk queue`.
-#[derive(Debug, Clone, Args)]
-pub struct QueueArgs {
-    /// `resume`: continue every unfinished item.
-    #[command(subcommand)]
-    pub action: Option<QueueAction>,
-    /// One JSON object per item and line.
-    #[arg(long, global = true)]
-    pub json: bool,
-}
-
-/// What to do with the queue.
-#[derive(Debug, Clone, Subcommand)]
-pub enum QueueAction {
-    /// Resume every unfinished item and wait for them.
-    Resume,
 }
 
 /// The engine as the app would run it: the saved settings' defaults and tuning, under the
@@ -408,39 +394,9 @@ pub fn run_upload(
     global: &GlobalArgs,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<(), CliError> {
-    if let Some(concurrency) = args.concurrency
-        && !(1..=MAX_PARALLEL_PARTS).contains(&concurrency)
-    {
-        return Err(CliError::usage(format!(
-            "--concurrency (the most parts in flight at once) must be from 1 to {MAX_PARALLEL_PARTS}; leave it out to follow the link"
-        )));
-    }
-    let mut config = engine_config(global, args.flow)?;
-    config.auto_resume = false;
-    if let Some(concurrency) = args.concurrency {
-        config.tuning.parallel_parts = concurrency;
-    }
+    let config = upload_config(args, global)?;
     let data_dir = config.service.data_dir.clone();
-    let (files, skipped) = validate::expand_paths(&args.paths);
-    for (path, reason) in &skipped {
-        eprintln!("note: skipped {}: {reason}", path.display());
-    }
-    if files.is_empty() {
-        return Err(CliError::failure("no supported media files were given"));
-    }
-    if let Some(part) = args.part_size {
-        for file in &files {
-            let size = std::fs::metadata(file).map_or(0, |m| m.len());
-            if size > 0 && size <= part {
-                eprintln!(
-                    "note: {} ({:.1} MiB) is not larger than --part-size ({:.1} MiB): it is sent in one request",
-                    file.display(),
-                    size as f64 / 1_048_576.0,
-                    part as f64 / 1_048_576.0
-                );
-            }
-        }
-    }
+    let files = files_to_send(args)?;
     let options = options_from(args);
     // Options wrong for every file are bad usage, said once.
     validate::check_options(&options).map_err(CliError::usage)?;
@@ -470,71 +426,8 @@ pub fn run_upload(
             })
             .collect();
         let _ = engine.send(Command::Add(items)).await;
-        // One answer per file, in order: rejected, added, or an unfinished item resumed.
-        let mut order: Vec<(String, Option<ItemId>, Option<String>)> = Vec::new();
-        let mut waiting: Vec<(&PathBuf, &PathBuf)> = files.iter().zip(&sent).collect();
-        let mut early: Vec<Event> = Vec::new();
-        while !waiting.is_empty() {
-            let Some(event) = engine.recv().await else {
-                break;
-            };
-            let (given, path) = waiting[0];
-            let shown = given.display().to_string();
-            match &event {
-                Event::Rejected { path: rejected, .. } if rejected == path => {
-                    if let Event::Rejected { reason, .. } = event {
-                        order.push((shown, None, Some(reason)));
-                    }
-                    waiting.remove(0);
-                }
-                Event::Added(snapshot) if &snapshot.path == path => {
-                    tracker.names.insert(snapshot.id, shown.clone());
-                    tracker.sizes.insert(snapshot.id, snapshot.size);
-                    order.push((shown, Some(snapshot.id), None));
-                    waiting.remove(0);
-                }
-                // An unfinished item queued again answers with its state. Nothing else runs
-                // in this process before it is claimed, so an unclaimed id is this file's.
-                Event::StateChanged { id, .. }
-                    if existing.get(path) == Some(id) || !tracker.names.contains_key(id) =>
-                {
-                    tracker.names.insert(*id, shown.clone());
-                    order.push((shown, Some(*id), None));
-                    waiting.remove(0);
-                    early.push(event);
-                }
-                _ => early.push(event),
-            }
-        }
-        for event in &early {
-            tracker.event(event);
-        }
-        let mut interrupted = false;
-        while !tracker.all_ended() {
-            tokio::select! {
-                event = engine.recv() => match event {
-                    Some(event) => tracker.event(&event),
-                    None => break,
-                },
-                () = interrupt.recv() => {
-                    interrupted = true;
-                    break;
-                }
-            }
-        }
-        if interrupted {
-            tracker.clear_line();
-            eprintln!(
-                "note: stopping: parts about to finish may finish (at most 3 s); Ctrl-C again quits at once"
-            );
-        }
-        let rest = tokio::select! {
-            rest = engine.shutdown() => rest,
-            () = interrupt.recv(), if interrupted => Vec::new(),
-        };
-        for event in &rest {
-            tracker.event(event);
-        }
+        let order = claim(&mut engine, &mut tracker, &files, &sent, &existing).await;
+        follow(engine, &mut tracker, &mut interrupt).await;
         let store = Store::open_in(&data_dir).ok();
         Ok(print_results(
             &mut tracker,
@@ -550,6 +443,132 @@ pub fn run_upload(
     }
 }
 
+/// The engine's configuration for `upload`: `--concurrency` checked and set as the cap, and
+/// no resuming of other items (`queue resume` does that).
+fn upload_config(args: &UploadArgs, global: &GlobalArgs) -> Result<EngineConfig, CliError> {
+    if let Some(concurrency) = args.concurrency
+        && !(1..=MAX_PARALLEL_PARTS).contains(&concurrency)
+    {
+        return Err(CliError::usage(format!(
+            "--concurrency (the most parts in flight at once) must be from 1 to {MAX_PARALLEL_PARTS}; leave it out to follow the link"
+        )));
+    }
+    let mut config = engine_config(global, args.flow)?;
+    config.auto_resume = false;
+    if let Some(concurrency) = args.concurrency {
+        config.tuning.parallel_parts = concurrency;
+    }
+    Ok(config)
+}
+
+/// The media files the paths name (folders walked), with a note for each left out and for
+/// each no larger than `--part-size`.
+fn files_to_send(args: &UploadArgs) -> Result<Vec<PathBuf>, CliError> {
+    let (files, skipped) = validate::expand_paths(&args.paths);
+    for (path, reason) in &skipped {
+        eprintln!("note: skipped {}: {reason}", path.display());
+    }
+    if files.is_empty() {
+        return Err(CliError::failure("no supported media files were given"));
+    }
+    if let Some(part) = args.part_size {
+        for file in &files {
+            let size = std::fs::metadata(file).map_or(0, |m| m.len());
+            if size > 0 && size <= part {
+                eprintln!(
+                    "note: {} ({:.1} MiB) is not larger than --part-size ({:.1} MiB): it is sent in one request",
+                    file.display(),
+                    size as f64 / 1_048_576.0,
+                    part as f64 / 1_048_576.0
+                );
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// The engine's answer for each file, in order: rejected (with why), added, or an unfinished
+/// item resumed; as `(name as given, item, reason)`. Events of other kinds that come
+/// meanwhile go to the tracker after.
+async fn claim(
+    engine: &mut EngineHandle,
+    tracker: &mut Tracker,
+    files: &[PathBuf],
+    sent: &[PathBuf],
+    existing: &HashMap<PathBuf, ItemId>,
+) -> Vec<(String, Option<ItemId>, Option<String>)> {
+    let mut order: Vec<(String, Option<ItemId>, Option<String>)> = Vec::new();
+    let mut waiting: Vec<(&PathBuf, &PathBuf)> = files.iter().zip(sent).collect();
+    let mut early: Vec<Event> = Vec::new();
+    while !waiting.is_empty() {
+        let Some(event) = engine.recv().await else {
+            break;
+        };
+        let (given, path) = waiting[0];
+        let shown = given.display().to_string();
+        match &event {
+            Event::Rejected { path: rejected, .. } if rejected == path => {
+                if let Event::Rejected { reason, .. } = event {
+                    order.push((shown, None, Some(reason)));
+                }
+                waiting.remove(0);
+            }
+            Event::Added(snapshot) if &snapshot.path == path => {
+                tracker.names.insert(snapshot.id, shown.clone());
+                tracker.sizes.insert(snapshot.id, snapshot.size);
+                order.push((shown, Some(snapshot.id), None));
+                waiting.remove(0);
+            }
+            // An unfinished item queued again answers with its state. Nothing else runs in
+            // this process before it is claimed, so an unclaimed id is this file's.
+            Event::StateChanged { id, .. }
+                if existing.get(path) == Some(id) || !tracker.names.contains_key(id) =>
+            {
+                tracker.names.insert(*id, shown.clone());
+                order.push((shown, Some(*id), None));
+                waiting.remove(0);
+                early.push(event);
+            }
+            _ => early.push(event),
+        }
+    }
+    for event in &early {
+        tracker.event(event);
+    }
+    order
+}
+
+/// Follows the items until each has ended, or until Ctrl-C: then the engine stops like a
+/// pause (parts about to finish finish, at most 3 s), and a second Ctrl-C quits at once.
+async fn follow(mut engine: EngineHandle, tracker: &mut Tracker, interrupt: &mut super::Interrupt) {
+    let mut interrupted = false;
+    while !tracker.all_ended() {
+        tokio::select! {
+            event = engine.recv() => match event {
+                Some(event) => tracker.event(&event),
+                None => break,
+            },
+            () = interrupt.recv() => {
+                interrupted = true;
+                break;
+            }
+        }
+    }
+    if interrupted {
+        tracker.clear_line();
+        eprintln!(
+            "note: stopping: parts about to finish may finish (at most 3 s); Ctrl-C again quits at once"
+        );
+    }
+    let rest = tokio::select! {
+        rest = engine.shutdown() => rest,
+        () = interrupt.recv(), if interrupted => Vec::new(),
+    };
+    for event in &rest {
+        tracker.event(event);
+    }
+}
+
 /// Why progress stalled, in a few words for the progress line.
 fn stall_words(stall: &StallReason) -> String {
     match stall {
@@ -561,224 +580,6 @@ fn stall_words(stall: &StallReason) -> String {
         }
         StallReason::WaitingForCredentials => "renewing credentials".to_owned(),
         StallReason::RateLimited => "the service asked to slow down".to_owned(),
-    }
-}
-
-/// The state of a listed item: an upload under way when no engine works on the queue was
-/// cut off (a crash, `kill -9`, a closed laptop) and is `interrupted` until resumed.
-fn listed_state_name(state: &ItemState, running: bool) -> &'static str {
-    match state {
-        ItemState::Applying | ItemState::Uploading { .. } | ItemState::Committing if !running => {
-            "interrupted"
-        }
-        _ => state_name(state),
-    }
-}
-
-fn state_name(state: &ItemState) -> &'static str {
-    match state {
-        ItemState::Queued => "queued",
-        ItemState::Applying => "applying",
-        ItemState::Uploading { .. } => "uploading",
-        ItemState::Committing => "committing",
-        ItemState::Done { .. } => "done",
-        ItemState::Paused => "paused",
-        ItemState::Failed(_) => "failed",
-        ItemState::Cancelled => "cancelled",
-    }
-}
-
-/// Runs `voddesk queue` and `voddesk queue resume`.
-///
-/// # Errors
-/// When the database cannot be read, or an item failed to resume.
-pub fn run_queue(
-    args: &QueueArgs,
-    global: &GlobalArgs,
-    runtime: &tokio::runtime::Runtime,
-) -> Result<(), CliError> {
-    match args.action {
-        None => list_queue(args.json, global),
-        Some(QueueAction::Resume) => resume_queue(args.json, global, runtime),
-    }
-}
-
-/// The WeChat publication of a queue item as `voddesk queue` shows it: a state word and the
-/// publishing URL when there is one.
-fn publication_words(state: &PublishState) -> (&'static str, Option<&str>) {
-    match state {
-        PublishState::NotPublished => ("not_published", None),
-        PublishState::UnderReview { .. } => ("under_review", None),
-        PublishState::Published { url, .. } => ("published", Some(url)),
-        PublishState::Rejected(_) => ("rejected", None),
-        PublishState::Suspended { url } => ("suspended", Some(url)),
-        PublishState::Deleted => ("deleted_from_vod", None),
-    }
-}
-
-fn list_queue(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
-    let data_dir = global.data_dir();
-    let store = Store::open_in(&data_dir)
-        .map_err(|err| CliError::failure(format!("cannot open the upload queue: {err:#}")))?;
-    let items = store
-        .items()
-        .map_err(|err| CliError::failure(format!("cannot read the upload queue: {err:#}")))?;
-    let running = crate::engine::is_running(&data_dir);
-    let mut interrupted = 0;
-    for item in items {
-        let state = listed_state_name(&item.state, running);
-        if state == "interrupted" {
-            interrupted += 1;
-        }
-        let (file_id, media_url, cover_url) = match &item.state {
-            ItemState::Done {
-                file_id,
-                media_url,
-                cover_url,
-                ..
-            } => (
-                Some(file_id.clone()),
-                Some(media_url.clone()),
-                cover_url.clone(),
-            ),
-            _ => (None, None, None),
-        };
-        let error = match &item.state {
-            ItemState::Failed(err) => Some(err.to_string()),
-            _ => None,
-        };
-        let publication = if file_id.is_some() {
-            store.publication(item.id).unwrap_or_default()
-        } else {
-            PublishState::NotPublished
-        };
-        let (publish, publish_url) = publication_words(&publication);
-        let uploaded: u64 = store
-            .parts(item.id)
-            .map(|parts| parts.iter().map(|p| p.size).sum())
-            .unwrap_or(0);
-        if json {
-            out!(
-                "{}",
-                serde_json::json!({
-                    "id": item.id,
-                    "path": item.path.display().to_string(),
-                    "size": item.size,
-                    "state": state,
-                    "uploaded_bytes": if file_id.is_some() { item.size } else { uploaded },
-                    "file_id": file_id,
-                    "media_url": media_url,
-                    "cover_url": cover_url,
-                    "error": error,
-                    "publish": publish,
-                    "publish_url": publish_url,
-                })
-            );
-        } else {
-            let mut line = format!(
-                "{}\t{}\t{}\t{}",
-                item.id,
-                state,
-                item.size,
-                // A tab or a newline in a name would break the columns a script splits on.
-                item.path
-                    .display()
-                    .to_string()
-                    .replace('\t', "\\t")
-                    .replace('\n', "\\n")
-            );
-            if let Some(file_id) = file_id {
-                line.push('\t');
-                line.push_str(&file_id);
-            }
-            if let Some(error) = error {
-                line.push('\t');
-                line.push_str(&error);
-            }
-            if !matches!(publication, PublishState::NotPublished) {
-                line.push('\t');
-                line.push_str(match publication {
-                    PublishState::Deleted => "deleted from VOD",
-                    PublishState::UnderReview { .. } => "under review",
-                    _ => publish,
-                });
-                if let Some(url) = publish_url {
-                    line.push_str(": ");
-                    line.push_str(url);
-                }
-            }
-            out!("{line}");
-        }
-    }
-    if interrupted > 0 && !json {
-        let items = if interrupted == 1 {
-            "item was"
-        } else {
-            "items were"
-        };
-        eprintln!(
-            "note: {interrupted} {items} cut off mid-upload; `voddesk queue resume` (or the app) continues from the parts already sent"
-        );
-    }
-    Ok(())
-}
-
-fn resume_queue(
-    json: bool,
-    global: &GlobalArgs,
-    runtime: &tokio::runtime::Runtime,
-) -> Result<(), CliError> {
-    let mut config = engine_config(global, None)?;
-    config.auto_resume = true;
-    let data_dir = config.service.data_dir.clone();
-    let mut engine = start(config, runtime)?;
-    let ok = runtime.block_on(async {
-        let mut tracker = Tracker::new();
-        let Some(Event::Loaded(loaded)) = engine.recv().await else {
-            return Err(CliError::failure("the upload engine did not start"));
-        };
-        let mut order = Vec::new();
-        for snapshot in &loaded {
-            // Unfinished: queued (interrupted), paused, or failed for a reason that may pass.
-            let command = match &snapshot.state {
-                ItemState::Queued => None,
-                ItemState::Paused => Some(Command::Resume(snapshot.id)),
-                ItemState::Failed(err) if err.retryable => Some(Command::Retry(snapshot.id)),
-                _ => continue,
-            };
-            if let Some(command) = command {
-                let _ = engine.send(command).await;
-            }
-            let shown = snapshot.path.display().to_string();
-            tracker.names.insert(snapshot.id, shown.clone());
-            tracker.sizes.insert(snapshot.id, snapshot.size);
-            order.push((shown, Some(snapshot.id), None));
-        }
-        // The engine may say Idle before it has taken the Resume and Retry commands (nothing
-        // was queued at start): only an Idle after it moved one of these items ends the wait.
-        let mut moved = false;
-        while !tracker.all_ended() {
-            let Some(event) = engine.recv().await else {
-                break;
-            };
-            match &event {
-                Event::Idle if moved || order.is_empty() => break,
-                Event::StateChanged { id, .. } if tracker.names.contains_key(id) => moved = true,
-                _ => {}
-            }
-            tracker.event(&event);
-        }
-        let _ = engine.shutdown().await;
-        if order.is_empty() && !json {
-            eprintln!("nothing to resume");
-        }
-        let store = Store::open_in(&data_dir).ok();
-        Ok(print_results(&mut tracker, &order, store.as_ref(), json))
-    })?;
-    if ok {
-        Ok(())
-    } else {
-        Err(CliError::failure_quiet())
     }
 }
 
