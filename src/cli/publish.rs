@@ -303,6 +303,28 @@ pub async fn publish(args: &PublishArgs, global: &GlobalArgs) -> Result<(), CliE
             }
         }
     };
+    report(&publisher, store, args, &review, outcome).await
+}
+
+/// Says how the review ended, and records it: published (with its URL, and its QR code on a
+/// terminal) or refused (with why).
+async fn report(
+    publisher: &Publisher,
+    store: Option<&Store>,
+    args: &PublishArgs,
+    review: &PendingReview,
+    outcome: ReviewOutcome,
+) -> Result<(), CliError> {
+    let file_id = args.file_id.as_str();
+    let print_line = |state: &str, publish_result: Option<&str>, url: Option<&str>| {
+        print_json(&PublishLine {
+            file_id,
+            task_id: &review.task_id,
+            state,
+            publish_result,
+            url,
+        });
+    };
     match outcome {
         ReviewOutcome::Passed => {
             let url = publisher

@@ -278,87 +278,8 @@ fn store(global: &GlobalArgs) -> Result<TokenStore, CliError> {
 fn token(command: &TokenCommand, global: &GlobalArgs) -> Result<(), CliError> {
     let now = Clock::system_now();
     match command {
-        TokenCommand::Add(args) => {
-            if let Some(valid) = args.valid
-                && !(1..=MAX_VALIDITY_SECONDS).contains(&valid)
-            {
-                return Err(CliError::usage(format!(
-                    "--valid must be between 1 and {MAX_VALIDITY_SECONDS} seconds (90 days), not {valid}"
-                )));
-            }
-            let fields = &args.fields;
-            if let Some(class_id) = fields.class_id
-                && class_id < 0
-            {
-                return Err(CliError::usage(format!(
-                    "--class-id must not be negative, not {class_id}"
-                )));
-            }
-            // The service's own rules (source context length), checked now rather than at
-            // every request.
-            SignatureParams {
-                current_time: 1,
-                expire_time: 2,
-                source_context: fields.source_context.clone(),
-                ..SignatureParams::default()
-            }
-            .validate()
-            .map_err(|err| CliError::usage(err.to_string()))?;
-            let constraints = Constraints {
-                procedure: fields.procedure.clone().filter(|p| !p.is_empty()),
-                class_id: fields.class_id,
-                source_context: fields.source_context.clone(),
-                valid: args.valid,
-            };
-            let token =
-                store(global)?
-                    .add(&args.name, &constraints, now)
-                    .map_err(|err| match err {
-                        TokenError::BadName(_) | TokenError::NameTaken(_) => {
-                            CliError::usage(err.to_string())
-                        }
-                        _ => CliError::failure(err.to_string()),
-                    })?;
-            out!("{token}");
-            eprintln!(
-                "token for {} added: give it to them now, it is not shown again (they set VODDESK_SIGNATURE_TOKEN or enter it in the app's settings)",
-                args.name
-            );
-            Ok(())
-        }
-        TokenCommand::List { json } => {
-            let list = store(global)?
-                .list()
-                .map_err(|err| CliError::failure(err.to_string()))?;
-            if *json {
-                for info in &list {
-                    out!("{}", token_json(info));
-                }
-            } else if list.is_empty() {
-                eprintln!("no tokens; add one with `voddesk sign-server token add NAME`");
-            } else {
-                out!(
-                    "{:<24} {:<20} {:<20} {:>6}  STATE",
-                    "NAME",
-                    "CREATED",
-                    "LAST USED",
-                    "USES"
-                );
-                for info in &list {
-                    let state = info
-                        .revoked
-                        .map_or_else(|| "live".to_owned(), |at| format!("revoked {}", time(at)));
-                    out!(
-                        "{:<24} {:<20} {:<20} {:>6}  {state}",
-                        info.name,
-                        time(info.created),
-                        info.last_used.map_or_else(|| "never".to_owned(), time),
-                        info.uses
-                    );
-                }
-            }
-            Ok(())
-        }
+        TokenCommand::Add(args) => token_add(args, global, now),
+        TokenCommand::List { json } => token_list(*json, global),
         TokenCommand::Revoke { name } => {
             let revoked = store(global)?
                 .revoke(name, now)
@@ -372,6 +293,89 @@ fn token(command: &TokenCommand, global: &GlobalArgs) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// `token add`: the constraints checked, the token made and printed once (only its hash is
+/// kept).
+fn token_add(args: &TokenAddArgs, global: &GlobalArgs, now: i64) -> Result<(), CliError> {
+    if let Some(valid) = args.valid
+        && !(1..=MAX_VALIDITY_SECONDS).contains(&valid)
+    {
+        return Err(CliError::usage(format!(
+            "--valid must be between 1 and {MAX_VALIDITY_SECONDS} seconds (90 days), not {valid}"
+        )));
+    }
+    let fields = &args.fields;
+    if let Some(class_id) = fields.class_id
+        && class_id < 0
+    {
+        return Err(CliError::usage(format!(
+            "--class-id must not be negative, not {class_id}"
+        )));
+    }
+    // The service's own rules (source context length), checked now rather than at
+    // every request.
+    SignatureParams {
+        current_time: 1,
+        expire_time: 2,
+        source_context: fields.source_context.clone(),
+        ..SignatureParams::default()
+    }
+    .validate()
+    .map_err(|err| CliError::usage(err.to_string()))?;
+    let constraints = Constraints {
+        procedure: fields.procedure.clone().filter(|p| !p.is_empty()),
+        class_id: fields.class_id,
+        source_context: fields.source_context.clone(),
+        valid: args.valid,
+    };
+    let token = store(global)?
+        .add(&args.name, &constraints, now)
+        .map_err(|err| match err {
+            TokenError::BadName(_) | TokenError::NameTaken(_) => CliError::usage(err.to_string()),
+            _ => CliError::failure(err.to_string()),
+        })?;
+    out!("{token}");
+    eprintln!(
+        "token for {} added: give it to them now, it is not shown again (they set VODDESK_SIGNATURE_TOKEN or enter it in the app's settings)",
+        args.name
+    );
+    Ok(())
+}
+
+/// `token list`: names, when made and last used, uses and state; never a token.
+fn token_list(json: bool, global: &GlobalArgs) -> Result<(), CliError> {
+    let list = store(global)?
+        .list()
+        .map_err(|err| CliError::failure(err.to_string()))?;
+    if json {
+        for info in &list {
+            out!("{}", token_json(info));
+        }
+    } else if list.is_empty() {
+        eprintln!("no tokens; add one with `voddesk sign-server token add NAME`");
+    } else {
+        out!(
+            "{:<24} {:<20} {:<20} {:>6}  STATE",
+            "NAME",
+            "CREATED",
+            "LAST USED",
+            "USES"
+        );
+        for info in &list {
+            let state = info
+                .revoked
+                .map_or_else(|| "live".to_owned(), |at| format!("revoked {}", time(at)));
+            out!(
+                "{:<24} {:<20} {:<20} {:>6}  {state}",
+                info.name,
+                time(info.created),
+                info.last_used.map_or_else(|| "never".to_owned(), time),
+                info.uses
+            );
+        }
+    }
+    Ok(())
 }
 
 fn time(unix: i64) -> String {

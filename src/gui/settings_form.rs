@@ -115,33 +115,10 @@ impl SettingsForm {
     pub fn validate(&self) -> Result<Settings, Vec<(Field, String)>> {
         let mut errors = Vec::new();
         let region = self.region.trim();
-        if region.is_empty()
-            || !region
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
-            errors.push((
-                Field::Region,
-                "a region looks like ap-guangzhou (lower-case letters, digits and dashes)".into(),
-            ));
-        }
+        self.check_region(&mut errors);
         let sub_app_id =
             optional_number::<u64>(&self.sub_app_id, Field::SubAppId, &mut errors, 1, u64::MAX);
-        for (value, field) in [
-            (&self.vod_endpoint, Field::VodEndpoint),
-            (&self.cos_endpoint, Field::CosEndpoint),
-            (&self.ugc_endpoint, Field::UgcEndpoint),
-            (&self.wecom_endpoint, Field::WecomEndpoint),
-            (&self.signature_url, Field::SignatureUrl),
-        ] {
-            let value = value.trim();
-            if let Some(problem) = Some(value)
-                .filter(|v| !v.is_empty())
-                .and_then(crate::tencent::vod::endpoint_problem)
-            {
-                errors.push((field, problem));
-            }
-        }
+        self.check_endpoints(&mut errors);
         let class_id =
             optional_number::<i64>(&self.class_id, Field::ClassId, &mut errors, 0, i64::MAX);
         let expire = self.expire_time.trim();
@@ -181,6 +158,69 @@ impl SettingsForm {
             16,
             u64::MAX / 1024,
         );
+        self.check_secrets(&mut errors);
+        let corp_id = self.wecom_corp_id.trim();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Settings {
+            region: region.to_owned(),
+            sub_app_id,
+            vod_endpoint: self.vod_endpoint.trim().to_owned(),
+            cos_endpoint: self.cos_endpoint.trim().to_owned(),
+            ugc_endpoint: self.ugc_endpoint.trim().to_owned(),
+            wecom_endpoint: self.wecom_endpoint.trim().to_owned(),
+            wecom_corp_id: corp_id.to_owned(),
+            signature_url: self.signature_url.trim().to_owned(),
+            flow: self.flow,
+            procedure: self.procedure.trim().to_owned(),
+            class_id,
+            expire_time: expire.to_owned(),
+            parallel_files: parallel_files.unwrap_or(0),
+            parallel_parts: parallel_parts.unwrap_or(1),
+            part_size_mib,
+            bandwidth_kib,
+            language: Some(self.language),
+        })
+    }
+
+    /// A region looks like `ap-guangzhou`.
+    fn check_region(&self, errors: &mut Vec<(Field, String)>) {
+        let region = self.region.trim();
+        if region.is_empty()
+            || !region
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            errors.push((
+                Field::Region,
+                "a region looks like ap-guangzhou (lower-case letters, digits and dashes)".into(),
+            ));
+        }
+    }
+
+    /// Every address given is one VodDesk may send signed requests to.
+    fn check_endpoints(&self, errors: &mut Vec<(Field, String)>) {
+        for (value, field) in [
+            (&self.vod_endpoint, Field::VodEndpoint),
+            (&self.cos_endpoint, Field::CosEndpoint),
+            (&self.ugc_endpoint, Field::UgcEndpoint),
+            (&self.wecom_endpoint, Field::WecomEndpoint),
+            (&self.signature_url, Field::SignatureUrl),
+        ] {
+            let value = value.trim();
+            if let Some(problem) = Some(value)
+                .filter(|v| !v.is_empty())
+                .and_then(crate::tencent::vod::endpoint_problem)
+            {
+                errors.push((field, problem));
+            }
+        }
+    }
+
+    /// The API key is typed whole (both halves) and looks like one; a WeChat Work secret
+    /// comes with its CorpID.
+    fn check_secrets(&self, errors: &mut Vec<(Field, String)>) {
         let id = self.secret_id.trim();
         let key = self.secret_key.trim();
         if id.is_empty() != key.is_empty() {
@@ -208,28 +248,6 @@ impl SettingsForm {
         } else if corp_id.contains(char::is_whitespace) {
             errors.push((Field::WeCom, "a CorpID has no spaces".into()));
         }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        Ok(Settings {
-            region: region.to_owned(),
-            sub_app_id,
-            vod_endpoint: self.vod_endpoint.trim().to_owned(),
-            cos_endpoint: self.cos_endpoint.trim().to_owned(),
-            ugc_endpoint: self.ugc_endpoint.trim().to_owned(),
-            wecom_endpoint: self.wecom_endpoint.trim().to_owned(),
-            wecom_corp_id: corp_id.to_owned(),
-            signature_url: self.signature_url.trim().to_owned(),
-            flow: self.flow,
-            procedure: self.procedure.trim().to_owned(),
-            class_id,
-            expire_time: expire.to_owned(),
-            parallel_files: parallel_files.unwrap_or(0),
-            parallel_parts: parallel_parts.unwrap_or(1),
-            part_size_mib,
-            bandwidth_kib,
-            language: Some(self.language),
-        })
     }
 
     /// The new WeChat Work secret typed into the form, if any.
