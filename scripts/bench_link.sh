@@ -15,8 +15,8 @@
 # "Share of the link": the file's bytes over the time the upload took (process start to
 # exit), over the link's bandwidth. "Sent twice": the COS body bytes the emulator received in
 # all, less the file's size (what was thrown away and sent again). BIG_MIB, CLIPS, KILL_AT
-# change the sizes and the moment of the kill; VODDESK_BIN names a binary to measure (no build). Needs the release build and .venv-sdk (as
-# scripts/test.sh makes it).
+# change the sizes and the moment of the kill; VODDESK_BIN names a binary to measure instead
+# of building. Needs the release build and .venv-sdk (as scripts/test.sh makes it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
