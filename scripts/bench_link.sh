@@ -15,8 +15,8 @@
 # "Share of the link": the file's bytes over the time the upload took (process start to
 # exit), over the link's bandwidth. "Sent twice": the COS body bytes the emulator received in
 # all, less the file's size (what was thrown away and sent again). BIG_MIB, CLIPS, KILL_AT
-# change the sizes and the moment of the kill. Needs the release build and .venv-sdk (as
-# scripts/test.sh makes it).
+# change the sizes and the moment of the kill; VODDESK_BIN names a binary to measure instead
+# of building. Needs the release build and .venv-sdk (as scripts/test.sh makes it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -31,8 +31,14 @@ if [ ! -x "$python" ] || ! "$python" -c 'import qcloud_vod' 2>/dev/null; then
   echo "needs vod-python-sdk in .venv-sdk: run scripts/test.sh once (or set VODDESK_SDK_PYTHON)" >&2
   exit 2
 fi
-cargo build --release --quiet
-bin="$root/target/release/voddesk"
+# VODDESK_BIN names a binary to measure instead of building this tree's (e.g. the build of an
+# earlier commit, for before/after figures).
+if [ -n "${VODDESK_BIN:-}" ]; then
+  bin=$(realpath "$VODDESK_BIN")
+else
+  cargo build --release --quiet
+  bin="$root/target/release/voddesk"
+fi
 work=$(mktemp -d /tmp/voddesk-link.XXXXXX)
 emu_pid=""
 stop_emulator() {

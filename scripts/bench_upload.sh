@@ -5,6 +5,7 @@
 #   scripts/bench_upload.sh [SIZE] [ROUNDS]   SIZE in bytes or with a suffix: 512M, 1G (default),
 #                                             4G; ROUNDS (default 3) alternating runs of each
 #   WARMUP=0 scripts/bench_upload.sh …          skip the untimed first run of each tool
+#   VODDESK_BIN=path scripts/bench_upload.sh …  measure that binary (no build)
 #   EMU_STORE=disk scripts/bench_upload.sh …    the emulator keeps its data on the disk (see below)
 #   LATENCY_MS=10 scripts/bench_upload.sh …     the emulator waits 10 ms before answering each
 #                                               request (--latency-ms), as a network's round
@@ -49,8 +50,14 @@ if [ ! -x "$python" ] || ! "$python" -c 'import qcloud_vod' 2>/dev/null; then
   python="$venv/bin/python"
 fi
 
-cargo build --release --quiet
-bin="$root/target/release/voddesk"
+# VODDESK_BIN names a binary to measure instead of building this tree's (e.g. the build of an
+# earlier commit, for before/after figures).
+if [ -n "${VODDESK_BIN:-}" ]; then
+  bin=$(realpath "$VODDESK_BIN")
+else
+  cargo build --release --quiet
+  bin="$root/target/release/voddesk"
+fi
 
 work=$(mktemp -d /tmp/voddesk-bench.XXXXXX)
 # The emulator's data (see EMU_STORE above): /dev/shm when there is room for one upload and
