@@ -188,6 +188,20 @@ async fn tls_serves_the_same_routes_over_https() {
         .await
         .unwrap();
     assert_eq!(page.status(), 404);
+    // The certificate is valid for the name given with --tls-name too.
+    let socket: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let by_name = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .resolve("voddesk.test", socket)
+        .no_proxy()
+        .build()
+        .unwrap();
+    let named = by_name
+        .get(format!("https://voddesk.test:{port}/wechat/123"))
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("https by the --tls-name name: {err}"));
+    assert_eq!(named.status(), 404);
     // Plain http still answers on the same port.
     let (status, _, answer) = RawCall::new("DescribeMediaInfos", br#"{"FileIds":["1"]}"#)
         .send(&plain)
