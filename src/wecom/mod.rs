@@ -667,25 +667,18 @@ impl Sink {
 }
 
 /// A download's temporary file (`.voddesk-….part`, hidden) in the directory of its final
-/// name. Dropped before it was put in place, it is removed: a failed or cancelled download
-/// leaves nothing behind.
+/// name. Dropped before it was put in place, it is removed (tempfile's [`TempPath`]): a
+/// failed or cancelled download leaves nothing behind.
+///
+/// [`TempPath`]: tempfile::TempPath
 struct PartFile {
-    /// `None` once put in place.
-    path: Option<PathBuf>,
+    path: tempfile::TempPath,
     /// `None` once closed.
     file: Option<tokio::fs::File>,
 }
 
-impl Drop for PartFile {
-    fn drop(&mut self) {
-        drop(self.file.take());
-        if let Some(path) = self.path.take() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-/// How a download's temporary file is named: `{PART_PREFIX}{uuid}{PART_SUFFIX}`, hidden.
+/// How a download's temporary file is named: `{PART_PREFIX}` and 16 random characters
+/// and `{PART_SUFFIX}`, hidden.
 const PART_PREFIX: &str = ".voddesk-";
 const PART_SUFFIX: &str = ".part";
 
@@ -722,18 +715,22 @@ async fn sweep_stale_part_files(dir: &Path) {
 impl PartFile {
     async fn create(dir: &Path) -> std::io::Result<Self> {
         sweep_stale_part_files(dir).await;
-        let path = dir.join(format!(
-            "{PART_PREFIX}{}{PART_SUFFIX}",
-            uuid::Uuid::new_v4().simple()
-        ));
-        let file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .await?;
+        let dir = dir.to_path_buf();
+        let created = tokio::task::spawn_blocking(move || {
+            tempfile::Builder::new()
+                .prefix(PART_PREFIX)
+                .suffix(PART_SUFFIX)
+                .rand_bytes(16)
+                // As a plain new file would be: 0o666 less the umask (tempfile's own is 0o600).
+                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+                .tempfile_in(dir)
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        let (file, path) = created.into_parts();
         Ok(Self {
-            path: Some(path),
-            file: Some(file),
+            path,
+            file: Some(tokio::fs::File::from_std(file)),
         })
     }
 
@@ -758,46 +755,36 @@ impl PartFile {
     }
 
     /// Renames the file over `path`, which the user chose (its permissions are kept).
-    fn replace(mut self, path: &Path) -> std::io::Result<()> {
-        let from = self.path.as_deref().ok_or_else(Self::closed)?;
+    fn replace(self, path: &Path) -> std::io::Result<()> {
         if let Ok(meta) = std::fs::metadata(path) {
-            let _ = std::fs::set_permissions(from, meta.permissions());
+            let _ = std::fs::set_permissions(&self.path, meta.permissions());
         }
-        std::fs::rename(from, path)?;
-        self.path = None;
-        Ok(())
+        self.path.persist(path).map_err(|err| err.error)
     }
 
     /// Gives the file `name` in `dir`, or `stem (2).ext`, `stem (3).ext` … when that name is
-    /// taken. Each name is claimed with a new empty file, which fails if anything is there,
-    /// and the download renamed over that claim: no file already there is ever replaced.
-    fn keep_beside(mut self, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
-        let from = self.path.clone().ok_or_else(Self::closed)?;
+    /// taken. tempfile's `persist_noclobber` renames without replacing (`RENAME_NOREPLACE`,
+    /// or a hard link where the file system lacks it): no file already there is ever
+    /// replaced.
+    fn keep_beside(self, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
         let (stem, ext) = match name.rsplit_once('.') {
             Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
             _ => (name, String::new()),
         };
+        let mut path = self.path;
         for n in 1..=1000u32 {
             let candidate = if n == 1 {
                 dir.join(name)
             } else {
                 dir.join(format!("{stem} ({n}){ext}"))
             };
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&candidate)
-            {
-                Ok(_) => {}
-                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(err) => return Err(err),
+            match path.persist_noclobber(&candidate) {
+                Ok(()) => return Ok(candidate),
+                Err(err) if err.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                    path = err.path;
+                }
+                Err(err) => return Err(err.error),
             }
-            if let Err(err) = std::fs::rename(&from, &candidate) {
-                let _ = std::fs::remove_file(&candidate);
-                return Err(err);
-            }
-            self.path = None;
-            return Ok(candidate);
         }
         Err(std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,
