@@ -6,6 +6,9 @@
 #                                             4G; ROUNDS (default 3) alternating runs of each
 #   WARMUP=0 scripts/bench_upload.sh …          skip the untimed first run of each tool
 #   VODDESK_BIN=path scripts/bench_upload.sh …  measure that binary (no build)
+#   EMU_BIN=path scripts/bench_upload.sh …      run the emulator from that binary (default: the
+#                                               measured one), to tell a client's change from
+#                                               the emulator's
 #   EMU_STORE=disk scripts/bench_upload.sh …    the emulator keeps its data on the disk (see below)
 #   LATENCY_MS=10 scripts/bench_upload.sh …     the emulator waits 10 ms before answering each
 #                                               request (--latency-ms), as a network's round
@@ -59,6 +62,9 @@ else
   bin="$root/target/release/voddesk"
 fi
 
+emu_bin=""
+if [ -n "${EMU_BIN:-}" ]; then emu_bin=$(realpath "$EMU_BIN"); fi
+
 work=$(mktemp -d /tmp/voddesk-bench.XXXXXX)
 # The emulator's data (see EMU_STORE above): /dev/shm when there is room for one upload and
 # some, unless EMU_STORE=disk.
@@ -90,7 +96,7 @@ trap cleanup EXIT
 # uploader ran later.
 start_emulator() {
   env -u TENCENTCLOUD_SECRET_ID -u TENCENTCLOUD_SECRET_KEY \
-    "$bin" emulator --addr 127.0.0.1:0 --data "$emu_root/data" --latency-ms "${LATENCY_MS:-0}" \
+    "${emu_bin:-$bin}" emulator --addr 127.0.0.1:0 --data "$emu_root/data" --latency-ms "${LATENCY_MS:-0}" \
     >"$work/emu.out" 2>"$work/emu.err" &
   emu_pid=$!
   for _ in $(seq 1 200); do

@@ -203,6 +203,117 @@ async fn dropping_the_engine_resends_only_parts_in_flight() {
     engine.shutdown().await;
 }
 
+/// Uploads 40 MiB in 1 MiB parts, drops the engine after 12 or more, and marks the finished
+/// parts as only planned again (a crash between the server's answer and the database write):
+/// they are on the server, but the database does not say so. When `changed` is set, the
+/// first part's bytes in the file are changed too, keeping its size and modification time.
+/// Returns the ended state, whether a notice said the upload started over, the COS body bytes
+/// the second run sent in the first upload, and the parts the server had before it.
+async fn resume_with_parts_unrecorded(changed: bool) -> (ItemState, bool, u64, u64) {
+    let emu = emulator(slow(4 * MIB)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = tmp_file(dir.path(), "unrecorded.mp4", 40 * MIB, 9);
+    let mut engine = start(engine_config(&emu.base, &data, UploadFlow::ClientUpload));
+    loaded(&mut engine).await;
+    let ids = add(&mut engine, vec![new_item(&file, parts_of(MIB))]).await;
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { state: ItemState::Uploading { parts_done, .. }, .. } if *parts_done >= 12)
+    })
+    .await;
+    drop(engine);
+    let upload_id = upload_id_of(&emu, LONG).await;
+    // The dropped engine's connections close.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let store = voddesk::store::Store::open_in(&data).unwrap();
+    let recorded = store.parts(ids[0]).unwrap();
+    assert!(recorded.len() >= 12, "{recorded:?}");
+    for part in &recorded {
+        store
+            .plan_part(
+                ids[0],
+                voddesk::store::PlannedPart {
+                    number: part.number,
+                    offset: part.offset,
+                    size: part.size,
+                },
+            )
+            .unwrap();
+    }
+    assert!(store.parts(ids[0]).unwrap().is_empty());
+    drop(store);
+    if changed {
+        let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+        let mut bytes = std::fs::read(&file).unwrap();
+        for byte in &mut bytes[..4096] {
+            *byte ^= 0x5a;
+        }
+        std::fs::write(&file, &bytes).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+    }
+    let before = emu.handle.counters().upload(&upload_id);
+
+    let mut engine = start(engine_config(&emu.base, &data, UploadFlow::ClientUpload));
+    loaded(&mut engine).await;
+    let mut started_over = false;
+    let mut ended = None;
+    events_until(&mut engine, LONG, |event| {
+        match event {
+            Event::Notice { message, .. } if message.contains("over") => started_over = true,
+            Event::StateChanged { id, state } if *id == ids[0] => {
+                if matches!(state, ItemState::Done { .. } | ItemState::Failed(_)) {
+                    ended = Some(state.clone());
+                }
+            }
+            _ => {}
+        }
+        ended.is_some()
+    })
+    .await;
+    engine.shutdown().await;
+    let state = ended.unwrap();
+    if let ItemState::Done { media_url, .. } = &state {
+        assert_same(media_url, &file).await;
+    }
+    let after = emu.handle.counters().upload(&upload_id);
+    (
+        state,
+        started_over,
+        after.bytes_received - before.bytes_received,
+        before.parts_completed,
+    )
+}
+
+/// The parts are kept by their size and the file's CRC-64 there, and the whole object's
+/// CRC-64 at Complete vouches for them: none is sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_the_database_lost_are_kept_when_the_object_proves_them() {
+    let (state, started_over, sent, on_server) = resume_with_parts_unrecorded(false).await;
+    assert!(matches!(state, ItemState::Done { .. }), "{state:?}");
+    assert!(!started_over);
+    assert!(on_server >= 12, "{on_server}");
+    assert_eq!(
+        sent,
+        (40 - on_server) * MIB,
+        "only the parts the server lacked"
+    );
+}
+
+/// The file's first part changed under the same size and time: the kept parts do not make
+/// the file, the whole object's CRC-64 says so, and the upload starts over and ends with
+/// the file as it is now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_part_that_is_not_the_file_starts_the_upload_over() {
+    let (state, started_over, _, _) = resume_with_parts_unrecorded(true).await;
+    assert!(matches!(state, ItemState::Done { .. }), "{state:?}");
+    assert!(started_over, "a notice says the upload started over");
+}
+
 /// Uploads a file of `size` bytes in the server API flow with `options`, its bodies read at
 /// `rate` bytes/s each, and returns (acknowledged, in flight) of every progress event of the
 /// item, the one sent with the state that ends it included.

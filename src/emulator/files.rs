@@ -1,7 +1,8 @@
 //! Streaming request bodies to disk and serving files back with Range support.
 //!
-//! Bodies are never held whole in memory: each chunk is hashed (MD5 and CRC-64) and written as
-//! it arrives, so a 4 GiB object costs a few chunks of memory.
+//! Bodies are never held whole in memory: each chunk is hashed (MD5 for the ETag, with the
+//! `md-5` crate, and CRC-64) and written as it arrives, so a 4 GiB object costs a few chunks
+//! of memory.
 
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,8 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::{ConnCut, Emu};
-use crate::tencent::buffers::{Buffer, Pool};
+use md5::{Digest, Md5};
+
 use crate::tencent::crc64::Crc64;
 
 /// A received body in a temporary file, deleted on drop unless kept.
@@ -67,14 +69,13 @@ const WRITE_BATCH: usize = 512 * 1024;
 /// logical block size of common devices).
 const ALIGN: usize = 4096;
 
-/// The buffers bodies are gathered in for direct writes: at most two per body (one filling,
-/// one being written), recycled, so that a body's bytes land in memory that is already
-/// mapped. A body never waits for one: it starts with one if the pool has one to spare
-/// (otherwise it is written through the page cache), then reuses what its writes give back,
-/// taking a second only when one is free at once. Waiting for a second while holding the
-/// first, a few hundred bodies at once (`upload --concurrency 1000`) each held one and
-/// waited for the others, until their clients gave up.
-static WRITES: Pool = Pool::new(WRITE_BATCH + ALIGN, 32, 512);
+/// A buffer bodies are gathered in for direct writes: two per body at most (one filling, one
+/// being written), the second reused from the write before.
+type Buffer = Vec<u8>;
+
+fn new_buffer() -> Buffer {
+    Vec::with_capacity(WRITE_BATCH + ALIGN)
+}
 
 /// Where receiving should stop and drop the connection (the cut fault).
 #[derive(Debug, Clone)]
@@ -94,10 +95,8 @@ pub(crate) async fn receive(
 ) -> Result<Received, ReceiveError> {
     let path = emu.dirs.tmp.join(uuid::Uuid::new_v4().simple().to_string());
     let mut file = BodyFile::create(&path).await?;
-    // The MD5 (the ETag) is computed from the same chunks, in lanes shared with the other
-    // bodies arriving now (see `part_hasher`).
-    let expected = axum::body::HttpBody::size_hint(&body).exact();
-    let (mut feed, md5) = crate::tencent::part_hasher::md5_of_stream(expected);
+    // The MD5 (the ETag, as COS computes it) from the same chunks.
+    let mut md5 = Md5::new();
     let mut received = Received {
         path,
         size: 0,
@@ -121,9 +120,9 @@ pub(crate) async fn receive(
             }
         }
         crc.update(&chunk);
+        md5.update(&chunk);
         let len = chunk.len();
         file.push(&chunk).await?;
-        feed.push(chunk);
         received.size += len as u64;
         emu.count_bytes(upload_id, len as u64);
         if let Some(rate) = emu.faults().bandwidth.filter(|rate| *rate > 0) {
@@ -140,8 +139,7 @@ pub(crate) async fn receive(
     // No fsync: the emulator must survive a process restart (the page cache does), not a
     // power cut, and an fsync per part would dominate the cost of a loopback upload.
     file.finish().await?;
-    feed.end();
-    received.md5 = hex::encode(md5.await?);
+    received.md5 = hex::encode(md5.finalize());
     received.crc = crc.sum();
     Ok(received)
 }
@@ -188,20 +186,14 @@ impl BodyFile {
         let (file, direct) = tokio::task::spawn_blocking(move || open_for_body(&path))
             .await
             .map_err(std::io::Error::other)??;
-        let mode = match direct.then(|| WRITES.try_take()).flatten() {
-            Some(mut filling) => {
-                let pad = align(&mut filling);
-                Mode::Direct { filling, pad }
-            }
-            None => {
-                if direct {
-                    // No buffer to spare: this body goes through the page cache.
-                    end_direct(&file)?;
-                }
-                Mode::Buffered {
-                    batch: Vec::new(),
-                    batched: 0,
-                }
+        let mode = if direct {
+            let mut filling = new_buffer();
+            let pad = align(&mut filling);
+            Mode::Direct { filling, pad }
+        } else {
+            Mode::Buffered {
+                batch: Vec::new(),
+                batched: 0,
             }
         };
         Ok(Self {
@@ -244,13 +236,9 @@ impl BodyFile {
     }
 
     /// Starts writing the full buffer and goes on filling another: the one the write before
-    /// gives back, or one the pool has to spare, or else (neither) this one again once its
-    /// write is done.
+    /// gives back, or a new one.
     async fn write_full(&mut self) -> std::io::Result<()> {
-        let mut next = self.end_write().await?;
-        if next.is_none() {
-            next = WRITES.try_take();
-        }
+        let next = self.end_write().await?.unwrap_or_else(new_buffer);
         let written = Mode::Buffered {
             batch: Vec::new(),
             batched: 0,
@@ -259,13 +247,7 @@ impl BodyFile {
             return Ok(());
         };
         self.write_direct(filling, pad)?;
-        let mut next = match next {
-            Some(next) => next,
-            None => self
-                .end_write()
-                .await?
-                .ok_or_else(|| std::io::Error::other("a direct write kept its buffer"))?,
-        };
+        let mut next = next;
         let pad = align(&mut next);
         self.mode = Mode::Direct { filling: next, pad };
         Ok(())
@@ -633,7 +615,6 @@ pub(crate) async fn link_parts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn pieces_cover_exactly_the_range_across_segments() {
@@ -687,28 +668,6 @@ mod tests {
         if let Ok(shm) = tempfile::tempdir_in("/dev/shm") {
             body_round_trip(shm.path()).await;
         }
-    }
-
-    /// More bodies at once than the pool has pairs of buffers for still end: a body that
-    /// waited for a second buffer while holding its first once waited forever with a few
-    /// hundred others. With one buffer free a body writes serially; with none, buffered.
-    #[tokio::test]
-    async fn bodies_end_however_few_buffers_are_free() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut held: Vec<Buffer> = std::iter::from_fn(|| WRITES.try_take()).collect();
-        drop(held.pop());
-        let one = dir.path().join("one");
-        std::fs::create_dir(&one).unwrap();
-        tokio::time::timeout(Duration::from_secs(20), body_round_trip(&one))
-            .await
-            .expect("a body with one buffer to spare ends");
-        held.extend(WRITES.try_take());
-        assert!(WRITES.try_take().is_none());
-        let none = dir.path().join("none");
-        std::fs::create_dir(&none).unwrap();
-        tokio::time::timeout(Duration::from_secs(20), body_round_trip(&none))
-            .await
-            .expect("a body with no buffer to spare ends");
     }
 
     #[tokio::test]

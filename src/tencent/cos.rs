@@ -1,8 +1,8 @@
 //! The COS XML client for the operations an upload needs.
 //!
-//! Bodies are streamed from the file (never a whole file in memory) while their MD5 and CRC-64
-//! are computed, so every part is checked against the ETag and `x-cos-hash-crc64ecma` the
-//! server returns.
+//! Bodies are streamed from the file (never a whole file in memory) while their CRC-64 is
+//! computed, so every part and object is checked against the `x-cos-hash-crc64ecma` the
+//! server returns, as Tencent's SDKs check them (COS needs no client MD5).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,13 +12,11 @@ use std::time::Duration;
 use reqwest::Method;
 
 use super::Credentials;
-use super::buffers::Pool;
 use super::clock::Clock;
 use super::cos_sign::{self, KeyTime};
 use super::crc64::Crc64;
 use super::encoding;
 use super::error::{ErrorClass, TencentError};
-use super::part_hasher;
 use super::throttle::RateLimiter;
 use super::vod::host_header;
 use super::xml::{self, XmlError};
@@ -27,10 +25,6 @@ use super::xml::{self, XmlError};
 const SIGN_SECONDS: i64 = 3600;
 /// Chunk size of streamed bodies.
 const CHUNK: usize = 512 * 1024;
-/// Their buffers: a few dozen in flight (parts × chunks queued in the connection and the
-/// hasher, which holds each lane's bytes up to its gathering time), and never more than 64
-/// (32 MiB) however far hashing falls behind.
-static CHUNKS: Pool = Pool::new(CHUNK, 32, 64);
 
 /// Where objects go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,8 +40,6 @@ pub struct CosTarget {
 /// Digests of a body, computed while it was sent.
 #[derive(Debug, Clone)]
 pub struct SentDigest {
-    /// Lower-case hex MD5.
-    pub md5_hex: String,
     /// CRC-64/XZ.
     pub crc64: u64,
     /// Bytes.
@@ -89,15 +81,10 @@ struct DigestState {
 }
 
 impl FileSlice {
-    /// The streaming body, the CRC-64 that fills in as it is read, and the MD5 of the bytes
-    /// sent (from [`part_hasher`], which hashes the bodies in flight side by side).
-    fn body(
-        &self,
-    ) -> (
-        reqwest::Body,
-        Arc<Mutex<DigestState>>,
-        impl Future<Output = Result<[u8; 16], TencentError>> + use<>,
-    ) {
+    /// The streaming body, and the CRC-64 that fills in as it is read: what the server's
+    /// `x-cos-hash-crc64ecma` is checked against (as Tencent's SDKs check a part, with no
+    /// client MD5).
+    fn body(&self) -> (reqwest::Body, Arc<Mutex<DigestState>>) {
         let digest = Arc::new(Mutex::new(DigestState {
             crc: Crc64::new(),
             read_error: None,
@@ -105,11 +92,10 @@ impl FileSlice {
         if let Some(sent) = &self.sent {
             sent.store(0, Ordering::Relaxed);
         }
-        let (feed, md5) = part_hasher::md5_of_stream(Some(self.len));
-        let state = (self.clone(), Arc::clone(&digest), None, 0u64, feed);
+        let state = (self.clone(), Arc::clone(&digest), None, 0u64);
         let stream = futures_util::stream::unfold(
             state,
-            |(slice, digest, file, done, mut feed): (_, _, Option<Arc<std::fs::File>>, u64, _)| async move {
+            |(slice, digest, file, done): (_, _, Option<Arc<std::fs::File>>, u64)| async move {
                 if done >= slice.len {
                     return None;
                 }
@@ -118,15 +104,12 @@ impl FileSlice {
                 // sent (tokio's File would copy through a buffer of its own).
                 let path = slice.path.clone();
                 let offset = slice.offset + done;
-                // The buffer is taken here, on the runtime's workers, rather than on whichever
-                // blocking thread runs the read: allocators keep memory per thread.
-                let mut buf = CHUNKS.take_len(want).await;
                 let read = tokio::task::spawn_blocking(move || {
                     let file = match file {
                         Some(file) => file,
                         None => Arc::new(std::fs::File::open(&path)?),
                     };
-                    read_at(&file, &mut buf, offset)?;
+                    let buf = read_at(&file, want, offset)?;
                     Ok::<_, std::io::Error>((file, buf))
                 })
                 .await
@@ -139,7 +122,7 @@ impl FileSlice {
                             state.read_error = Some(err.to_string());
                         }
                         let end = slice.len;
-                        return Some((Err(err), (slice, digest, None, end, feed)));
+                        return Some((Err(err), (slice, digest, None, end)));
                     }
                 };
                 if let Some(limiter) = &slice.limiter {
@@ -154,44 +137,35 @@ impl FileSlice {
                 if let Some(wire) = &slice.wire {
                     wire.fetch_add(want as u64, Ordering::Relaxed);
                 }
-                let buf = buf.share();
-                feed.push(buf.clone());
                 Some((
-                    Ok(buf),
-                    (slice, digest, Some(file), done + want as u64, feed),
+                    Ok(bytes::Bytes::from(buf)),
+                    (slice, digest, Some(file), done + want as u64),
                 ))
             },
         );
-        let path = self.path.display().to_string();
-        let md5 = async move {
-            md5.await.map_err(|err| TencentError::File {
-                detail: format!("hashing the bytes sent: {err}"),
-                path,
-            })
-        };
-        (reqwest::Body::wrap_stream(stream), digest, md5)
+        (reqwest::Body::wrap_stream(stream), digest)
     }
 }
 
-/// Fills `buf` with the bytes of `file` from `offset`: exactly `buf.len()` of them, never
-/// more (a read into the buffer's spare capacity went on into the next part whenever a
-/// chunk was shorter than the buffer, i.e. with any part size not a multiple of [`CHUNK`]).
-fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    let mut done = 0;
-    while done < buf.len() {
-        match rustix::io::pread(file, &mut buf[done..], offset + done as u64) {
+/// The `len` bytes of `file` from `offset`: exactly that many, read into a new buffer's
+/// spare capacity (nothing is zeroed first), or an error if the file ends before them.
+fn read_at(file: &std::fs::File, len: usize, offset: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(len);
+    while buf.len() < len {
+        let at = offset + buf.len() as u64;
+        match rustix::io::pread(file, rustix::buffer::spare_capacity(&mut buf), at) {
             Ok(0) => {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
                     "the file ended early (it changed?)",
                 ));
             }
-            Ok(read) => done += read,
+            Ok(_) => {}
             Err(rustix::io::Errno::INTR) => {}
             Err(err) => return Err(err.into()),
         }
     }
-    Ok(())
+    Ok(buf)
 }
 
 /// The file error that broke a body off, when that is why sending failed (not the network).
@@ -203,10 +177,9 @@ fn read_failure(digest: &Arc<Mutex<DigestState>>, slice: &FileSlice) -> Option<T
     })
 }
 
-fn finish_digest(digest: &Arc<Mutex<DigestState>>, md5: [u8; 16]) -> Option<SentDigest> {
+fn finish_digest(digest: &Arc<Mutex<DigestState>>) -> Option<SentDigest> {
     let state = digest.lock().ok()?;
     Some(SentDigest {
-        md5_hex: hex::encode(md5),
         crc64: state.crc.sum(),
         len: state.crc.len(),
     })
@@ -215,7 +188,9 @@ fn finish_digest(digest: &Arc<Mutex<DigestState>>, md5: [u8; 16]) -> Option<Sent
 /// Checks what the server stored against what was sent.
 ///
 /// # Errors
-/// [`TencentError::Integrity`] on a length, MD5 or CRC-64 mismatch.
+/// [`TencentError::Integrity`] on a length or CRC-64 mismatch. A server that sends no
+/// CRC-64 leaves only the length checked here; the whole object's CRC-64 is checked again at
+/// Complete, or by a HEAD before a single PUT is committed.
 pub fn verify_stored(
     sent: &SentDigest,
     expected_len: u64,
@@ -225,13 +200,6 @@ pub fn verify_stored(
         return Err(TencentError::Integrity(format!(
             "sent {} bytes where {expected_len} were expected (the file changed while uploading?)",
             sent.len
-        )));
-    }
-    let etag = stored.etag.trim_matches('"');
-    if !etag.eq_ignore_ascii_case(&sent.md5_hex) {
-        return Err(TencentError::Integrity(format!(
-            "the server's ETag {etag} is not the MD5 {} of the bytes sent",
-            sent.md5_hex
         )));
     }
     if let Some(crc) = stored.crc64
@@ -434,7 +402,7 @@ impl CosClient {
         Duration::from_secs(60 + len / (64 * 1024))
     }
 
-    /// PutObject from a file slice, checked against ETag and CRC-64.
+    /// PutObject from a file slice, checked against its length and the CRC-64 answered.
     ///
     /// # Errors
     /// Transport, service and integrity errors.
@@ -444,7 +412,7 @@ impl CosClient {
         slice: &FileSlice,
         content_type: &str,
     ) -> Result<Stored, TencentError> {
-        let (body, digest, md5) = slice.body();
+        let (body, digest) = slice.body();
         let response = self
             .send(
                 Method::PUT,
@@ -460,7 +428,7 @@ impl CosClient {
             etag: header_str(&response, "etag").unwrap_or_default(),
             crc64: crc_header(&response),
         };
-        let sent = finish_digest(&digest, md5.await?)
+        let sent = finish_digest(&digest)
             .ok_or_else(|| TencentError::Integrity("digest state lost".into()))?;
         verify_stored(&sent, slice.len, &stored)?;
         Ok(stored)
@@ -495,7 +463,7 @@ impl CosClient {
         Ok(result.upload_id)
     }
 
-    /// UploadPart from a file slice, checked against ETag and CRC-64.
+    /// UploadPart from a file slice, checked against its length and the CRC-64 answered.
     ///
     /// # Errors
     /// Transport, service and integrity errors.
@@ -506,7 +474,7 @@ impl CosClient {
         part_number: u32,
         slice: &FileSlice,
     ) -> Result<(Stored, SentDigest), TencentError> {
-        let (body, digest, md5) = slice.body();
+        let (body, digest) = slice.body();
         let number = part_number.to_string();
         let response = self
             .send(
@@ -523,7 +491,7 @@ impl CosClient {
             etag: header_str(&response, "etag").unwrap_or_default(),
             crc64: crc_header(&response),
         };
-        let sent = finish_digest(&digest, md5.await?)
+        let sent = finish_digest(&digest)
             .ok_or_else(|| TencentError::Integrity("digest state lost".into()))?;
         verify_stored(&sent, slice.len, &stored)?;
         Ok((stored, sent))
@@ -733,4 +701,56 @@ fn parse_xml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, TencentErr
 #[must_use]
 pub fn needs_new_credentials(err: &TencentError) -> bool {
     err.class() == ErrorClass::CredentialsExpired
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(bytes: &[u8]) -> SentDigest {
+        SentDigest {
+            crc64: super::super::crc64::checksum(bytes),
+            len: bytes.len() as u64,
+        }
+    }
+
+    fn stored(crc64: Option<u64>) -> Stored {
+        Stored {
+            // COS's ETag is the part's MD5; nothing here depends on it.
+            etag: "\"d41d8cd98f00b204e9800998ecf8427e\"".into(),
+            crc64,
+        }
+    }
+
+    #[test]
+    fn a_part_is_checked_by_its_length_and_the_crc_64_answered() {
+        let body = sent(b"the bytes of a part");
+        let crc = body.crc64;
+        assert!(verify_stored(&body, body.len, &stored(Some(crc))).is_ok());
+        let other = verify_stored(&body, body.len, &stored(Some(crc ^ 1)));
+        assert!(
+            matches!(&other, Err(TencentError::Integrity(why)) if why.contains("CRC-64")),
+            "{other:?}"
+        );
+        let short = verify_stored(&body, body.len + 1, &stored(Some(crc)));
+        assert!(
+            matches!(&short, Err(TencentError::Integrity(why)) if why.contains("bytes")),
+            "{short:?}"
+        );
+        // No CRC-64 answered: the length alone is checked here, the object's CRC-64 later.
+        assert!(verify_stored(&body, body.len, &stored(None)).is_ok());
+    }
+
+    #[test]
+    fn a_slice_is_read_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        assert_eq!(read_at(&file, 4096, 100).unwrap(), bytes[100..4196]);
+        assert_eq!(read_at(&file, 0, 0).unwrap(), Vec::<u8>::new());
+        let past = read_at(&file, 200, 9_900).unwrap_err();
+        assert_eq!(past.kind(), std::io::ErrorKind::UnexpectedEof);
+    }
 }

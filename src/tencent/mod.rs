@@ -3,7 +3,6 @@
 //! Everything in this module but the async clients is sans-IO: functions take the clock and
 //! randomness as arguments so they can be checked against the vectors the official SDKs produce.
 
-pub mod buffers;
 pub mod clock;
 pub mod cos;
 pub mod cos_sign;
@@ -11,9 +10,7 @@ pub mod crc64;
 pub mod encoding;
 pub mod error;
 pub mod lenient;
-pub mod md5x;
 pub mod models;
-pub mod part_hasher;
 pub mod retry;
 pub mod sign_service;
 pub mod tc3;

@@ -500,12 +500,12 @@ impl Job {
             Err(err) => return Err(err),
         };
         match completed {
-            Some(crc) if crc != combined => Err(JobError::Service {
-                doing: "verifying the uploaded object".into(),
-                err: Box::new(TencentError::Integrity(format!(
-                    "the whole object's CRC-64 is {crc} on the server but {combined} for the parts sent"
-                ))),
-            }),
+            // The object is not the file: a part kept after a crash on its size alone (see
+            // reconcile) held other bytes, or the server stored what it was not sent.
+            Some(crc) if crc != combined => Err(JobError::Restart(format!(
+                "The object the server made of {} is not the file (its CRC-64 is {crc}, the file's {combined})",
+                self.name()
+            ))),
             Some(_) => Ok(()),
             None => {
                 tracing::warn!(
@@ -576,7 +576,10 @@ impl Job {
             }
         }
         // A range the server has that this run did not record as acknowledged (a crash
-        // between the answer and the database write): kept only if it is the file's bytes.
+        // between the answer and the database write), of the range's size: kept with the
+        // CRC-64 of the file's bytes there. ListParts gives no part's CRC-64, so what the
+        // server holds is checked with the whole object's at Complete, which starts over
+        // when they differ.
         let mut still_planned = Vec::new();
         for range in planned {
             let Some(listed) = server.get(&range.number).filter(|l| l.size == range.size) else {
@@ -585,12 +588,12 @@ impl Job {
             };
             let path = self.item.path.clone();
             let (offset, len) = (range.offset, range.size);
-            let digest = tokio::task::spawn_blocking(move || hash_range(&path, offset, len))
+            let crc = tokio::task::spawn_blocking(move || crc_range(&path, offset, len))
                 .await
                 .ok()
                 .and_then(Result::ok);
-            match digest {
-                Some((md5_hex, crc)) if same_etag(&md5_hex, &listed.etag) => {
+            match crc {
+                Some(crc) => {
                     let part = PartRecord {
                         number: range.number,
                         offset,
@@ -637,11 +640,11 @@ impl Job {
         };
         let owned = path.to_path_buf();
         let len = head.size;
-        let local = tokio::task::spawn_blocking(move || hash_range(&owned, 0, len))
+        let local = tokio::task::spawn_blocking(move || crc_range(&owned, 0, len))
             .await
             .ok()
             .and_then(Result::ok);
-        Ok(local.is_some_and(|(_, crc)| crc == server_crc))
+        Ok(local == Some(server_crc))
     }
 }
 
