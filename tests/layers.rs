@@ -43,6 +43,7 @@ const LAYERS: &[Layer] = &[
         files: &[
             "tencent/vod.rs",
             "tencent/cos.rs",
+            "tencent/cos/",
             "tencent/ugc.rs",
             "tencent/sign_service.rs",
             "wecom/",

@@ -1,7 +1,7 @@
 //! The multipart driver: parts sized to the link, sent while the engine's budget has room,
 //! resumed range by range, drained on pause.
 //!
-//! [`Layout`] is the pure part: which byte ranges exist under which part numbers, which are
+//! [`Layout`] (`layout.rs`) is the pure part: which byte ranges exist under which part numbers, which are
 //! acknowledged, which wait to be sent. The driver asks the budget for a grant, takes the
 //! layout's next range (a range left by an earlier run first, else a new one of the size the
 //! grant suggests), records it in the store before its first byte is sent, and uploads it.
@@ -13,177 +13,10 @@ use futures_util::stream::FuturesUnordered;
 use super::*;
 use crate::engine::budget::Grant;
 use crate::store::PlannedPart;
+use crate::tencent::xml::ListedPart;
 
-/// A part's byte range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Span {
-    pub number: u32,
-    pub offset: u64,
-    pub len: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Slot {
-    /// Chosen, not being sent (left by an earlier run, or given back by a pause).
-    Todo,
-    /// Being sent.
-    Flying,
-    /// Acknowledged.
-    Done(PartRecord),
-}
-
-/// The parts of one multipart upload: ranges that tile the file from 0 without gaps, in
-/// number order, each in one [`Slot`] state.
-#[derive(Debug, Clone)]
-pub(crate) struct Layout {
-    size: u64,
-    /// The user's part size, when set.
-    fixed: Option<u64>,
-    spans: BTreeMap<u32, (Span, Slot)>,
-    /// The first byte no range covers yet.
-    next_offset: u64,
-}
-
-impl Layout {
-    /// A layout with no parts yet.
-    pub(crate) fn new(size: u64, fixed: Option<u64>) -> Self {
-        Self {
-            size,
-            fixed,
-            spans: BTreeMap::new(),
-            next_offset: 0,
-        }
-    }
-
-    /// The layout a resume continues: `done` parts (acknowledged) and `planned` ranges (chosen,
-    /// maybe sent, not acknowledged). `Err` when they do not tile the file from 0.
-    pub(crate) fn resume(
-        size: u64,
-        fixed: Option<u64>,
-        done: Vec<PartRecord>,
-        planned: Vec<PlannedPart>,
-    ) -> Result<Self, String> {
-        let mut layout = Self::new(size, fixed);
-        for part in planned {
-            let span = Span {
-                number: part.number,
-                offset: part.offset,
-                len: part.size,
-            };
-            layout.spans.insert(part.number, (span, Slot::Todo));
-        }
-        for part in done {
-            let span = Span {
-                number: part.number,
-                offset: part.offset,
-                len: part.size,
-            };
-            layout.spans.insert(part.number, (span, Slot::Done(part)));
-        }
-        let mut end = 0;
-        for (expected, (number, (span, _))) in (1u32..).zip(&layout.spans) {
-            if *number != expected || span.offset != end || span.len == 0 {
-                return Err(format!(
-                    "part {number} covers bytes {}..{} where part {expected} from byte {end} was expected",
-                    span.offset,
-                    span.offset + span.len
-                ));
-            }
-            end += span.len;
-        }
-        if end > size {
-            return Err(format!("the parts cover {end} bytes of a {size}-byte file"));
-        }
-        layout.next_offset = end;
-        Ok(layout)
-    }
-
-    fn next_number(&self) -> u32 {
-        self.spans.keys().next_back().map_or(1, |n| n + 1)
-    }
-
-    /// Whether a range waits to be sent (left over, or not chosen yet).
-    pub(crate) fn has_more(&self) -> bool {
-        self.next_offset < self.size || self.spans.values().any(|(_, s)| *s == Slot::Todo)
-    }
-
-    /// Whether every byte is in an acknowledged part.
-    pub(crate) fn complete(&self) -> bool {
-        self.next_offset == self.size
-            && self.spans.values().all(|(_, s)| matches!(s, Slot::Done(_)))
-    }
-
-    /// The next range to send, now marked in flight, and whether it is new (to be recorded).
-    /// A new one is `suggested` bytes (or the user's part size), at least what still fits
-    /// in 10,000 parts, and the rest of the file when less is left.
-    pub(crate) fn take(&mut self, suggested: u64) -> Option<(Span, bool)> {
-        if let Some((span, slot)) = self.spans.values_mut().find(|(_, s)| *s == Slot::Todo) {
-            *slot = Slot::Flying;
-            return Some((*span, false));
-        }
-        if self.next_offset >= self.size {
-            return None;
-        }
-        let number = self.next_number();
-        let remaining = self.size - self.next_offset;
-        let parts_left = planner::MAX_PARTS
-            .saturating_sub(u64::from(number) - 1)
-            .max(1);
-        let fit = remaining.div_ceil(parts_left).max(planner::MIN_PART);
-        let want = self.fixed.unwrap_or(suggested).max(fit);
-        let len = if want >= remaining { remaining } else { want };
-        let span = Span {
-            number,
-            offset: self.next_offset,
-            len,
-        };
-        self.next_offset += len;
-        self.spans.insert(number, (span, Slot::Flying));
-        Some((span, true))
-    }
-
-    /// The part of `number` was acknowledged.
-    pub(crate) fn finish(&mut self, part: PartRecord) {
-        if let Some((_, slot)) = self.spans.get_mut(&part.number) {
-            *slot = Slot::Done(part);
-        }
-    }
-
-    /// The part of `number` stopped without an answer: it waits to be sent again.
-    pub(crate) fn give_back(&mut self, number: u32) {
-        if let Some((_, slot)) = self.spans.get_mut(&number)
-            && *slot == Slot::Flying
-        {
-            *slot = Slot::Todo;
-        }
-    }
-
-    /// Acknowledged parts, by number.
-    pub(crate) fn done(&self) -> impl Iterator<Item = &PartRecord> {
-        self.spans.values().filter_map(|(_, s)| match s {
-            Slot::Done(part) => Some(part),
-            _ => None,
-        })
-    }
-
-    /// Acknowledged bytes.
-    pub(crate) fn done_bytes(&self) -> u64 {
-        self.done().map(|p| p.size).sum()
-    }
-
-    /// (acknowledged parts, parts known so far, or the estimate of all parts).
-    pub(crate) fn counts(&self) -> (usize, u32) {
-        let done = self.done().count();
-        let known = u32::try_from(self.spans.len()).unwrap_or(u32::MAX);
-        let average = self.next_offset / u64::from(known.max(1));
-        let left = match (self.size - self.next_offset, average) {
-            (0, _) => 0,
-            (rest, 0) => u32::from(rest > 0),
-            (rest, avg) => u32::try_from(rest.div_ceil(avg)).unwrap_or(u32::MAX),
-        };
-        (done, known.saturating_add(left))
-    }
-}
+mod layout;
+pub(crate) use layout::{Layout, Span};
 
 /// A part being sent, as a pause sees it.
 struct Flying {
@@ -321,49 +154,79 @@ impl Job {
                         continue;
                     };
                     grant.set_len(span.len);
-                    if new {
-                        // Recorded before its first byte is sent: a crash leaves a range that
-                        // the next run sends again under the same number.
-                        self.shared.store.plan_part(
-                            self.item.id,
-                            PlannedPart { number: span.number, offset: span.offset, size: span.len },
-                        )?;
-                    }
-                    let stop = self.token.child_token();
-                    let slice = self.slice(&self.item.path, span.offset, span.len);
-                    let sent = slice.sent.clone().unwrap_or_default();
-                    flying.insert(span.number, Flying {
-                        stop: stop.clone(),
-                        sent,
-                        started: Instant::now(),
-                        len: span.len,
-                    });
-                    running.push(async move {
-                        let result = tokio::select! {
-                            result = self.upload_part(live, upload_id, span, &slice, grant) => result,
-                            () = stop.cancelled() => Err(JobError::Stopped),
-                        };
-                        (span.number, result)
-                    });
+                    running.push(self.start_part(live, upload_id, span, new, grant, &mut flying)?);
                 }
             }
         }
         if draining {
-            let done = layout.done_bytes();
-            self.notice(format!(
-                "Stopped sending {}: {} are on the server ({kept} part(s) finished while stopping){}.",
-                self.name(),
-                mib(done),
-                if dropped > 0 {
-                    format!("; {} that were on their way will be sent again", mib(dropped))
-                } else {
-                    String::new()
-                }
-            ))
-            .await;
+            self.stopped_notice(layout.done_bytes(), kept, dropped)
+                .await;
             return Ok(layout.complete());
         }
         Ok(true)
+    }
+
+    /// Starts sending `span` under `grant` (a `new` range is recorded first), noted in
+    /// `flying` for a pause to judge; the future ends with the part's number and outcome.
+    fn start_part<'a>(
+        &'a self,
+        live: &'a Live,
+        upload_id: &'a str,
+        span: Span,
+        new: bool,
+        grant: Grant,
+        flying: &mut HashMap<u32, Flying>,
+    ) -> Result<impl Future<Output = (u32, Result<PartRecord, JobError>)> + use<'a>, JobError> {
+        if new {
+            // Recorded before its first byte is sent: a crash leaves a range that the next
+            // run sends again under the same number.
+            self.shared.store.plan_part(
+                self.item.id,
+                PlannedPart {
+                    number: span.number,
+                    offset: span.offset,
+                    size: span.len,
+                },
+            )?;
+        }
+        let stop = self.token.child_token();
+        let slice = self.slice(&self.item.path, span.offset, span.len);
+        let sent = slice.sent.clone().unwrap_or_default();
+        flying.insert(
+            span.number,
+            Flying {
+                stop: stop.clone(),
+                sent,
+                started: Instant::now(),
+                len: span.len,
+            },
+        );
+        Ok(async move {
+            let result = tokio::select! {
+                result = self.upload_part(live, upload_id, span, &slice, grant) => result,
+                () = stop.cancelled() => Err(JobError::Stopped),
+            };
+            (span.number, result)
+        })
+    }
+
+    /// Says what a pause kept: `done` bytes on the server, `kept` parts finished while
+    /// stopping, `dropped` bytes on their way thrown away.
+    async fn stopped_notice(&self, done: u64, kept: usize, dropped: u64) {
+        self.notice(format!(
+            "Stopped sending {}: {} are on the server ({kept} part(s) finished while stopping){}.",
+            self.name(),
+            mib(done),
+            if dropped > 0 {
+                format!(
+                    "; {} that were on their way will be sent again",
+                    mib(dropped)
+                )
+            } else {
+                String::new()
+            }
+        ))
+        .await;
     }
 
     /// A pause: parts that can finish within [`DRAIN_KEEPS`] go on, the others stop now.
@@ -536,8 +399,27 @@ impl Job {
             Err(JobError::Service { err, .. }) if is_no_such_upload(&err) => return Ok(None),
             Err(err) => return Err(err),
         };
-        let server: HashMap<u32, &crate::tencent::xml::ListedPart> =
-            listed.iter().map(|p| (p.part_number, p)).collect();
+        let server: HashMap<u32, &ListedPart> = listed.iter().map(|p| (p.part_number, p)).collect();
+        let (mut done, mut planned) = self.recorded_on_server(&server)?;
+        if let Some(uniform) = fixed {
+            planned.extend(self.uniform_gaps(uniform, &done, &planned));
+        }
+        let still_planned = self.keep_unrecorded(&server, planned, &mut done).await?;
+        match Layout::resume(self.item.size, fixed, done, still_planned) {
+            Ok(layout) => Ok(Some(layout)),
+            Err(why) => Err(JobError::Restart(format!(
+                "The saved parts of {} do not fit together ({why})",
+                self.name()
+            ))),
+        }
+    }
+
+    /// The recorded parts the server lists as they were recorded (done), and the ranges to
+    /// send: those planned, and those recorded that the server does not have.
+    fn recorded_on_server(
+        &self,
+        server: &HashMap<u32, &ListedPart>,
+    ) -> Result<(Vec<PartRecord>, Vec<PlannedPart>), JobError> {
         let store = &self.shared.store;
         let mut done = Vec::new();
         let mut planned = store.planned_parts(self.item.id)?;
@@ -554,32 +436,49 @@ impl Job {
                 }),
             }
         }
-        // A session of uniform parts from before ranges were recorded: the ranges of its
-        // missing numbers follow from the part size.
-        if let Some(uniform) = fixed {
-            let highest = done
-                .iter()
-                .map(|p| p.number)
-                .chain(planned.iter().map(|p| p.number))
-                .max();
-            for number in 1..highest.unwrap_or(0) {
-                let known = done.iter().any(|p| p.number == number)
-                    || planned.iter().any(|p| p.number == number);
-                let offset = u64::from(number - 1) * uniform;
-                if !known && offset < self.item.size {
-                    planned.push(PlannedPart {
-                        number,
-                        offset,
-                        size: uniform.min(self.item.size - offset),
-                    });
-                }
+        Ok((done, planned))
+    }
+
+    /// A session of uniform parts from before ranges were recorded: the ranges of its
+    /// missing numbers follow from the part size.
+    fn uniform_gaps(
+        &self,
+        uniform: u64,
+        done: &[PartRecord],
+        planned: &[PlannedPart],
+    ) -> Vec<PlannedPart> {
+        let highest = done
+            .iter()
+            .map(|p| p.number)
+            .chain(planned.iter().map(|p| p.number))
+            .max();
+        let mut gaps = Vec::new();
+        for number in 1..highest.unwrap_or(0) {
+            let known = done.iter().any(|p| p.number == number)
+                || planned.iter().any(|p| p.number == number);
+            let offset = u64::from(number - 1) * uniform;
+            if !known && offset < self.item.size {
+                gaps.push(PlannedPart {
+                    number,
+                    offset,
+                    size: uniform.min(self.item.size - offset),
+                });
             }
         }
-        // A range the server has that this run did not record as acknowledged (a crash
-        // between the answer and the database write), of the range's size: kept with the
-        // CRC-64 of the file's bytes there. ListParts gives no part's CRC-64, so what the
-        // server holds is checked with the whole object's at Complete, which starts over
-        // when they differ.
+        gaps
+    }
+
+    /// A range the server has that this run did not record as acknowledged (a crash
+    /// between the answer and the database write), of the range's size: kept (added to
+    /// `done` and recorded) with the CRC-64 of the file's bytes there. ListParts gives no
+    /// part's CRC-64, so what the server holds is checked with the whole object's at
+    /// Complete, which starts over when they differ. Returns the ranges still to send.
+    async fn keep_unrecorded(
+        &self,
+        server: &HashMap<u32, &ListedPart>,
+        planned: Vec<PlannedPart>,
+        done: &mut Vec<PartRecord>,
+    ) -> Result<Vec<PlannedPart>, JobError> {
         let mut still_planned = Vec::new();
         for range in planned {
             let Some(listed) = server.get(&range.number).filter(|l| l.size == range.size) else {
@@ -592,28 +491,21 @@ impl Job {
                 .await
                 .ok()
                 .and_then(Result::ok);
-            match crc {
-                Some(crc) => {
-                    let part = PartRecord {
-                        number: range.number,
-                        offset,
-                        etag: listed.etag.clone(),
-                        size: len,
-                        crc64: crc,
-                    };
-                    store.put_part(self.item.id, &part)?;
-                    done.push(part);
-                }
-                _ => still_planned.push(range),
-            }
+            let Some(crc) = crc else {
+                still_planned.push(range);
+                continue;
+            };
+            let part = PartRecord {
+                number: range.number,
+                offset,
+                etag: listed.etag.clone(),
+                size: len,
+                crc64: crc,
+            };
+            self.shared.store.put_part(self.item.id, &part)?;
+            done.push(part);
         }
-        match Layout::resume(self.item.size, fixed, done, still_planned) {
-            Ok(layout) => Ok(Some(layout)),
-            Err(why) => Err(JobError::Restart(format!(
-                "The saved parts of {} do not fit together ({why})",
-                self.name()
-            ))),
-        }
+        Ok(still_planned)
     }
 
     /// Whether `key` already holds the whole of `path` (its size and CRC-64): what a crash
@@ -714,112 +606,4 @@ fn is_not_found(err: &TencentError) -> bool {
 /// Bytes in MiB with one decimal, for notices.
 pub(super) fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MIB: u64 = 1 << 20;
-
-    fn record(span: Span) -> PartRecord {
-        PartRecord {
-            number: span.number,
-            offset: span.offset,
-            etag: format!("\"{}\"", span.number),
-            size: span.len,
-            crc64: 0,
-        }
-    }
-
-    #[test]
-    fn ranges_follow_the_suggested_size_and_end_with_the_file() {
-        let mut layout = Layout::new(10 * MIB + 5, None);
-        let (a, new) = layout.take(MIB).unwrap();
-        assert!(new);
-        assert_eq!((a.number, a.offset, a.len), (1, 0, MIB));
-        let (b, _) = layout.take(4 * MIB).unwrap();
-        assert_eq!((b.number, b.offset, b.len), (2, MIB, 4 * MIB));
-        let (c, _) = layout.take(64 * MIB).unwrap();
-        assert_eq!((c.number, c.offset, c.len), (3, 5 * MIB, 5 * MIB + 5));
-        assert!(layout.take(MIB).is_none());
-        assert!(!layout.complete());
-        for span in [a, b, c] {
-            layout.finish(record(span));
-        }
-        assert!(layout.complete());
-        assert_eq!(layout.done_bytes(), 10 * MIB + 5);
-    }
-
-    #[test]
-    fn a_stopped_part_is_sent_again_under_its_number() {
-        let mut layout = Layout::new(3 * MIB, Some(MIB));
-        let (a, _) = layout.take(7 * MIB).unwrap();
-        assert_eq!(a.len, MIB, "the user's part size wins");
-        let (b, _) = layout.take(7 * MIB).unwrap();
-        layout.give_back(a.number);
-        let (again, new) = layout.take(5 * MIB).unwrap();
-        assert_eq!(again, a);
-        assert!(!new);
-        assert_eq!(b.number, 2);
-    }
-
-    #[test]
-    fn a_resume_continues_after_the_recorded_ranges() {
-        let done = vec![record(Span {
-            number: 1,
-            offset: 0,
-            len: 2 * MIB,
-        })];
-        let planned = vec![PlannedPart {
-            number: 2,
-            offset: 2 * MIB,
-            size: 3 * MIB,
-        }];
-        let mut layout = Layout::resume(9 * MIB, None, done, planned).unwrap();
-        assert_eq!(layout.done_bytes(), 2 * MIB);
-        let (left, new) = layout.take(MIB).unwrap();
-        assert_eq!(
-            (left.number, left.offset, left.len, new),
-            (2, 2 * MIB, 3 * MIB, false)
-        );
-        let (next, new) = layout.take(MIB).unwrap();
-        assert_eq!((next.number, next.offset, new), (3, 5 * MIB, true));
-    }
-
-    #[test]
-    fn ranges_that_do_not_tile_the_file_are_refused() {
-        let gap = vec![PlannedPart {
-            number: 2,
-            offset: 2 * MIB,
-            size: MIB,
-        }];
-        assert!(Layout::resume(9 * MIB, None, Vec::new(), gap).is_err());
-        let overlap = vec![
-            PlannedPart {
-                number: 1,
-                offset: 0,
-                size: 2 * MIB,
-            },
-            PlannedPart {
-                number: 2,
-                offset: MIB,
-                size: MIB,
-            },
-        ];
-        assert!(Layout::resume(9 * MIB, None, Vec::new(), overlap).is_err());
-    }
-
-    #[test]
-    fn a_large_file_always_fits_in_ten_thousand_parts() {
-        let size = 100_000 * MIB;
-        let mut layout = Layout::new(size, None);
-        let mut count = 0u64;
-        while let Some((span, _)) = layout.take(MIB) {
-            layout.finish(record(span));
-            count += 1;
-        }
-        assert!(count <= planner::MAX_PARTS, "{count} parts");
-        assert!(layout.complete());
-    }
 }
