@@ -181,6 +181,64 @@ async fn tls_serves_the_same_routes_over_https() {
             .unwrap_or_else(|err| panic!("over https to {host}: {err}"));
         assert_eq!(answer.total_count, 0);
     }
+    // A file uploaded over plain http, described over https: its URL says https, and serves
+    // the file over it.
+    let clip = dir.path().join("tls clip.mp4");
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&clip, &bytes).unwrap();
+    let upload = command()
+        .args(["upload", "--json"])
+        .arg(&clip)
+        .env("TENCENTCLOUD_SECRET_ID", voddesk::emulator::DEMO_SECRET_ID)
+        .env(
+            "TENCENTCLOUD_SECRET_KEY",
+            voddesk::emulator::DEMO_SECRET_KEY,
+        )
+        .env("VODDESK_VOD_ENDPOINT", &plain)
+        .env("VODDESK_COS_ENDPOINT", &plain)
+        .env("VODDESK_UGC_ENDPOINT", &plain)
+        .env("VODDESK_DATA_DIR", dir.path().join("client"))
+        .output()
+        .await
+        .unwrap();
+    assert!(upload.status.success(), "{upload:?}");
+    let result: serde_json::Value = String::from_utf8_lossy(&upload.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .last()
+        .unwrap();
+    let file_id = result["file_id"].as_str().unwrap().to_owned();
+    let vod = voddesk::tencent::vod::VodClient::new(
+        trusting.clone(),
+        &format!("https://127.0.0.1:{port}"),
+        "ap-guangzhou",
+        voddesk::tencent::Credentials::new(
+            voddesk::emulator::DEMO_SECRET_ID,
+            voddesk::emulator::DEMO_SECRET_KEY,
+        ),
+        std::sync::Arc::new(voddesk::tencent::clock::Clock::new()),
+    )
+    .unwrap();
+    let described = vod
+        .call(&voddesk::tencent::models::DescribeMediaInfosRequest {
+            file_ids: vec![file_id.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let media_url = described.media_info_set[0]
+        .basic_info
+        .as_ref()
+        .unwrap()
+        .media_url
+        .clone();
+    assert!(
+        media_url.starts_with(&format!("https://127.0.0.1:{port}/")),
+        "{media_url}"
+    );
+    let served = trusting.get(&media_url).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert!(served.bytes().await.unwrap() == bytes, "{media_url}");
     // Routes other than the VOD API answer over https too (a page of no media: 404).
     let page = trusting
         .get(format!("https://127.0.0.1:{port}/wechat/123"))
