@@ -204,8 +204,8 @@ async fn tls_serves_the_same_routes_over_https() {
     assert!(upload.status.success(), "{upload:?}");
     let result: serde_json::Value = String::from_utf8_lossy(&upload.stdout)
         .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .last()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok())
         .unwrap();
     let file_id = result["file_id"].as_str().unwrap().to_owned();
     let vod = voddesk::tencent::vod::VodClient::new(

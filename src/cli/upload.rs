@@ -20,8 +20,10 @@ use crate::engine::{Engine, EngineConfig, EngineHandle, validate};
 use crate::store::{ItemRecord, Store};
 
 mod queue;
+mod results;
 
 pub use queue::{QueueArgs, run_queue};
+use results::print_results;
 
 /// Which upload flow to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -249,88 +251,6 @@ impl Tracker {
     fn all_ended(&self) -> bool {
         self.names.keys().all(|id| self.outcomes.contains_key(id))
     }
-}
-
-fn print_results(
-    tracker: &mut Tracker,
-    order: &[(String, Option<ItemId>, Option<String>)],
-    store: Option<&Store>,
-    json: bool,
-) -> bool {
-    tracker.clear_line();
-    let mut ok = true;
-    let mut retryable = false;
-    for (path, id, rejected) in order {
-        if let Some(reason) = rejected {
-            eprintln!("error: {path}: not uploaded: {reason}");
-            ok = false;
-            continue;
-        }
-        let Some(id) = id else {
-            continue;
-        };
-        match tracker.outcomes.get(id) {
-            Some(Outcome::Done(ItemState::Done {
-                file_id,
-                media_url,
-                cover_url,
-                ..
-            })) => {
-                let record: Option<ItemRecord> = store.and_then(|s| s.item(*id).ok().flatten());
-                let size = record
-                    .as_ref()
-                    .map_or_else(|| tracker.sizes.get(id).copied().unwrap_or(0), |r| r.size);
-                let resumed = record.map_or(0, |r| r.resumed_bytes);
-                if json {
-                    out!(
-                        "{}",
-                        serde_json::json!({
-                            "path": path,
-                            "file_id": file_id,
-                            "media_url": media_url,
-                            "cover_url": cover_url,
-                            "size": size,
-                            "resumed_bytes": resumed,
-                        })
-                    );
-                } else {
-                    let mut line = format!("{path}\t{file_id}\t{media_url}");
-                    if let Some(cover) = cover_url {
-                        line.push('\t');
-                        line.push_str(cover);
-                    }
-                    if resumed > 0 {
-                        line.push_str(&format!(
-                            "\t(resumed, {resumed} bytes were already uploaded)"
-                        ));
-                    }
-                    out!("{line}");
-                }
-            }
-            Some(Outcome::Failed(err)) => {
-                eprintln!("error: {path}: {err}");
-                retryable |= err.retryable;
-                ok = false;
-            }
-            Some(Outcome::Cancelled) => {
-                eprintln!("error: {path}: cancelled");
-                ok = false;
-            }
-            Some(Outcome::Done(_)) | None => {
-                eprintln!(
-                    "error: {path}: the upload stopped before it finished; run the command again to resume it"
-                );
-                ok = false;
-            }
-        }
-    }
-    if retryable {
-        // The messages are the app's, whose Retry button is, here, this command.
-        eprintln!(
-            "note: to retry, run `voddesk queue resume` (or the same upload again): the parts already sent are reused as long as the file is unchanged"
-        );
-    }
-    ok
 }
 
 /// A size in bytes: a whole number, optionally followed by a unit: K, M, G, KiB, MiB or GiB
