@@ -4,6 +4,9 @@
 //! combined without re-reading the data, so parts uploaded in parallel yield the whole object's
 //! CRC at the end.
 
+/// The reflected polynomial of CRC-64/XZ.
+const POLY_REFLECTED: u64 = 0xC96C_5795_D787_0F42;
+
 /// An incremental CRC-64/XZ.
 #[derive(Clone)]
 pub struct Crc64 {
@@ -66,11 +69,68 @@ pub fn checksum(bytes: &[u8]) -> u64 {
     crc.sum()
 }
 
-/// The CRC of `A ‖ B` from `crc(A)`, `crc(B)` and the length of `B` (crc-fast's combine:
-/// zlib's matrix squarings, tens of microseconds a part, once per part at Complete).
+/// `a · b mod P` for polynomials in the reflected representation (bit 63 is `x^0`).
+const fn mult_mod(a: u64, mut b: u64) -> u64 {
+    let mut m = 1u64 << 63;
+    let mut product = 0;
+    while m != 0 {
+        if a & m != 0 {
+            product ^= b;
+            if a & (m - 1) == 0 {
+                break;
+            }
+        }
+        m >>= 1;
+        b = if b & 1 != 0 {
+            (b >> 1) ^ POLY_REFLECTED
+        } else {
+            b >> 1
+        };
+    }
+    product
+}
+
+/// `x^(2^k) mod P` for k in 0..64.
+const X2N: [u64; 64] = {
+    let mut table = [0u64; 64];
+    let mut p = 1u64 << 62; // x^1
+    let mut k = 0;
+    while k < 64 {
+        table[k] = p;
+        p = mult_mod(p, p);
+        k += 1;
+    }
+    table
+};
+
+/// `x^(n · 2^k) mod P`.
+fn x2n_mod(mut n: u64, mut k: usize) -> u64 {
+    let mut p = 1u64 << 63; // x^0
+    while n != 0 {
+        if n & 1 != 0 {
+            p = mult_mod(X2N[k % 64], p);
+        }
+        n >>= 1;
+        k += 1;
+    }
+    p
+}
+
+/// The CRC of `A ‖ B` from `crc(A)`, `crc(B)` and the length of `B` (zlib 1.2.12's
+/// `crc32_combine`: a few dozen polynomial products).
+///
+/// Hand-written rather than `crc_fast::checksum_combine`, which gives the same value (tested
+/// below) by zlib's older matrix squarings: for 16 MiB parts, 1.05 µs a call here (unoptimized
+/// build) against 294 µs for crc-fast's (optimized), measured 2026-12-07 on the 2-core VM. The
+/// check at Complete combines every part, and parts can be 1 MiB on a slow link: a 4 GiB file
+/// of 4,096 parts costs 4 ms here and 1.2 s of a runtime thread with crc-fast's.
 #[must_use]
 pub fn combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
-    crc_fast::checksum_combine(crc_fast::CrcAlgorithm::Crc64Xz, crc_a, crc_b, len_b)
+    if len_b == 0 {
+        return crc_a;
+    }
+    // Appending len_b bytes multiplies A's register by x^(8 · len_b).
+    mult_mod(x2n_mod(len_b, 3), crc_a) ^ crc_b
 }
 
 #[cfg(test)]
@@ -97,6 +157,18 @@ mod tests {
                 combine(checksum(a), checksum(b), b.len() as u64),
                 checksum(&data),
                 "split at {split}"
+            );
+        }
+    }
+
+    #[test]
+    fn combine_agrees_with_crc_fast_at_object_sizes() {
+        let (a, b) = (checksum(b"part one"), checksum(b"part two"));
+        for len in [1, 8 << 20, 5 << 30, 48 << 40, u64::MAX / 8] {
+            assert_eq!(
+                combine(a, b, len),
+                crc_fast::checksum_combine(crc_fast::CrcAlgorithm::Crc64Xz, a, b, len),
+                "length {len}"
             );
         }
     }
