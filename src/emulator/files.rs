@@ -4,21 +4,25 @@
 //! `md-5` crate, and CRC-64) and written as it arrives, so a 4 GiB object costs a few chunks
 //! of memory.
 
-use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::Response;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::{ConnCut, Emu};
 use md5::{Digest, Md5};
 
 use crate::tencent::crc64::Crc64;
+
+mod objects;
+mod serve;
+
+// Reading objects back and their layout on disk live in the child modules; `super::*` there
+// sees what is here.
+pub(crate) use objects::{link_parts, read_object, remove_object, segments};
+pub(crate) use serve::{plain, serve_file};
 
 /// A received body in a temporary file, deleted on drop unless kept.
 #[derive(Debug)]
@@ -406,242 +410,9 @@ fn write_block(file: &std::fs::File, bytes: &[u8], offset: u64) -> std::io::Resu
     }
 }
 
-/// A parsed `Range: bytes=…` header against an object of `size` bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RangeSpec {
-    /// No (usable) Range header: the whole object.
-    Whole,
-    /// Inclusive byte range.
-    Part(u64, u64),
-    /// Not satisfiable: 416.
-    Unsatisfiable,
-}
-
-/// Parses a single-range `Range` header; multi-range requests get the whole object, as many
-/// servers do.
-pub(crate) fn parse_range(headers: &HeaderMap, size: u64) -> RangeSpec {
-    let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
-        return RangeSpec::Whole;
-    };
-    let Some(spec) = value.trim().strip_prefix("bytes=") else {
-        return RangeSpec::Whole;
-    };
-    if spec.contains(',') {
-        return RangeSpec::Whole;
-    }
-    let Some((start, end)) = spec.split_once('-') else {
-        return RangeSpec::Whole;
-    };
-    let (start, end) = (start.trim(), end.trim());
-    if start.is_empty() {
-        // Suffix range: the last N bytes.
-        let Ok(n) = end.parse::<u64>() else {
-            return RangeSpec::Whole;
-        };
-        if n == 0 || size == 0 {
-            return RangeSpec::Unsatisfiable;
-        }
-        return RangeSpec::Part(size.saturating_sub(n), size - 1);
-    }
-    let Ok(start) = start.parse::<u64>() else {
-        return RangeSpec::Whole;
-    };
-    if start >= size {
-        return RangeSpec::Unsatisfiable;
-    }
-    let end = if end.is_empty() {
-        size - 1
-    } else {
-        match end.parse::<u64>() {
-            Ok(end) if end >= start => end.min(size - 1),
-            _ => return RangeSpec::Whole,
-        }
-    };
-    RangeSpec::Part(start, end)
-}
-
-/// Serves `path` (of `size` bytes) honouring Range; `extra` headers go on every answer.
-pub(crate) async fn serve_file(
-    path: &Path,
-    size: u64,
-    request: &HeaderMap,
-    content_type: &str,
-    extra: &[(header::HeaderName, String)],
-    head_only: bool,
-) -> Response {
-    let range = parse_range(request, size);
-    let mut builder = Response::builder()
-        .header(header::ACCEPT_RANGES, "bytes")
-        .header(
-            header::CONTENT_TYPE,
-            HeaderValue::from_str(content_type)
-                .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-        );
-    for (name, value) in extra {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            builder = builder.header(name.clone(), value);
-        }
-    }
-    let (status, start, len) = match range {
-        RangeSpec::Whole => (StatusCode::OK, 0, size),
-        RangeSpec::Part(start, end) => {
-            builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{size}"));
-            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
-        }
-        RangeSpec::Unsatisfiable => {
-            return builder
-                .status(StatusCode::RANGE_NOT_SATISFIABLE)
-                .header(header::CONTENT_RANGE, format!("bytes */{size}"))
-                .header(header::CONTENT_LENGTH, "0")
-                .body(Body::empty())
-                .unwrap_or_default();
-        }
-    };
-    builder = builder
-        .status(status)
-        .header(header::CONTENT_LENGTH, len.to_string());
-    if head_only {
-        return builder.body(Body::empty()).unwrap_or_default();
-    }
-    let Ok(segments) = segments(path) else {
-        return plain(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the file");
-    };
-    let pieces = pieces(&segments, start, len);
-    let stream = futures_util::stream::iter(pieces)
-        .then(|(path, offset, len)| async move {
-            let mut file = tokio::fs::File::open(&path).await?;
-            if offset > 0 {
-                file.seek(SeekFrom::Start(offset)).await?;
-            }
-            Ok::<_, std::io::Error>(tokio_util::io::ReaderStream::with_capacity(
-                file.take(len),
-                64 * 1024,
-            ))
-        })
-        .map(|opened| match opened {
-            Ok(stream) => stream.left_stream(),
-            Err(err) => futures_util::stream::once(std::future::ready(Err(err))).right_stream(),
-        })
-        .flatten();
-    builder.body(Body::from_stream(stream)).unwrap_or_default()
-}
-
-/// The files an object's bytes are in, in order, with their sizes.
-///
-/// A stored object is a file, or (after a multipart upload) a directory of its parts named in
-/// order: completing an upload then links the parts instead of copying gigabytes.
-pub(crate) fn segments(path: &Path) -> std::io::Result<Vec<(PathBuf, u64)>> {
-    let meta = std::fs::metadata(path)?;
-    if !meta.is_dir() {
-        return Ok(vec![(path.to_path_buf(), meta.len())]);
-    }
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(path)? {
-        let entry = entry?;
-        out.push((entry.path(), entry.metadata()?.len()));
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// The pieces of `segments` that hold bytes `start..start + len`: (file, offset, length).
-fn pieces(segments: &[(PathBuf, u64)], start: u64, len: u64) -> Vec<(PathBuf, u64, u64)> {
-    let end = start.saturating_add(len);
-    let mut at = 0u64;
-    let mut out = Vec::new();
-    for (path, size) in segments {
-        let (from, to) = (at.max(start), (at + size).min(end));
-        if from < to {
-            out.push((path.clone(), from - at, to - from));
-        }
-        at += size;
-    }
-    out
-}
-
-/// All the bytes of a stored object (a file or a directory of segments).
-pub(crate) fn read_object(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    for (segment, _) in segments(path)? {
-        out.extend(std::fs::read(segment)?);
-    }
-    Ok(out)
-}
-
-/// Removes a stored object, whichever form it has.
-pub(crate) async fn remove_object(path: &Path) {
-    // Best effort: a leftover costs disk, not correctness.
-    if tokio::fs::remove_file(path).await.is_err() {
-        let _ = tokio::fs::remove_dir_all(path).await;
-    }
-}
-
-/// A short plain-text answer.
-pub(crate) fn plain(status: StatusCode, text: &str) -> Response {
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .body(Body::from(text.to_owned()))
-        .unwrap_or_default()
-}
-
-/// Makes `dest` the object made of `parts` in order: a directory of hard links to them, built
-/// aside and renamed into place, so a crash never leaves half an object under its key and the
-/// parts stay intact until the upload's records are gone.
-pub(crate) async fn link_parts(
-    tmp_dir: &Path,
-    parts: &[PathBuf],
-    dest: &Path,
-) -> std::io::Result<()> {
-    let tmp = tmp_dir.join(uuid::Uuid::new_v4().simple().to_string());
-    let parts = parts.to_vec();
-    let dest = dest.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let result = (|| {
-            std::fs::create_dir(&tmp)?;
-            for (index, part) in parts.iter().enumerate() {
-                std::fs::hard_link(part, tmp.join(format!("{index:05}")))?;
-            }
-            if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::rename(&tmp, &dest)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_dir_all(&tmp);
-        }
-        result
-    })
-    .await
-    .map_err(std::io::Error::other)?
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pieces_cover_exactly_the_range_across_segments() {
-        let segments: Vec<(PathBuf, u64)> = [("a", 10), ("b", 5), ("c", 0), ("d", 7)]
-            .iter()
-            .map(|(name, size)| (PathBuf::from(name), *size))
-            .collect();
-        let p = |start, len| -> Vec<(String, u64, u64)> {
-            pieces(&segments, start, len)
-                .into_iter()
-                .map(|(path, offset, len)| (path.display().to_string(), offset, len))
-                .collect()
-        };
-        assert_eq!(
-            p(0, 22),
-            vec![("a".into(), 0, 10), ("b".into(), 0, 5), ("d".into(), 0, 7)]
-        );
-        assert_eq!(p(9, 2), vec![("a".into(), 9, 1), ("b".into(), 0, 1)]);
-        assert_eq!(p(12, 3), vec![("b".into(), 2, 3)]);
-        assert_eq!(p(15, 7), vec![("d".into(), 0, 7)]);
-        assert_eq!(p(21, 1), vec![("d".into(), 6, 1)]);
-        assert!(p(22, 0).is_empty());
-    }
 
     /// Writes a body of odd-sized chunks (not a whole number of blocks) into `dir`.
     async fn body_round_trip(dir: &Path) {
@@ -672,24 +443,5 @@ mod tests {
         if let Ok(shm) = tempfile::tempdir_in("/dev/shm") {
             body_round_trip(shm.path()).await;
         }
-    }
-
-    #[tokio::test]
-    async fn linked_parts_read_back_as_one_object_and_outlive_the_parts() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut parts = Vec::new();
-        for (i, text) in ["hello ", "", "segmented ", "world"].iter().enumerate() {
-            let path = dir.path().join(format!("part{i}"));
-            std::fs::write(&path, text).unwrap();
-            parts.push(path);
-        }
-        let dest = dir.path().join("objects").join("obj");
-        link_parts(dir.path(), &parts, &dest).await.unwrap();
-        for part in &parts {
-            std::fs::remove_file(part).unwrap();
-        }
-        assert_eq!(read_object(&dest).unwrap(), b"hello segmented world");
-        remove_object(&dest).await;
-        assert!(!dest.exists());
     }
 }
