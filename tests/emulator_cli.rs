@@ -163,8 +163,8 @@ async fn tls_serves_the_same_routes_over_https() {
         .no_proxy()
         .build()
         .unwrap();
-    for host in ["127.0.0.1", "localhost"] {
-        let vod = voddesk::tencent::vod::VodClient::new(
+    let vod_at = |host: &str| {
+        voddesk::tencent::vod::VodClient::new(
             trusting.clone(),
             &format!("https://{host}:{port}"),
             "ap-guangzhou",
@@ -174,8 +174,10 @@ async fn tls_serves_the_same_routes_over_https() {
             ),
             std::sync::Arc::new(voddesk::tencent::clock::Clock::new()),
         )
-        .unwrap();
-        let answer = vod
+        .unwrap()
+    };
+    for host in ["127.0.0.1", "localhost"] {
+        let answer = vod_at(host)
             .call(&voddesk::tencent::models::SearchMediaRequest::default())
             .await
             .unwrap_or_else(|err| panic!("over https to {host}: {err}"));
@@ -208,18 +210,7 @@ async fn tls_serves_the_same_routes_over_https() {
         .find_map(|line| serde_json::from_str(line).ok())
         .unwrap();
     let file_id = result["file_id"].as_str().unwrap().to_owned();
-    let vod = voddesk::tencent::vod::VodClient::new(
-        trusting.clone(),
-        &format!("https://127.0.0.1:{port}"),
-        "ap-guangzhou",
-        voddesk::tencent::Credentials::new(
-            voddesk::emulator::DEMO_SECRET_ID,
-            voddesk::emulator::DEMO_SECRET_KEY,
-        ),
-        std::sync::Arc::new(voddesk::tencent::clock::Clock::new()),
-    )
-    .unwrap();
-    let described = vod
+    let described = vod_at("127.0.0.1")
         .call(&voddesk::tencent::models::DescribeMediaInfosRequest {
             file_ids: vec![file_id.clone()],
             ..Default::default()

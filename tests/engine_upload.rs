@@ -171,21 +171,32 @@ fn slow(rate: u64) -> Faults {
     }
 }
 
+/// Uploads `file` in 1 MiB parts in the client flow and drops the engine once 12 or more are
+/// acknowledged; returns the item's id and its upload id.
+async fn upload_then_drop_after_12_parts(
+    emu: &Emu,
+    data: &Path,
+    file: &Path,
+) -> (Vec<ItemId>, String) {
+    let mut engine = start(engine_config(&emu.base, data, UploadFlow::ClientUpload));
+    loaded(&mut engine).await;
+    let ids = add(&mut engine, vec![new_item(file, parts_of(MIB))]).await;
+    events_until(&mut engine, LONG, |event| {
+        matches!(event, Event::StateChanged { state: ItemState::Uploading { parts_done, .. }, .. } if *parts_done >= 12)
+    })
+    .await;
+    drop(engine);
+    let upload_id = upload_id_of(emu, LONG).await;
+    (ids, upload_id)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_engine_resends_only_parts_in_flight() {
     let emu = emulator(slow(4 * MIB)).await;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let file = tmp_file(dir.path(), "resume me.mp4", 40 * MIB, 4);
-    let mut engine = start(engine_config(&emu.base, &data, UploadFlow::ClientUpload));
-    loaded(&mut engine).await;
-    let ids = add(&mut engine, vec![new_item(&file, parts_of(MIB))]).await;
-    events_until(&mut engine, LONG, |event| {
-        matches!(event, Event::StateChanged { state: ItemState::Uploading { parts_done, .. }, .. } if *parts_done >= 12)
-    })
-    .await;
-    drop(engine);
-    let upload_id = upload_id_of(&emu, LONG).await;
+    let (ids, upload_id) = upload_then_drop_after_12_parts(&emu, &data, &file).await;
 
     // A new engine on the same database continues the item by itself.
     let mut engine = start(engine_config(&emu.base, &data, UploadFlow::ClientUpload));
@@ -214,15 +225,7 @@ async fn resume_with_parts_unrecorded(changed: bool) -> (ItemState, bool, u64, u
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let file = tmp_file(dir.path(), "unrecorded.mp4", 40 * MIB, 9);
-    let mut engine = start(engine_config(&emu.base, &data, UploadFlow::ClientUpload));
-    loaded(&mut engine).await;
-    let ids = add(&mut engine, vec![new_item(&file, parts_of(MIB))]).await;
-    events_until(&mut engine, LONG, |event| {
-        matches!(event, Event::StateChanged { state: ItemState::Uploading { parts_done, .. }, .. } if *parts_done >= 12)
-    })
-    .await;
-    drop(engine);
-    let upload_id = upload_id_of(&emu, LONG).await;
+    let (ids, upload_id) = upload_then_drop_after_12_parts(&emu, &data, &file).await;
     // The dropped engine's connections close.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let store = voddesk::store::Store::open_in(&data).unwrap();
