@@ -8,11 +8,11 @@ use egui_kittest::kittest::Queryable as _;
 use voddesk::engine::api::{Command, ItemState};
 use voddesk::gui::i18n::Lang;
 use voddesk::gui::link::EngineLink;
-use voddesk::gui::{AppInit, BackendMode, KeyStatus, SecretStatus, VodDeskApp, backend, fonts};
+use voddesk::gui::{AppInit, BackendMode, KeyStatus, SecretStatus, VodDeskApp, backend};
 use voddesk::settings::Settings;
 use voddesk::settings::credentials::CredentialStore;
 
-use crate::gui_support::{Dropped, cjk_font, wait_for};
+use crate::gui_support::{Dropped, harness, wait_for};
 
 /// A supervised backend once its queue is open.
 pub struct Started {
@@ -130,11 +130,7 @@ fn demo_harness(
         notifier,
     });
     setup(&mut app);
-    let font = cjk_font();
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .with_context_setup(move |ctx| fonts::install(ctx, font.as_ref()))
-        .build_ui_state(|ui, app: &mut VodDeskApp| app.run_frame(ui), app)
+    harness(app, 1280.0, 800.0)
 }
 
 #[test]

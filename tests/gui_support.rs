@@ -25,6 +25,24 @@ pub fn cjk_font() -> Option<CjkFont> {
     FONT.get_or_init(fonts::find_cjk_font).clone()
 }
 
+/// The harness every GUI test runs the app in: `width` × `height` points, the CJK font.
+pub fn harness(app: VodDeskApp, width: f32, height: f32) -> Harness<'static, VodDeskApp> {
+    let font = cjk_font();
+    assert!(
+        font.is_some(),
+        "the GUI tests need a CJK font: install fonts-noto-cjk (scripts/test.sh does)"
+    );
+    // The app's background threads (the settings save, the secret store) ask for a repaint
+    // when they finish; one that lands while `run` steps costs up to two more frames before the
+    // window settles (seen on CI: 6 steps against the default 4). 16 still fails a window that
+    // never stops repainting.
+    Harness::builder()
+        .with_size(egui::vec2(width, height))
+        .with_max_steps(16)
+        .with_context_setup(move |ctx| fonts::install(ctx, font.as_ref()))
+        .build_ui_state(|ui, app: &mut VodDeskApp| app.run_frame(ui), app)
+}
+
 /// The fake worker's ends and everything the test owns.
 pub struct Fake {
     pub commands: mpsc::Receiver<Command>,
@@ -120,15 +138,7 @@ pub fn app_with_link(
     });
     // Deterministic whatever the machine has: never the system's file dialog.
     app.use_builtin_browser();
-    let font = cjk_font();
-    assert!(
-        font.is_some(),
-        "the GUI tests need a CJK font: install fonts-noto-cjk (scripts/test.sh does)"
-    );
-    let harness = Harness::builder()
-        .with_size(egui::vec2(width, height))
-        .with_context_setup(move |ctx| fonts::install(ctx, font.as_ref()))
-        .build_ui_state(|ui, app: &mut VodDeskApp| app.run_frame(ui), app);
+    let harness = harness(app, width, height);
     (
         harness,
         Fake {

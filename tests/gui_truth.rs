@@ -11,11 +11,11 @@ use voddesk::engine::api::{Command, Event, ItemState, Progress, PublishState};
 use voddesk::gui::backend::{self, BackendMode, WeComRoute};
 use voddesk::gui::i18n::Lang;
 use voddesk::gui::link::EngineLink;
-use voddesk::gui::{AppInit, KeyStatus, SecretStatus, VodDeskApp, fonts};
+use voddesk::gui::{AppInit, KeyStatus, SecretStatus, VodDeskApp};
 use voddesk::settings::Settings;
 use voddesk::settings::credentials::CredentialStore;
 
-use crate::gui_support::{Dropped, app, app_with_link, cjk_font, snapshot, wait_for};
+use crate::gui_support::{Dropped, app, app_with_link, harness, snapshot, wait_for};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -65,11 +65,7 @@ fn supervised_app(
         notifier: Box::new(|_: &str, _: &str| {}),
     });
     app.use_builtin_browser();
-    let font = cjk_font();
-    Harness::builder()
-        .with_size(egui::vec2(1024.0, 600.0))
-        .with_context_setup(move |ctx| fonts::install(ctx, font.as_ref()))
-        .build_ui_state(|ui, app: &mut VodDeskApp| app.run_frame(ui), app)
+    harness(app, 1024.0, 600.0)
 }
 
 /// Another process (here: this test, as a `voddesk upload` would) holds the queue: the window
