@@ -171,6 +171,8 @@ fn unquote(etag: &str) -> String {
     etag.trim().trim_matches('"').to_ascii_lowercase()
 }
 
+/// CompleteMultipartUpload: checks the list of parts against what was stored, then answers
+/// 200 at once and merges while the body keeps the connection alive, as COS does.
 pub(super) async fn complete(
     emu: &Arc<Emu>,
     key: &str,
@@ -181,6 +183,44 @@ pub(super) async fn complete(
         drain(emu, body, None).await;
         return Err(error);
     }
+    let request = complete_request(body).await?;
+    let chosen = chosen_parts(emu, upload_id, &request)?;
+    // The object's CRC from the parts' CRCs: no need to read the bytes again.
+    let crc = chosen
+        .iter()
+        .fold(0u64, |acc, p| crc64::combine(acc, p.crc, p.size));
+    let etag = object_etag(&chosen);
+    let size: u64 = chosen.iter().map(|p| p.size).sum();
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    let emu = Arc::clone(emu);
+    let key = key.to_owned();
+    let upload_id = upload_id.to_owned();
+    tokio::spawn(async move {
+        let merge = merge(&emu, &key, &upload_id, &chosen, size, crc, &etag);
+        let outcome = keep_alive_until(merge, &sender).await;
+        let tail = complete_tail(&emu, &key, etag, outcome);
+        let _ = sender.send(Ok(bytes::Bytes::from(tail))).await;
+    });
+    Ok(Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/xml")
+        .header("x-cos-hash-crc64ecma", crc.to_string())
+        .body(Body::from_stream(
+            tokio_stream::wrappers::ReceiverStream::new(receiver),
+        ))
+        .unwrap_or_default())
+}
+
+fn malformed() -> CosErr {
+    cos_err(
+        StatusCode::BAD_REQUEST,
+        "MalformedXML",
+        "The XML you provided was not well-formed or did not validate against our published schema.",
+    )
+}
+
+/// The Complete body: well-formed, at most 10,000 parts, numbered 1, 2, 3… in order.
+async fn complete_request(body: Body) -> Result<xml::CompleteRequest, CosErr> {
     let bytes = axum::body::to_bytes(body, MAX_COMPLETE_BODY)
         .await
         .map_err(|_| {
@@ -190,13 +230,6 @@ pub(super) async fn complete(
                 "The CompleteMultipartUpload body is too large or broke off.",
             )
         })?;
-    let malformed = || {
-        cos_err(
-            StatusCode::BAD_REQUEST,
-            "MalformedXML",
-            "The XML you provided was not well-formed or did not validate against our published schema.",
-        )
-    };
     let text = std::str::from_utf8(&bytes).map_err(|_| malformed())?;
     let request: xml::CompleteRequest =
         quick_xml::de::from_str(text.trim()).map_err(|_| malformed())?;
@@ -233,6 +266,16 @@ pub(super) async fn complete(
             "Part numbers must be contiguous, starting at 1.",
         ));
     }
+    Ok(request)
+}
+
+/// The stored parts the request names, each with the ETag it gives; every one but the last at
+/// least 1 MB.
+fn chosen_parts(
+    emu: &Emu,
+    upload_id: &str,
+    request: &xml::CompleteRequest,
+) -> Result<Vec<Part>, CosErr> {
     let stored = emu.db.parts(upload_id)?;
     let mut chosen = Vec::with_capacity(request.parts.len());
     for wanted in &request.parts {
@@ -262,70 +305,59 @@ pub(super) async fn complete(
             "Your proposed upload is smaller than the minimum allowed object size: every part but the last must be at least 1 MB.",
         ));
     }
-    // The object's CRC from the parts' CRCs: no need to read the bytes again.
-    let crc = chosen
-        .iter()
-        .fold(0u64, |acc, p| crc64::combine(acc, p.crc, p.size));
+    Ok(chosen)
+}
+
+/// A multipart object's ETag, as COS gives it: the MD5 of the parts' MD5s, then `-` and the
+/// number of parts.
+fn object_etag(chosen: &[Part]) -> String {
     let mut md5s = Md5::new();
-    for part in &chosen {
+    for part in chosen {
         md5s.update(hex::decode(unquote(&part.etag)).unwrap_or_default());
     }
-    let etag = format!("\"{}-{}\"", hex::encode(md5s.finalize()), chosen.len());
-    let size: u64 = chosen.iter().map(|p| p.size).sum();
+    format!("\"{}-{}\"", hex::encode(md5s.finalize()), chosen.len())
+}
 
-    // COS answers 200 at once and keeps the connection alive with spaces while it merges; the
-    // result (or an <Error>) ends the body.
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
-    let emu = Arc::clone(emu);
-    let key = key.to_owned();
-    let upload_id = upload_id.to_owned();
-    let result_etag = etag.clone();
-    tokio::spawn(async move {
-        let outcome = {
-            let merge = merge(&emu, &key, &upload_id, &chosen, size, crc, &result_etag);
-            tokio::pin!(merge);
-            // One space at once, then one a second: every client meets the keep-alive
-            // whitespace COS sends during long merges, not only those of large objects.
-            let _ = sender.send(Ok(bytes::Bytes::from_static(b" "))).await;
-            let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
-            ticker.tick().await;
-            loop {
-                tokio::select! {
-                    outcome = &mut merge => break outcome,
-                    _ = ticker.tick() => {
-                        let _ = sender.send(Ok(bytes::Bytes::from_static(b" "))).await;
-                    }
-                }
+/// Sends keep-alive spaces until `merge` ends, as COS does during long merges: one at once,
+/// then one a second, so every client meets them, not only those of large objects.
+async fn keep_alive_until(
+    merge: impl std::future::Future<Output = Result<(), CosErr>>,
+    sender: &tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
+) -> Result<(), CosErr> {
+    tokio::pin!(merge);
+    let _ = sender.send(Ok(bytes::Bytes::from_static(b" "))).await;
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            outcome = &mut merge => return outcome,
+            _ = ticker.tick() => {
+                let _ = sender.send(Ok(bytes::Bytes::from_static(b" "))).await;
             }
-        };
-        // No XML declaration here: one may only open a document, and keep-alive spaces may
-        // already have been sent (Python's ElementTree refuses a declaration after them).
-        let tail = match outcome {
-            Ok(()) => xml::to_document(&xml::CompleteResult {
-                location: format!("{}.cos.{}.myqcloud.com/{key}", bucket(&emu), emu.region),
-                bucket: bucket(&emu),
-                key: key.clone(),
-                etag: result_etag,
-            })
-            .unwrap_or_default(),
-            Err(error) => error_xml(&error, &format!("/{key}"), &request_id()),
-        };
-        let tail = match tail.split_once("?>") {
-            Some((declaration, rest)) if declaration.starts_with("<?xml") => {
-                rest.trim_start().to_owned()
-            }
-            _ => tail,
-        };
-        let _ = sender.send(Ok(bytes::Bytes::from(tail))).await;
-    });
-    Ok(Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, "application/xml")
-        .header("x-cos-hash-crc64ecma", crc.to_string())
-        .body(Body::from_stream(
-            tokio_stream::wrappers::ReceiverStream::new(receiver),
-        ))
-        .unwrap_or_default())
+        }
+    }
+}
+
+/// What ends the Complete body: the result, or an `<Error>`. No XML declaration: one may only
+/// open a document, and keep-alive spaces were already sent (Python's ElementTree refuses a
+/// declaration after them).
+fn complete_tail(emu: &Emu, key: &str, etag: String, outcome: Result<(), CosErr>) -> String {
+    let tail = match outcome {
+        Ok(()) => xml::to_document(&xml::CompleteResult {
+            location: format!("{}.cos.{}.myqcloud.com/{key}", bucket(emu), emu.region),
+            bucket: bucket(emu),
+            key: key.to_owned(),
+            etag,
+        })
+        .unwrap_or_default(),
+        Err(error) => error_xml(&error, &format!("/{key}"), &request_id()),
+    };
+    match tail.split_once("?>") {
+        Some((declaration, rest)) if declaration.starts_with("<?xml") => {
+            rest.trim_start().to_owned()
+        }
+        _ => tail,
+    }
 }
 
 async fn merge(
