@@ -199,7 +199,40 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Why a request's key was refused; each service answers it with its own error code.
+pub(crate) enum KeyRefusal {
+    /// No such SecretId.
+    Unknown,
+    /// A temporary SecretId without its token, or with another one.
+    WrongToken,
+    /// A temporary certificate that has run out.
+    Expired,
+}
+
 impl Emu {
+    /// The SecretKey of `secret_id`: the emulator's own key, or a temporary certificate's,
+    /// which must come with its `token` and must not have run out at `now`.
+    pub(crate) fn secret_key_of(
+        &self,
+        secret_id: &str,
+        token: Option<&str>,
+        now: i64,
+    ) -> rusqlite::Result<Result<String, KeyRefusal>> {
+        if secret_id == self.secret_id {
+            return Ok(Ok(self.secret_key.clone()));
+        }
+        let Some(cert) = self.db.cert(secret_id)? else {
+            return Ok(Err(KeyRefusal::Unknown));
+        };
+        Ok(if token != Some(cert.token.as_str()) {
+            Err(KeyRefusal::WrongToken)
+        } else if cert.expires <= now {
+            Err(KeyRefusal::Expired)
+        } else {
+            Ok(cert.secret_key)
+        })
+    }
+
     /// The current faults.
     pub(crate) fn faults(&self) -> Faults {
         self.faults

@@ -27,7 +27,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::state::{Media, Session, Task};
-use super::{Emu, iso_time, random_token, request_id};
+use super::{Emu, KeyRefusal, iso_time, random_token, request_id};
 use crate::tencent::{encoding, models, tc3};
 
 mod media;
@@ -263,31 +263,23 @@ fn check_version(parts: &Parts) -> Result<(), ApiErr> {
     }
 }
 
-/// The SecretKey of `secret_id`: the emulator's own key, or a temporary certificate's, whose
-/// `X-TC-Token` must come with it and which must not have run out.
+/// The SecretKey of `secret_id` (see [`Emu::secret_key_of`]), with `X-TC-Token` as the token.
 fn secret_key_of(emu: &Emu, parts: &Parts, secret_id: &str, now: i64) -> Result<String, ApiErr> {
-    if secret_id == emu.secret_id {
-        return Ok(emu.secret_key.clone());
-    }
-    let Some(cert) = emu.db.cert(secret_id)? else {
-        return Err(err(
-            "AuthFailure.SecretIdNotFound",
-            "the SecretId is not found; check for typos and spaces",
-        ));
-    };
-    if header_str(parts, "x-tc-token") != Some(cert.token.as_str()) {
-        return Err(err(
-            "AuthFailure.TokenFailure",
-            "the X-TC-Token does not belong to this temporary SecretId",
-        ));
-    }
-    if cert.expires <= now {
-        return Err(err(
-            "AuthFailure.TokenFailure",
-            "the temporary credentials have expired",
-        ));
-    }
-    Ok(cert.secret_key)
+    emu.secret_key_of(secret_id, header_str(parts, "x-tc-token"), now)?
+        .map_err(|refusal| match refusal {
+            KeyRefusal::Unknown => err(
+                "AuthFailure.SecretIdNotFound",
+                "the SecretId is not found; check for typos and spaces",
+            ),
+            KeyRefusal::WrongToken => err(
+                "AuthFailure.TokenFailure",
+                "the X-TC-Token does not belong to this temporary SecretId",
+            ),
+            KeyRefusal::Expired => err(
+                "AuthFailure.TokenFailure",
+                "the temporary credentials have expired",
+            ),
+        })
 }
 
 /// The request's headers (repeated ones joined with `,`), once every header named in

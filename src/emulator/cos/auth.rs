@@ -4,6 +4,7 @@
 use axum::http::HeaderMap;
 
 use super::*;
+use crate::emulator::KeyRefusal;
 use crate::tencent::cos_sign::{self, ParsedAuthorization};
 
 /// Clock window for signatures that start in the future.
@@ -83,36 +84,29 @@ fn mismatch() -> CosErr {
     )
 }
 
-/// The secret key behind `secret_id`: the account's own, or a temporary certificate's, which
-/// must come with its token and be unexpired.
+/// The secret key behind `secret_id` (see [`Emu::secret_key_of`]), with
+/// `x-cos-security-token` as the token.
 fn secret_key_of(emu: &Emu, parts: &Parts, secret_id: &str, now: i64) -> Result<String, CosErr> {
-    if secret_id == emu.secret_id {
-        return Ok(emu.secret_key.clone());
-    }
-    let cert = emu.db.cert(secret_id)?.ok_or_else(|| {
-        cos_err(
-            StatusCode::FORBIDDEN,
-            "InvalidAccessKeyId",
-            "The Access Key Id you provided does not exist in our records.",
-        )
-    })?;
     let token = parts
         .headers
         .get("x-cos-security-token")
         .and_then(|v| v.to_str().ok());
-    if token != Some(cert.token.as_str()) {
-        return Err(cos_err(
-            StatusCode::FORBIDDEN,
-            "InvalidAccessKeyId",
-            "The x-cos-security-token is missing or does not belong to this temporary SecretId.",
-        ));
-    }
-    if cert.expires <= now {
-        return Err(denied(
-            "Request has expired: the temporary certificate ran out; apply for a new one.",
-        ));
-    }
-    Ok(cert.secret_key)
+    emu.secret_key_of(secret_id, token, now)?
+        .map_err(|refusal| match refusal {
+            KeyRefusal::Unknown => cos_err(
+                StatusCode::FORBIDDEN,
+                "InvalidAccessKeyId",
+                "The Access Key Id you provided does not exist in our records.",
+            ),
+            KeyRefusal::WrongToken => cos_err(
+                StatusCode::FORBIDDEN,
+                "InvalidAccessKeyId",
+                "The x-cos-security-token is missing or does not belong to this temporary SecretId.",
+            ),
+            KeyRefusal::Expired => denied(
+                "Request has expired: the temporary certificate ran out; apply for a new one.",
+            ),
+        })
 }
 
 /// The signature's and the key's time ranges must include `now`, give or take the skew.
